@@ -1,0 +1,111 @@
+"""The FastAPI application: `create_app()` builds it; resources are made in `lifespan`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from tasktracker import __version__
+from tasktracker.ai.base import Classifier
+from tasktracker.api import system, ws
+from tasktracker.api.errors import install_error_handlers
+from tasktracker.config import Settings, get_settings
+from tasktracker.events.hub import Hub
+from tasktracker.messages import endpoints as messages
+from tasktracker.runtime import Role, build_runtime
+from tasktracker.tasks import endpoints as tasks
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard" / "dist"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    role: Role = Role.api,
+    migrate: bool = False,
+    classifier: Classifier | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings, role, classifier)
+        if migrate:
+            from tasktracker.migrations import upgrade
+
+            await upgrade(runtime.engine)
+        hub = Hub(settings.ws_queue_size)
+        app.state.runtime = runtime
+        app.state.hub = hub
+        await runtime.start()
+        hub.start(runtime.bus)
+        log.info("tasktracker %s started (%s, %s)", __version__, role.value, "embedded" if settings.embedded_broker else "nats")
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Task Tracker",
+        version=__version__,
+        description="Turns the messages a team already writes into tracked, classified work.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"]
+        )
+    app.include_router(system.router)
+    app.include_router(messages.router)
+    app.include_router(tasks.router)
+    app.include_router(ws.router)
+    _mount_dashboard(app, settings.dashboard_dir or DEFAULT_DASHBOARD)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _static_file(dist: Path, path: str) -> Path | None:
+    candidate = (dist / path).resolve()
+    return candidate if candidate.is_file() and candidate.is_relative_to(dist.resolve()) else None
+
+
+def _mount_dashboard(app: FastAPI, dist: Path) -> None:
+    index = dist / "index.html"
+    has_dashboard = index.is_file()
+    if has_dashboard and (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> Response:
+        if has_dashboard and _wants_html(request):
+            return FileResponse(index)
+        return JSONResponse(system.root_info(request.app.state.runtime))
+
+    if not has_dashboard:
+        return
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def spa(path: str, request: Request) -> Response:
+        """Serve files of the build, and index.html for the dashboard's own routes."""
+        if path.startswith(("api/", "ws", "docs", "openapi.json")):
+            return JSONResponse({"detail": "Not Found", "code": "not_found"}, status_code=404)
+        candidate = _static_file(dist, path)
+        if candidate is not None:
+            return FileResponse(candidate)
+        if _wants_html(request):
+            return FileResponse(index)
+        return JSONResponse({"detail": "Not Found", "code": "not_found"}, status_code=404)

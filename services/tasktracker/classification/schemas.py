@@ -1,0 +1,69 @@
+"""The classification schema used everywhere: the AI output, the API, the `issues` table."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Category(StrEnum):
+    bug = "bug"
+    feature = "feature"
+    question = "question"
+    task = "task"
+    noise = "noise"
+
+
+class Priority(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    urgent = "urgent"
+
+
+PRIORITY_RANK: dict[Priority, int] = {Priority.low: 0, Priority.medium: 1, Priority.high: 2, Priority.urgent: 3}
+
+TITLE_MAX = 80
+SUMMARY_MAX = 500
+
+
+class ClassificationOutput(BaseModel):
+    """What a classifier decides about one message (the part a model produces)."""
+
+    model_config = ConfigDict(use_enum_values=False)
+
+    category: Category
+    priority: Priority
+    actionable: bool
+    title: str = Field(max_length=TITLE_MAX)
+    summary: str = Field(default="", max_length=SUMMARY_MAX)
+    confidence: float = Field(ge=0.0, le=1.0)
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _clip_title(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = " ".join(value.split())
+            if len(value) > TITLE_MAX:
+                value = value[: TITLE_MAX - 1].rstrip() + "…"
+        return value
+
+    @field_validator("summary", mode="before")
+    @classmethod
+    def _clip_summary(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = " ".join(value.split())
+            if len(value) > SUMMARY_MAX:
+                value = value[: SUMMARY_MAX - 1].rstrip() + "…"
+        return value
+
+
+class Classification(ClassificationOutput):
+    """A classification together with who produced it and how long it took."""
+
+    model: str
+    latency_ms: float = Field(ge=0.0)
+    prompt_version: str | None = None
+
+
+class ClassifyRequest(BaseModel):
+    content: str = Field(min_length=1)

@@ -1,0 +1,157 @@
+"""The pipeline step after ingestion: classify a stored message, record the run, make or link a task.
+
+Idempotent by construction: the run that flips the message to `classified` (a conditional UPDATE)
+owns the side effects, and `tasks.source_message_id` is unique, so a redelivered job never creates
+a second task.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tasktracker.ai.base import Classifier
+from tasktracker.classification import duplicates
+from tasktracker.classification.schemas import Category, Classification
+from tasktracker.config import Settings
+from tasktracker.db import utcnow
+from tasktracker.events.schemas import Event, EventType
+from tasktracker.messages import repository as messages_repo
+from tasktracker.messages import service as messages_service
+from tasktracker.models import Issue, Message, MessageStatus, Task, TaskStatus
+from tasktracker.tasks import repository as tasks_repo
+from tasktracker.tasks import service as tasks_service
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class Outcome:
+    message_id: int
+    classification: Classification | None = None
+    task_id: int | None = None
+    task_created: bool = False
+    duplicate_of: int | None = None
+    skipped: bool = False
+    events: list[Event] = field(default_factory=list)
+
+
+async def classify_message(
+    sessions: async_sessionmaker[AsyncSession], classifier: Classifier, settings: Settings, message_id: int
+) -> Outcome:
+    """Run one classification job. Returns the events to publish once everything is committed."""
+    async with sessions() as session:
+        claimed = await messages_repo.claim(session, message_id)
+        message = await messages_repo.get(session, message_id) if claimed else None
+        if message is None:
+            await session.rollback()
+            return Outcome(message_id, skipped=True)
+        if message.attempts > MAX_ATTEMPTS:
+            await messages_repo.set_status(session, message_id, MessageStatus.failed)
+            await session.commit()
+            log.error("message %s failed %s classification attempts; marked failed", message_id, MAX_ATTEMPTS)
+            return Outcome(message_id, skipped=True)
+        await session.commit()
+        content = message.content
+
+    result = await classifier.classify(content)  # outside any transaction: may take seconds
+
+    async with sessions() as session:
+        outcome = await record(session, settings, message_id, result)
+        await session.commit()
+    return outcome
+
+
+async def record(session: AsyncSession, settings: Settings, message_id: int, result: Classification) -> Outcome:
+    """Store a classification and its task in the caller's transaction, exactly once per message."""
+    outcome = Outcome(message_id, classification=result)
+    message = await messages_repo.get(session, message_id)
+    if message is None:
+        outcome.skipped = True
+        return outcome
+    issue = Issue(message_id=message_id, **result.model_dump())
+    session.add(issue)
+    await session.flush()
+
+    task: Task | None = None
+    if result.actionable and result.category != Category.noise:
+        task, outcome.task_created, outcome.duplicate_of = await _task_for(session, settings, message, issue, result)
+        outcome.task_id = task.id
+        await session.flush()
+
+    if not await messages_repo.finish(session, message_id, outcome.task_id):
+        # Another delivery of this job finished first; undo ours.
+        await session.rollback()
+        outcome.skipped = True
+        return outcome
+
+    await session.refresh(message)
+    outcome.events.append(
+        Event(type=EventType.message_classified, data=(await messages_service.public(session, message)).model_dump(mode="json"))
+    )
+    if task is not None:
+        await session.refresh(task)
+        kind = EventType.task_created if outcome.task_created else EventType.task_updated
+        outcome.events.append(Event(type=kind, data=(await tasks_service.public(session, task)).model_dump(mode="json")))
+    return outcome
+
+
+async def _task_for(
+    session: AsyncSession, settings: Settings, message: Message, issue: Issue, result: Classification
+) -> tuple[Task, bool, int | None]:
+    existing = await tasks_repo.get_by_source_message(session, message.id)  # type: ignore[arg-type]
+    if existing is not None:
+        return existing, False, None
+
+    since = utcnow() - timedelta(hours=settings.duplicate_window_h)
+    candidates = await tasks_repo.open_candidates(session, message.channel_id, since)
+    texts = [(t.id, f"{t.title}\n{t.description}") for t in candidates if t.id is not None]
+    match = duplicates.best_match(message.content, texts, settings.duplicate_threshold)
+    if match is not None:
+        task = next(t for t in candidates if t.id == match[0])
+        task.message_count += 1
+        task.updated_at = utcnow()
+        await tasks_repo.add_activity(
+            session, task.id, "duplicate_linked", {"message_id": message.id, "similarity": round(match[1], 3)}  # type: ignore[arg-type]
+        )
+        return task, False, task.id
+
+    now = utcnow()
+    values = {
+        "title": result.title or message.content[:80],
+        "description": message.content,
+        "category": result.category,
+        "priority": result.priority,
+        "status": TaskStatus.open,
+        "assignee": None,
+        "labels": [],
+        "needs_review": result.confidence < settings.review_threshold,
+        "confidence": result.confidence,
+        "source_message_id": message.id,
+        "issue_id": issue.id,
+        "channel_id": message.channel_id,
+        "message_count": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    task, created = await tasks_repo.insert_for_message(session, values)
+    if created:
+        await tasks_repo.add_activity(
+            session, task.id, "created", {"source": "classification", "message_id": message.id, "model": result.model}  # type: ignore[arg-type]
+        )
+    return task, created, None
+
+
+async def find_stuck(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> list[int]:
+    """Messages whose job was lost (broker down at enqueue, worker crash): to be enqueued again."""
+    async with sessions() as session:
+        older_than = utcnow() - timedelta(seconds=settings.sweep_stuck_after_s)
+        ids = await messages_repo.stuck(session, older_than)
+        await messages_repo.touch(session, ids)  # so the next sweep does not pick them again at once
+        await session.commit()
+    return ids

@@ -1,0 +1,152 @@
+"""The `tasktracker` command: one package, several processes.
+
+    tasktracker run        everything in one process (embedded default: SQLite, in-process broker)
+    tasktracker api        the HTTP/WebSocket API only (production, with NATS)
+    tasktracker worker     the classification worker only (production, with NATS)
+    tasktracker migrate    apply database migrations
+    tasktracker classify   classify a text and print the result
+    tasktracker openapi    print the OpenAPI document
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from tasktracker import __version__
+from tasktracker.config import ConfigError, Settings, get_settings
+
+app = typer.Typer(
+    name="tasktracker",
+    help="Task Tracker: turns team messages into classified, tracked tasks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from tasktracker.api.app import create_app
+    from tasktracker.log import configure
+    from tasktracker.runtime import Role
+
+    configure(settings.log_level)
+    application = create_app(settings, role=Role(role), migrate=migrate)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        timeout_graceful_shutdown=20,
+    )
+
+
+HostOpt = Annotated[str | None, typer.Option(help="Bind address (default TASKTRACKER_HOST or 127.0.0.1).")]
+PortOpt = Annotated[int | None, typer.Option(help="Port (default PORT or 8000).", min=1, max=65535)]
+
+
+@app.command()
+def run(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run everything in one process: API, dashboard, worker (migrations applied first)."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _serve("all", settings, migrate=True, host=host, port=port)
+
+
+@app.command()
+def api(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run the API process (sends jobs to the workers over NATS)."""
+    settings = _settings()
+    if settings.embedded_broker:
+        typer.echo("`tasktracker api` needs NATS_URL; use `tasktracker run` for the single-process mode", err=True)
+        raise typer.Exit(2)
+    _serve("api", settings, migrate=False, host=host, port=port)
+
+
+@app.command()
+def worker() -> None:
+    """Run a classification worker (JetStream consumer + stuck-message sweep)."""
+    settings = _settings()
+    if settings.embedded_broker:
+        typer.echo("`tasktracker worker` needs NATS_URL; use `tasktracker run` for the single-process mode", err=True)
+        raise typer.Exit(2)
+    from tasktracker.log import configure
+    from tasktracker.worker.main import run_worker
+
+    configure(settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest."""
+    settings = _settings()
+    from tasktracker.migrations import upgrade_sync
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(settings.effective_database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def classify(text: Annotated[str, typer.Argument(help="The message text; '-' reads standard input.")]) -> None:
+    """Classify a text with the configured classifier chain and print the JSON result."""
+    settings = _settings()
+    if text == "-":
+        text = sys.stdin.read()
+    if not text.strip():
+        typer.echo("nothing to classify: the text is empty", err=True)
+        raise typer.Exit(2)
+    from tasktracker.ai.factory import build_classifier
+
+    result = asyncio.run(build_classifier(settings).classify(text))
+    typer.echo(result.model_dump_json(indent=2))
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document (the dashboard's client is generated from it)."""
+    from tasktracker.api.app import create_app
+
+    typer.echo(json.dumps(create_app(_settings()).openapi(), indent=2, sort_keys=True))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def _register_extensions() -> None:
+    try:
+        from tasktracker.ai import cli as ai_cli
+    except ImportError:
+        return
+    from tasktracker.corrections import load_corrections
+
+    ai_cli.register(app, load_corrections=load_corrections)
+
+
+def main() -> None:
+    _register_extensions()
+    app()
+
+
+if __name__ == "__main__":
+    main()

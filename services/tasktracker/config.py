@@ -1,0 +1,199 @@
+"""One settings object: the only place that reads the environment.
+
+Names use the `TASKTRACKER_` prefix, plus the conventional bare names where they exist
+(`DATABASE_URL`, `NATS_URL`, `OLLAMA_BASE_URL`, `TELEGRAM_BOT_TOKEN`, `PORT`).
+Defaults are the embedded mode: an SQLite file, an in-process broker, the built-in classifier.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ClassifierMode(StrEnum):
+    """Which classifier chain the worker uses."""
+
+    auto = "auto"  # Ollama when reachable, else the built-in model
+    ollama = "ollama"  # Ollama, falling back to the built-in model on failure
+    builtin = "builtin"  # the built-in model only
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(f"TASKTRACKER_{name}", name)
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the URL forms people paste into the async driver SQLAlchemy needs."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+def normalise_ollama_url(url: str) -> str:
+    """pydantic-ai's Ollama provider talks to the OpenAI-compatible API and needs the `/v1` suffix."""
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else url + "/v1"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TASKTRACKER_", env_file=None, extra="ignore", populate_by_name=True
+    )
+
+    environment: Environment = Environment.development
+    data_dir: Path = Path(".data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias=_env("PORT"))
+    log_level: str = "info"
+    secret_key: SecretStr = SecretStr("change-me")
+
+    database_url: str = Field(default="", validation_alias=_env("DATABASE_URL"))
+    database_pool_size: int = Field(default=20, ge=1, le=500)
+    database_max_overflow: int = Field(default=20, ge=0, le=500)
+
+    nats_url: str = Field(default="", validation_alias=_env("NATS_URL"))
+    nats_stream: str = "tasktracker_jobs"
+    nats_subject: str = "tasktracker.jobs"
+    nats_durable: str = "tasktracker_workers"
+    nats_events_subject: str = "tasktracker.events"
+    job_ack_wait_s: float = Field(default=300.0, gt=0)
+    job_max_deliver: int = Field(default=5, ge=1)
+    job_max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    worker_concurrency: int = Field(default=8, ge=1, le=1000)
+
+    sweep_interval_s: float = Field(default=30.0, gt=0)
+    sweep_stuck_after_s: float = Field(default=120.0, gt=0)
+
+    max_message_bytes: int = Field(default=16 * 1024, ge=1)
+    max_batch: int = Field(default=500, ge=1, le=10_000)
+
+    classifier: ClassifierMode = ClassifierMode.auto
+    ollama_base_url: str = Field(default="http://127.0.0.1:11434", validation_alias=_env("OLLAMA_BASE_URL"))
+    ollama_model: str = "qwen2.5:3b-instruct"
+    ollama_pull: bool = False
+    ollama_timeout_s: float = Field(default=60.0, gt=0)
+    ollama_retries: int = Field(default=2, ge=0, le=10)
+    llm_concurrency: int = Field(default=2, ge=1, le=64)
+    review_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    retrain_every: int = Field(default=25, ge=0)
+
+    duplicate_window_h: float = Field(default=72.0, gt=0)
+    duplicate_threshold: float = Field(default=0.8, gt=0, le=1.0)
+
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
+    telegram_api_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_chats: str = ""
+    bot_reply: bool = False
+    public_url: str = ""
+
+    dashboard_dir: Path | None = None
+    cors_origins: str = ""
+    ws_queue_size: int = Field(default=256, ge=1)
+    ws_heartbeat_s: float = Field(default=20.0, gt=0)
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _normalise_db(cls, value: str) -> str:
+        if value and "://" not in value:
+            raise ValueError("must be a URL such as postgresql://user@host/db or sqlite:///path.db")
+        return normalise_database_url(value)
+
+    @field_validator("nats_url", mode="after")
+    @classmethod
+    def _check_nats(cls, value: str) -> str:
+        if value and not value.startswith(("nats://", "tls://", "ws://", "wss://")):
+            raise ValueError("must be a nats:// URL, e.g. nats://127.0.0.1:4222")
+        return value
+
+    @field_validator("ollama_base_url", mode="after")
+    @classmethod
+    def _check_ollama(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL, e.g. http://127.0.0.1:11434")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_guards(self) -> Settings:
+        if self.environment is Environment.production:
+            if self.secret_key.get_secret_value() == "change-me":
+                raise ValueError("TASKTRACKER_SECRET_KEY must be set in production")
+            if not self.database_url:
+                raise ValueError("DATABASE_URL must be set in production")
+        return self
+
+    # Derived values -------------------------------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tasktracker.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.nats_url
+
+    @property
+    def ollama_openai_url(self) -> str:
+        return normalise_ollama_url(self.ollama_base_url)
+
+    @property
+    def telegram_chat_ids(self) -> set[int]:
+        return {int(part) for part in self.telegram_chats.replace(";", ",").split(",") if part.strip()}
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [part.strip() for part in self.cors_origins.split(",") if part.strip()]
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the variable."""
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = error.get("loc") or ()
+        field = str(loc[0]) if loc else ""
+        field_info = Settings.model_fields.get(field)
+        names = [f"TASKTRACKER_{field.upper()}"] if field else ["configuration"]
+        alias = field_info.validation_alias if field_info else None
+        if isinstance(alias, AliasChoices):
+            names = [str(choice) for choice in alias.choices]
+            names = [name if name.isupper() else name.upper() for name in names]
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        lines.append(f"{' / '.join(names)}: {message}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning a validation failure into one clear line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,105 @@
+"""The event bus between whoever changes data (API, worker) and every API replica's WebSocket hub.
+
+Embedded mode uses an in-process bus. Production uses a NATS subject with no queue group, so every
+API replica receives every event and pushes it to its own clients. Events are a live feed, not a
+record: a client that was away refetches (the dashboard does so on reconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import nats
+from nats.aio.client import Client as NatsClient
+
+from tasktracker.events.schemas import Event
+
+log = logging.getLogger(__name__)
+
+
+class EventBus(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def publish(self, event: Event) -> None: ...
+    def subscribe(self) -> AsyncIterator[Event]: ...
+    @property
+    def connected(self) -> bool: ...
+
+
+class InProcessBus:
+    """Fan-out inside one process; each subscriber has a bounded queue and drops when it falls behind."""
+
+    def __init__(self, queue_size: int = 1024) -> None:
+        self._subscribers: set[asyncio.Queue[Event]] = set()
+        self._queue_size = queue_size
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        self._subscribers.clear()
+
+    @property
+    def connected(self) -> bool:
+        return True
+
+    async def publish(self, event: Event) -> None:
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("event subscriber is behind; dropping %s", event.type)
+
+    async def subscribe(self) -> AsyncIterator[Event]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
+        self._subscribers.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.discard(queue)
+
+
+class NatsBus:
+    """Events over a core NATS subject: every subscriber (API replica) gets every event."""
+
+    def __init__(self, url: str, subject: str) -> None:
+        self.url = url
+        self.subject = subject
+        self._client: NatsClient | None = None
+
+    async def start(self) -> None:
+        self._client = await nats.connect(
+            self.url, name="tasktracker-events", max_reconnect_attempts=-1, reconnect_time_wait=1
+        )
+
+    async def stop(self) -> None:
+        if self._client is not None and not self._client.is_closed:
+            await self._client.drain()
+        self._client = None
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    async def publish(self, event: Event) -> None:
+        if self._client is None:
+            raise RuntimeError("event bus not started")
+        await self._client.publish(self.subject, event.model_dump_json().encode())
+
+    async def subscribe(self) -> AsyncIterator[Event]:
+        if self._client is None:
+            raise RuntimeError("event bus not started")
+        sub = await self._client.subscribe(self.subject, pending_msgs_limit=65536)
+        try:
+            async for msg in sub.messages:
+                try:
+                    yield Event.model_validate_json(msg.data)
+                except ValueError:
+                    log.warning("ignoring malformed event on %s", self.subject)
+        finally:
+            if self._client is not None and not self._client.is_closed:
+                await sub.unsubscribe()

@@ -1,0 +1,27 @@
+"""SQLModel tables, one file per table. Importing this package registers them all on the metadata."""
+
+from sqlmodel import SQLModel
+
+from tasktracker.models.activity import TaskActivity
+from tasktracker.models.channel import Channel, ChannelKind
+from tasktracker.models.correction import Correction
+from tasktracker.models.issue import Issue
+from tasktracker.models.message import Message, MessageStatus
+from tasktracker.models.task import Task, TaskStatus
+from tasktracker.models.task_export import TaskExport
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Channel",
+    "ChannelKind",
+    "Correction",
+    "Issue",
+    "Message",
+    "MessageStatus",
+    "Task",
+    "TaskActivity",
+    "TaskExport",
+    "TaskStatus",
+    "metadata",
+]

@@ -1,0 +1,56 @@
+"""Keyset (cursor) pagination over `(sort key, id)`: stable under inserts, O(limit) per page."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from tasktracker.errors import Invalid
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    key: ColumnElement[Any]
+    id: ColumnElement[Any]
+    descending: bool
+    kind: str  # "datetime" | "int"
+
+
+def encode_cursor(value: Any, row_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, row_id = json.loads(raw)
+        if not isinstance(row_id, int):
+            raise ValueError
+        if kind == "datetime":
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, int):
+            raise ValueError
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise Invalid("cursor is not valid; pass the next_cursor of a previous page", code="bad_cursor") from None
+    return value, row_id
+
+
+def after_cursor(spec: SortSpec, cursor: str) -> ColumnElement[bool]:
+    value, row_id = decode_cursor(cursor, spec.kind)
+    if spec.descending:
+        return or_(spec.key < value, and_(spec.key == value, spec.id < row_id))
+    return or_(spec.key > value, and_(spec.key == value, spec.id > row_id))
+
+
+def order_by(spec: SortSpec) -> list[ColumnElement[Any]]:
+    if spec.descending:
+        return [spec.key.desc(), spec.id.desc()]
+    return [spec.key.asc(), spec.id.asc()]

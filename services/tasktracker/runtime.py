@@ -1,0 +1,180 @@
+"""The process's long-lived resources, made at start (never at import) and closed at stop.
+
+One `Runtime` serves every role: `api` (HTTP + WebSocket, sends jobs), `worker` (runs jobs and the
+sweep), and `all` (the embedded mode: everything in one process, sharing an in-process bus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.acks import AcknowledgeType
+from taskiq.api import run_receiver_task
+
+from tasktracker.ai.base import Classifier
+from tasktracker.config import Settings
+from tasktracker.corrections import Retrainer
+from tasktracker.db import create_engine, create_sessionmaker
+from tasktracker.events.bus import EventBus, InProcessBus, NatsBus
+from tasktracker.events.schemas import Event
+from tasktracker.worker.broker import CLASSIFY_MESSAGE, broker_connected, create_broker, enqueue
+
+log = logging.getLogger(__name__)
+
+
+class Role(StrEnum):
+    api = "api"
+    worker = "worker"
+    all = "all"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    role: Role
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    broker: AsyncBroker
+    bus: EventBus
+    classifier: Classifier
+    retrainer: Retrainer | None = None
+    broker_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def runs_jobs(self) -> bool:
+        return self.role in (Role.worker, Role.all)
+
+    # Events and jobs -------------------------------------------------------------------------------
+
+    async def publish(self, events: list[Event]) -> None:
+        for event in events:
+            try:
+                await self.bus.publish(event)
+            except Exception:  # a live feed: losing an event must never fail the write that caused it
+                log.warning("could not publish %s", event.type, exc_info=True)
+
+    async def enqueue_classification(self, message_ids: list[int]) -> int:
+        """Send classification jobs; returns how many were sent. Unsent ones are picked up by the sweep."""
+        sent = 0
+        if not self.broker_ready.is_set():
+            log.warning("broker not connected; %d message(s) left for the sweep", len(message_ids))
+            return 0
+        for message_id in message_ids:
+            try:
+                await enqueue(self.broker, CLASSIFY_MESSAGE, message_id)
+                sent += 1
+            except Exception:
+                log.warning("could not enqueue message %s; the sweep will retry", message_id, exc_info=True)
+        return sent
+
+    # Lifecycle --------------------------------------------------------------------------------------
+
+    async def after_corrections(self) -> None:
+        """Called after a person corrected a classification: retrain when enough have come in."""
+        if self.retrainer is not None:
+            await self.retrainer.maybe_retrain()
+
+    async def start(self) -> None:
+        await self.bus.start()
+        if self.retrainer is not None:
+            self._background.append(asyncio.create_task(self.retrainer.initialise(), name="retrain-init"))
+        if self.runs_jobs:
+            from tasktracker.worker.jobs import register_jobs
+
+            register_jobs(self)
+            self.broker.is_worker_process = True
+        self._background.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
+
+    async def _connect_broker(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.startup()
+                break
+            except Exception as exc:
+                log.warning("broker not reachable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
+        self.broker_ready.set()
+        log.info("broker connected")
+        if self.runs_jobs:
+            if not isinstance(self.broker, InMemoryBroker):  # the in-memory broker runs jobs as they are sent
+                self._background.append(asyncio.create_task(self._receive(), name="job-receiver"))
+            self._background.append(asyncio.create_task(self._sweep_loop(), name="stuck-sweep"))
+
+    async def _receive(self) -> None:
+        await run_receiver_task(
+            self.broker,
+            max_async_tasks=self.settings.worker_concurrency,
+            run_startup=False,
+            ack_time=AcknowledgeType.WHEN_EXECUTED,
+        )
+
+    async def sweep_once(self) -> int:
+        from tasktracker.classification.service import find_stuck
+
+        ids = await find_stuck(self.sessions, self.settings)
+        if ids:
+            log.info("sweep: re-enqueueing %d stuck message(s)", len(ids))
+            await self.enqueue_classification(ids)
+        return len(ids)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                await self.sweep_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sweep failed")
+            await asyncio.sleep(self.settings.sweep_interval_s)
+
+    def broker_connected(self) -> bool:
+        return self.broker_ready.is_set() and broker_connected(self.broker)
+
+    async def stop(self) -> None:
+        for task in reversed(self._background):
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._background.clear()
+        if self.broker_ready.is_set():
+            with contextlib.suppress(Exception):
+                await self.broker.shutdown()
+        with contextlib.suppress(Exception):
+            await self.bus.stop()
+        await self.engine.dispose()
+
+
+def build_runtime(settings: Settings, role: Role, classifier: Classifier | None = None) -> Runtime:
+    """Make the resources of a process. A given classifier (tests) replaces the configured chain."""
+    engine = create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    retrainer = None
+    if classifier is None:
+        from tasktracker.ai.factory import build_classifiers
+
+        classifiers = build_classifiers(settings)
+        classifier = classifiers.chain
+        retrainer = Retrainer(settings, sessions, classifiers.builtin)
+    bus: EventBus = (
+        InProcessBus() if settings.embedded_broker else NatsBus(settings.nats_url, settings.nats_events_subject)
+    )
+    return Runtime(
+        settings=settings,
+        role=role,
+        engine=engine,
+        sessions=sessions,
+        broker=create_broker(settings),
+        bus=bus,
+        classifier=classifier,
+        retrainer=retrainer,
+    )

@@ -1,0 +1,70 @@
+"""Dashboard numbers: counts by category/priority/status, messages per day, model mix, latency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tasktracker.classification.schemas import Category, Priority
+from tasktracker.db import utcnow
+from tasktracker.models import Issue, Message, Task, TaskStatus
+from tasktracker.stats.schemas import StatsPublic
+
+
+async def _counts(session: AsyncSession, column: object, keys: list[str]) -> dict[str, int]:
+    rows = await session.execute(select(column, func.count()).group_by(column))  # type: ignore[call-overload]
+    counts = dict.fromkeys(keys, 0)
+    counts.update({str(key): int(n) for key, n in rows.all()})
+    return counts
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    index = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
+    return round(values[index], 2)
+
+
+async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
+    since = utcnow() - timedelta(days=days)
+    day = func.date(Message.received_at)
+    per_day = await session.execute(
+        select(day.label("day"), func.count()).where(Message.received_at >= since).group_by("day").order_by("day")
+    )
+    models = await session.execute(
+        select(Issue.model, func.count()).where(Issue.created_at >= since).group_by(Issue.model)
+    )
+    latencies = [
+        float(v)
+        for v in (
+            await session.execute(
+                select(Issue.latency_ms).where(Issue.created_at >= since).order_by(Issue.id.desc()).limit(5000)  # type: ignore[union-attr]
+            )
+        ).scalars()
+    ]
+    by_category = await _counts(session, Task.category, [c.value for c in Category])
+    by_priority = await _counts(session, Task.priority, [p.value for p in Priority])
+    by_status = await _counts(session, Task.status, [s.value for s in TaskStatus])
+    needs_review = (
+        await session.execute(
+            select(func.count()).select_from(Task).where(
+                Task.needs_review.is_(True),  # type: ignore[attr-defined]
+                Task.status.in_([TaskStatus.open, TaskStatus.in_progress]),  # type: ignore[attr-defined]
+            )
+        )
+    ).scalar_one()
+    total_messages = (await session.execute(select(func.count()).select_from(Message))).scalar_one()
+    return StatsPublic(
+        by_category=by_category,
+        by_priority=by_priority,
+        by_status=by_status,
+        messages_per_day=[{"day": str(d), "count": int(n)} for d, n in per_day.all()],
+        models={str(m): int(n) for m, n in models.all()},
+        latency_ms={"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
+        needs_review=int(needs_review),
+        total_tasks=sum(by_status.values()),
+        total_messages=int(total_messages),
+    )

@@ -1,0 +1,118 @@
+"""Task schemas: Base -> Create / Update -> table -> Public."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tasktracker.channels.schemas import ChannelRef
+from tasktracker.classification.schemas import Category, Priority
+from tasktracker.messages.schemas import IssuePublic, MessagePublic
+from tasktracker.models.task import TaskStatus
+
+
+def _clean_labels(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    seen: dict[str, None] = {}
+    for label in value:
+        label = label.strip()
+        if not label:
+            raise ValueError("labels must not be empty strings")
+        if len(label) > 50:
+            raise ValueError("a label is at most 50 characters")
+        seen.setdefault(label, None)
+    return list(seen)
+
+
+class TaskBase(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20_000)
+    category: Category = Category.task
+    priority: Priority = Priority.medium
+    assignee: str | None = Field(default=None, max_length=200)
+    labels: list[str] = Field(default_factory=list, max_length=20)
+
+    _labels = field_validator("labels")(_clean_labels)
+
+
+class TaskCreate(TaskBase):
+    pass
+
+
+class TaskUpdate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=20_000)
+    category: Category | None = None
+    priority: Priority | None = None
+    status: TaskStatus | None = None
+    assignee: str | None = Field(default=None, max_length=200)
+    labels: list[str] | None = Field(default=None, max_length=20)
+    needs_review: bool | None = None
+
+    _labels = field_validator("labels")(_clean_labels)
+
+
+class TaskMerge(BaseModel):
+    into: int = Field(ge=1)
+
+
+class TaskPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    description: str
+    category: str
+    priority: str
+    status: str
+    assignee: str | None
+    labels: list[str]
+    needs_review: bool
+    confidence: float | None
+    source_message_id: int | None
+    merged_into_id: int | None = None
+    channel: ChannelRef | None = None
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+
+
+class ActivityPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    actor: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class ExportPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    tracker: str
+    external_id: str | None
+    url: str | None
+    status: str
+    created_at: datetime
+
+
+class TaskDetail(TaskPublic):
+    messages: list[MessagePublic] = Field(default_factory=list)
+    issues: list[IssuePublic] = Field(default_factory=list)
+    activity: list[ActivityPublic] = Field(default_factory=list)
+    exports: list[ExportPublic] = Field(default_factory=list)
+
+
+class TasksPublic(BaseModel):
+    data: list[TaskPublic]
+    next_cursor: str | None = None

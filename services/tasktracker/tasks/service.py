@@ -1,0 +1,158 @@
+"""Task logic: manual creation, triage updates (recorded as corrections), merges, deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tasktracker.channels import repository as channels
+from tasktracker.channels.schemas import ChannelRef
+from tasktracker.classification.schemas import Category
+from tasktracker.db import utcnow
+from tasktracker.errors import Conflict, Invalid, NotFound
+from tasktracker.messages import repository as messages_repo
+from tasktracker.messages import service as messages_service
+from tasktracker.messages.schemas import IssuePublic
+from tasktracker.models import Correction, Task, TaskStatus
+from tasktracker.tasks import repository
+from tasktracker.tasks.schemas import (
+    ActivityPublic,
+    ExportPublic,
+    TaskCreate,
+    TaskDetail,
+    TaskPublic,
+    TaskUpdate,
+)
+
+CLOSED_STATES = {TaskStatus.completed, TaskStatus.closed}
+
+
+async def get_or_404(session: AsyncSession, task_id: int) -> Task:
+    task = await repository.get(session, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+async def publics(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskPublic]:
+    chans = await channels.by_ids(session, {t.channel_id for t in tasks if t.channel_id is not None})
+    out = []
+    for task in tasks:
+        channel = chans.get(task.channel_id) if task.channel_id is not None else None
+        public = TaskPublic.model_validate(task)
+        public.channel = ChannelRef.model_validate(channel) if channel else None
+        out.append(public)
+    return out
+
+
+async def public(session: AsyncSession, task: Task) -> TaskPublic:
+    return (await publics(session, [task]))[0]
+
+
+async def detail(session: AsyncSession, task_id: int) -> TaskDetail:
+    task = await get_or_404(session, task_id)
+    base = await public(session, task)
+    msgs = await messages_repo.for_task(session, task_id)
+    issues = await messages_repo.issues_for(session, [m.id for m in msgs if m.id is not None])
+    return TaskDetail(
+        **base.model_dump(),
+        messages=await messages_service.publics(session, msgs),
+        issues=[IssuePublic.model_validate(i) for i in issues],
+        activity=[ActivityPublic.model_validate(a) for a in await repository.activity(session, task_id)],
+        exports=[ExportPublic.model_validate(e) for e in await repository.exports(session, task_id)],
+    )
+
+
+async def create(session: AsyncSession, data: TaskCreate, actor: str | None = None) -> Task:
+    now = utcnow()
+    task = Task(**data.model_dump(), status=TaskStatus.open, created_at=now, updated_at=now)
+    session.add(task)
+    await session.flush()
+    await repository.add_activity(session, task.id, "created", {"source": "manual"}, actor)  # type: ignore[arg-type]
+    return task
+
+
+async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: str | None = None) -> Task:
+    """Apply a triage change. A changed category or priority of a classified task is a correction."""
+    task = await get_or_404(session, task_id)
+    changes: dict[str, Any] = {}
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if field in {"title", "category", "priority", "status"} and value is None:
+            raise Invalid(f"{field} cannot be null", code="null_field")
+        old = getattr(task, field)
+        if value != old:
+            changes[field] = {"from": old, "to": value}
+            setattr(task, field, value)
+    if not changes:
+        return task
+    now = utcnow()
+    task.updated_at = now
+    if "status" in changes:
+        task.closed_at = now if task.status in CLOSED_STATES else None
+    if ("category" in changes or "priority" in changes) and task.source_message_id is not None:
+        await _record_correction(session, task, changes, actor)
+        if "needs_review" not in changes:
+            task.needs_review = False  # a person decided: nothing left to review
+    await repository.add_activity(session, task_id, "updated", changes, actor)
+    await session.flush()
+    return task
+
+
+async def _record_correction(session: AsyncSession, task: Task, changes: dict[str, Any], actor: str | None) -> None:
+    message = await messages_repo.get(session, task.source_message_id)  # type: ignore[arg-type]
+    if message is None:
+        return
+    await repository.add_correction(
+        session,
+        Correction(
+            task_id=task.id,
+            text=message.content,
+            category=task.category,
+            priority=task.priority,
+            actionable=task.category != Category.noise,
+            previous_category=changes.get("category", {}).get("from"),
+            previous_priority=changes.get("priority", {}).get("from"),
+            actor=actor,
+        ),
+    )
+
+
+async def delete(session: AsyncSession, task_id: int) -> None:
+    task = await get_or_404(session, task_id)
+    await session.delete(task)
+    await session.flush()
+
+
+async def merge(session: AsyncSession, source_id: int, into_id: int, actor: str | None = None) -> Task:
+    """Fold one task into another: its messages move, the source closes pointing at the target."""
+    if source_id == into_id:
+        raise Invalid("a task cannot be merged into itself", code="merge_self")
+    source = await get_or_404(session, source_id)
+    target = await get_or_404(session, into_id)
+    if target.merged_into_id is not None:
+        raise Conflict(f"task {into_id} was itself merged into task {target.merged_into_id}", code="merge_target_merged")
+    moved = [m.id for m in await messages_repo.for_task(session, source_id) if m.id is not None]
+    await messages_repo.attach_to_task(session, moved, into_id)
+    now = utcnow()
+    source.status = TaskStatus.closed
+    source.merged_into_id = into_id
+    source.closed_at = now
+    source.updated_at = now
+    source.message_count = 0
+    target.message_count = await messages_repo.count_for_task(session, into_id)
+    target.updated_at = now
+    await repository.add_activity(session, source_id, "merged", {"into": into_id}, actor)
+    await repository.add_activity(session, into_id, "merged_from", {"from": source_id, "messages": moved}, actor)
+    await session.flush()
+    return target
+
+
+async def list_tasks(
+    session: AsyncSession, filters: repository.TaskFilters, sort: str, limit: int, cursor: str | None
+) -> tuple[list[TaskPublic], str | None]:
+    if sort not in repository.SORTS:
+        raise Invalid(f"sort must be one of {', '.join(repository.SORTS)}", code="bad_sort")
+    rows, next_cursor = await repository.list_page(session, filters, sort, limit, cursor)
+    return await publics(session, rows), next_cursor

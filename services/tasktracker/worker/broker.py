@@ -1,0 +1,61 @@
+"""The TaskIQ broker: in-process for the embedded mode, NATS JetStream in production.
+
+JetStream settings follow what must not be lost: a work-queue stream (a message leaves it once a
+worker acknowledges it), a named durable pull consumer (KEDA measures its lag), explicit acks sent
+after the job's transaction commits, an `ack_wait` above the slowest LLM call, and bounded redelivery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.kicker import AsyncKicker
+from taskiq_nats import PullBasedJetStreamBroker
+
+from tasktracker.config import Settings
+
+CLASSIFY_MESSAGE = "messages.classify"
+
+
+def create_broker(settings: Settings) -> AsyncBroker:
+    if settings.embedded_broker:
+        return InMemoryBroker(max_async_tasks=settings.worker_concurrency)
+    return PullBasedJetStreamBroker(
+        servers=settings.nats_url,
+        subject=settings.nats_subject,
+        stream_name=settings.nats_stream,
+        durable=settings.nats_durable,
+        stream_config=StreamConfig(
+            name=settings.nats_stream,
+            subjects=[settings.nats_subject],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            max_age=settings.job_max_age_s,
+        ),
+        consumer_config=ConsumerConfig(
+            durable_name=settings.nats_durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=settings.job_ack_wait_s,
+            max_deliver=settings.job_max_deliver,
+            max_ack_pending=max(settings.worker_concurrency * 4, 64),
+            filter_subject=settings.nats_subject,
+        ),
+        pull_consume_batch=1,
+        pull_consume_timeout=5.0,
+        name="tasktracker",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+    )
+
+
+def broker_connected(broker: AsyncBroker) -> bool:
+    if isinstance(broker, PullBasedJetStreamBroker):
+        return bool(broker.client.is_connected)
+    return True
+
+
+async def enqueue(broker: AsyncBroker, task_name: str, *args: Any) -> None:
+    """Send a job by name: the sender needs no import of the job's code."""
+    await AsyncKicker(task_name, broker, {}).kiq(*args)
