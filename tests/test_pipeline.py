@@ -32,7 +32,12 @@ async def test_message_becomes_task_with_events(embedded: httpx.AsyncClient) -> 
 
         response = await embedded.post(
             "/api/messages",
-            json={"content": "bug: login page crashes", "author": "ann", "channel": "team", "external_id": "m-1"},
+            json={
+                "content": "bug: login page crashes",
+                "author": "ann",
+                "channel": "team",
+                "external_id": "m-1",
+            },
         )
         assert response.status_code == 202, response.text
         message = response.json()
@@ -62,7 +67,14 @@ async def test_ingest_is_idempotent(embedded: httpx.AsyncClient) -> None:
     assert first.json()["id"] == second.json()["id"]
     # the original system's body: {"id", "content", "author", "timestamp"}
     legacy = await embedded.post(
-        "/api/messages", json={"id": 42, "content": "task: rotate the keys", "author": "x", "channel": "ops", "timestamp": "2026-01-02T03:04:05"}
+        "/api/messages",
+        json={
+            "id": 42,
+            "content": "task: rotate the keys",
+            "author": "x",
+            "channel": "ops",
+            "timestamp": "2026-01-02T03:04:05",
+        },
     )
     assert legacy.status_code == 200 and legacy.json()["id"] == first.json()["id"]
     page = await get_json(embedded, "/api/messages", params={"channel": "ops"})
@@ -80,7 +92,10 @@ async def test_batch_ingest(embedded: httpx.AsyncClient) -> None:
     response = await embedded.post("/api/messages/batch", json={"messages": items})
     assert response.status_code == 202, response.text
     assert response.json()["created"] == 20
-    again = await embedded.post("/api/messages:batch", json=items[:5] + [{"content": "feature: new", "external_id": "b99", "channel": "batch"}])
+    again = await embedded.post(
+        "/api/messages:batch",
+        json=items[:5] + [{"content": "feature: new", "external_id": "b99", "channel": "batch"}],
+    )
     assert again.status_code == 202 and again.json()["created"] == 1 and again.json()["existing"] == 5
     await eventually(lambda: _classified(embedded, 21))
 
@@ -122,16 +137,24 @@ async def test_bad_requests_get_json_4xx(embedded: httpx.AsyncClient) -> None:
         response = await embedded.request(method, url, **kwargs)
         assert response.status_code == status, (method, url, response.text)
         assert set(response.json()) >= {"detail", "code"}, (url, response.json())
-    raw = await embedded.post("/api/messages", content=b"{not json", headers={"content-type": "application/json"})
+    raw = await embedded.post(
+        "/api/messages", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert raw.status_code == 422 and raw.json()["code"] == "validation_error"
-    big = await embedded.post("/api/messages/batch", json=[{"content": "x", "external_id": str(i)} for i in range(501)])
+    big = await embedded.post(
+        "/api/messages/batch", json=[{"content": "x", "external_id": str(i)} for i in range(501)]
+    )
     assert big.status_code == 422 and big.json()["code"] == "batch_too_large"
 
 
 async def test_task_crud_filters_and_pagination(embedded: httpx.AsyncClient) -> None:
     created = []
-    for i, (cat, prio) in enumerate([("bug", "high"), ("feature", "low"), ("bug", "urgent"), ("task", "medium")] * 3):
-        r = await embedded.post("/api/tasks", json={"title": f"Item {i} alpha", "category": cat, "priority": prio})
+    for i, (cat, prio) in enumerate(
+        [("bug", "high"), ("feature", "low"), ("bug", "urgent"), ("task", "medium")] * 3
+    ):
+        r = await embedded.post(
+            "/api/tasks", json={"title": f"Item {i} alpha", "category": cat, "priority": prio}
+        )
         assert r.status_code == 201, r.text
         created.append(r.json())
     bugs = await get_json(embedded, "/api/tasks", params={"category": "bug"})
@@ -152,8 +175,14 @@ async def test_task_crud_filters_and_pagination(embedded: httpx.AsyncClient) -> 
     assert [ranks[t["priority"]] for t in seen] == sorted((ranks[t["priority"]] for t in seen), reverse=True)
 
     target = created[0]["id"]
-    patched = await embedded.patch(f"/api/tasks/{target}", json={"status": "in_progress", "assignee": "bob", "labels": ["ui", "ui"]})
-    assert patched.status_code == 200 and patched.json()["status"] == "in_progress" and patched.json()["labels"] == ["ui"]
+    patched = await embedded.patch(
+        f"/api/tasks/{target}", json={"status": "in_progress", "assignee": "bob", "labels": ["ui", "ui"]}
+    )
+    assert (
+        patched.status_code == 200
+        and patched.json()["status"] == "in_progress"
+        and patched.json()["labels"] == ["ui"]
+    )
     mine = await get_json(embedded, "/api/tasks", params={"assignee": "bob"})
     assert [t["id"] for t in mine["data"]] == [target]
     found = await get_json(embedded, "/api/tasks", params={"q": "ITEM 3 ALPHA"})
@@ -167,7 +196,9 @@ async def test_task_crud_filters_and_pagination(embedded: httpx.AsyncClient) -> 
 
 
 async def test_correction_is_recorded_and_clears_review(embedded: httpx.AsyncClient) -> None:
-    r = await embedded.post("/api/messages", json={"content": "unsure question: what is the VPN address?", "external_id": "q1"})
+    r = await embedded.post(
+        "/api/messages", json={"content": "unsure question: what is the VPN address?", "external_id": "q1"}
+    )
     assert r.status_code == 202
     tasks = await eventually(lambda: _tasks(embedded))
     task = tasks[0]
@@ -185,9 +216,15 @@ async def _tasks(client: httpx.AsyncClient) -> list:
 
 
 async def test_duplicate_request_joins_open_task(embedded: httpx.AsyncClient) -> None:
-    await embedded.post("/api/messages", json={"content": "bug: the export button does nothing", "channel": "dup", "external_id": "d1"})
+    await embedded.post(
+        "/api/messages",
+        json={"content": "bug: the export button does nothing", "channel": "dup", "external_id": "d1"},
+    )
     await eventually(lambda: _tasks(embedded))
-    await embedded.post("/api/messages", json={"content": "Bug: the export button does nothing!!", "channel": "dup", "external_id": "d2"})
+    await embedded.post(
+        "/api/messages",
+        json={"content": "Bug: the export button does nothing!!", "channel": "dup", "external_id": "d2"},
+    )
     msgs = await eventually(lambda: _classified(embedded, 2))
     tasks = await _tasks(embedded)
     assert len(tasks) == 1 and tasks[0]["message_count"] == 2
@@ -222,13 +259,25 @@ async def test_stats_health_and_classify(embedded: httpx.AsyncClient) -> None:
     root = await embedded.get("/", headers={"accept": "application/json"})
     assert root.json()["name"] == "tasktracker" and root.json()["status"] == "ok"
     result = await embedded.post("/api/classify", json={"content": "bug: it broke"})
-    assert result.status_code == 200 and result.json()["category"] == "bug" and result.json()["model"] == "scripted"
+    assert (
+        result.status_code == 200
+        and result.json()["category"] == "bug"
+        and result.json()["model"] == "scripted"
+    )
     assert (await embedded.post("/api/classify", json={"content": ""})).status_code == 422
-    assert (await get_json(embedded, "/api/messages"))["data"][0]["external_id"] == "s1"  # classify stored nothing
+    assert (await get_json(embedded, "/api/messages"))["data"][0][
+        "external_id"
+    ] == "s1"  # classify stored nothing
 
 
 async def test_config_ws_url_follows_forwarded_headers(embedded: httpx.AsyncClient) -> None:
     cfg = await get_json(
-        embedded, "/api/config", headers={"x-forwarded-proto": "https", "x-forwarded-host": "tt.example.org", "x-forwarded-prefix": "/tracker"}
+        embedded,
+        "/api/config",
+        headers={
+            "x-forwarded-proto": "https",
+            "x-forwarded-host": "tt.example.org",
+            "x-forwarded-prefix": "/tracker",
+        },
     )
     assert cfg["ws_url"] == "wss://tt.example.org/tracker/ws"

@@ -1,11 +1,11 @@
 """The `tasktracker` command: one package, several processes.
 
-    tasktracker run        everything in one process (embedded default: SQLite, in-process broker)
-    tasktracker api        the HTTP/WebSocket API only (production, with NATS)
-    tasktracker worker     the classification worker only (production, with NATS)
-    tasktracker migrate    apply database migrations
-    tasktracker classify   classify a text and print the result
-    tasktracker openapi    print the OpenAPI document
+tasktracker run        everything in one process (embedded default: SQLite, in-process broker)
+tasktracker api        the HTTP/WebSocket API only (production, with NATS)
+tasktracker worker     the classification worker only (production, with NATS)
+tasktracker migrate    apply database migrations
+tasktracker classify   classify a text and print the result
+tasktracker openapi    print the OpenAPI document
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ def api(host: HostOpt = None, port: PortOpt = None) -> None:
     """Run the API process (sends jobs to the workers over NATS)."""
     settings = _settings()
     if settings.embedded_broker:
-        typer.echo("`tasktracker api` needs NATS_URL; use `tasktracker run` for the single-process mode", err=True)
+        typer.echo(
+            "`tasktracker api` needs NATS_URL; use `tasktracker run` for the single-process mode", err=True
+        )
         raise typer.Exit(2)
     _serve("api", settings, migrate=False, host=host, port=port)
 
@@ -84,7 +86,9 @@ def worker() -> None:
     """Run a classification worker (JetStream consumer + stuck-message sweep)."""
     settings = _settings()
     if settings.embedded_broker:
-        typer.echo("`tasktracker worker` needs NATS_URL; use `tasktracker run` for the single-process mode", err=True)
+        typer.echo(
+            "`tasktracker worker` needs NATS_URL; use `tasktracker run` for the single-process mode", err=True
+        )
         raise typer.Exit(2)
     from tasktracker.log import configure
     from tasktracker.worker.main import run_worker
@@ -105,7 +109,9 @@ def migrate() -> None:
 
 
 @app.command()
-def classify(text: Annotated[str, typer.Argument(help="The message text; '-' reads standard input.")]) -> None:
+def classify(
+    text: Annotated[str, typer.Argument(help="The message text; '-' reads standard input.")],
+) -> None:
     """Classify a text with the configured classifier chain and print the JSON result."""
     settings = _settings()
     if text == "-":

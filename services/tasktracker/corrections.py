@@ -25,7 +25,11 @@ async def examples(session: AsyncSession) -> list[LabelledExample]:
 
     return [
         LabelledExample(
-            text=c.text, category=c.category, priority=c.priority, actionable=c.actionable, weight=CORRECTION_WEIGHT
+            text=c.text,
+            category=c.category,
+            priority=c.priority,
+            actionable=c.actionable,
+            weight=CORRECTION_WEIGHT,
         )
         for c in await tasks_repo.corrections(session)
     ]
@@ -46,7 +50,9 @@ async def load_corrections(settings: Settings) -> list[LabelledExample]:
 class Retrainer:
     """Retrains the built-in model in the background once `retrain_every` new corrections have come in."""
 
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], target: SwappableClassifier) -> None:
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], target: SwappableClassifier
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.target = target

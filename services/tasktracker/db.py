@@ -81,7 +81,9 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-def insert_ignoring_conflicts(dialect_name: str, table: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any:
+def insert_ignoring_conflicts(
+    dialect_name: str, table: Any, values: dict[str, Any], conflict: Sequence[str]
+) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for the backend in use (idempotent writes without races)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))

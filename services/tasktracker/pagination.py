@@ -39,7 +39,9 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
         elif not isinstance(value, int):
             raise ValueError
     except (ValueError, TypeError, json.JSONDecodeError):
-        raise Invalid("cursor is not valid; pass the next_cursor of a previous page", code="bad_cursor") from None
+        raise Invalid(
+            "cursor is not valid; pass the next_cursor of a previous page", code="bad_cursor"
+        ) from None
     return value, row_id
 
 

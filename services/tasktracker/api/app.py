@@ -48,7 +48,12 @@ def create_app(
         app.state.hub = hub
         await runtime.start()
         hub.start(runtime.bus)
-        log.info("tasktracker %s started (%s, %s)", __version__, role.value, "embedded" if settings.embedded_broker else "nats")
+        log.info(
+            "tasktracker %s started (%s, %s)",
+            __version__,
+            role.value,
+            "embedded" if settings.embedded_broker else "nats",
+        )
         try:
             yield
         finally:

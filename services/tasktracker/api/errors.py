@@ -34,9 +34,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
             for err in exc.errors()
         ]
-        return JSONResponse(
-            jsonable_encoder({"detail": errors, "code": "validation_error"}), status_code=422
-        )
+        return JSONResponse(jsonable_encoder({"detail": errors, "code": "validation_error"}), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -9,7 +9,9 @@ from tasktracker.channels import repository as channels
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (1..200).")]
 Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")]
-SearchQuery = Annotated[str | None, Query(max_length=200, description="Full-text search (all words must match).")]
+SearchQuery = Annotated[
+    str | None, Query(max_length=200, description="Full-text search (all words must match).")
+]
 ChannelNames = Annotated[list[str], Query(description="Channel name or id; may repeat.")]
 
 

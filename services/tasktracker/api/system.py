@@ -22,7 +22,13 @@ router = APIRouter()
 
 
 def root_info(runtime: Any) -> dict[str, Any]:
-    return {"name": "tasktracker", "version": __version__, "status": "ok", "role": runtime.role.value, "docs": "/docs"}
+    return {
+        "name": "tasktracker",
+        "version": __version__,
+        "status": "ok",
+        "role": runtime.role.value,
+        "docs": "/docs",
+    }
 
 
 @router.get("/api/health", tags=["system"])
@@ -31,7 +37,11 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/api/health/ready", tags=["system"], responses={503: {"description": "Something is down; `checks` says what."}})
+@router.get(
+    "/api/health/ready",
+    tags=["system"],
+    responses={503: {"description": "Something is down; `checks` says what."}},
+)
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     """Readiness: database, broker and classifier. 503 names what is down."""
     checks: dict[str, str] = {}
@@ -43,7 +53,9 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
     checks["broker"] = "ok" if runtime.broker_connected() else "down: not connected"
     checks["events"] = "ok" if runtime.bus.connected else "down: not connected"
     try:
-        checks["classifier"] = "ok" if await asyncio.wait_for(runtime.classifier.ready(), timeout=3) else "degraded"
+        checks["classifier"] = (
+            "ok" if await asyncio.wait_for(runtime.classifier.ready(), timeout=3) else "degraded"
+        )
     except Exception as exc:
         checks["classifier"] = f"degraded: {type(exc).__name__}"
     down = [name for name, state in checks.items() if state.startswith("down")]
@@ -92,7 +104,10 @@ async def classify(body: ClassifyRequest, runtime: RuntimeDep) -> Classification
     """Classify a text with the configured classifier chain; nothing is stored."""
     size = len(body.content.encode())
     if size > runtime.settings.max_message_bytes:
-        raise Invalid(f"content is {size} bytes; the limit is {runtime.settings.max_message_bytes}", code="content_too_long")
+        raise Invalid(
+            f"content is {size} bytes; the limit is {runtime.settings.max_message_bytes}",
+            code="content_too_long",
+        )
     if not body.content.strip():
         raise Invalid("content must not be empty", code="empty_content")
     return await runtime.classifier.classify(body.content)

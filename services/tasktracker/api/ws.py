@@ -24,7 +24,9 @@ async def events_socket(websocket: WebSocket) -> None:
     client = hub.register(websocket)
     reader = asyncio.create_task(_drain_incoming(websocket))
     try:
-        await websocket.send_text(Event(type=EventType.hello, data={"version": __version__}).model_dump_json())
+        await websocket.send_text(
+            Event(type=EventType.hello, data={"version": __version__}).model_dump_json()
+        )
         while not reader.done():
             if client.dropped:
                 await websocket.close(code=SLOW_CLIENT_CLOSE_CODE, reason="too slow; reconnect and refetch")

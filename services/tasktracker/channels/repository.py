@@ -9,7 +9,9 @@ async def get_by_name(session: AsyncSession, name: str) -> Channel | None:
     return (await session.execute(select(Channel).where(Channel.name == name))).scalar_one_or_none()
 
 
-async def get_or_create(session: AsyncSession, *, kind: str, name: str, external_id: str | None = None) -> Channel:
+async def get_or_create(
+    session: AsyncSession, *, kind: str, name: str, external_id: str | None = None
+) -> Channel:
     """Race-free get-or-create on the unique channel name."""
     channel = await get_by_name(session, name)
     if channel is not None:

@@ -20,7 +20,12 @@ class Priority(StrEnum):
     urgent = "urgent"
 
 
-PRIORITY_RANK: dict[Priority, int] = {Priority.low: 0, Priority.medium: 1, Priority.high: 2, Priority.urgent: 3}
+PRIORITY_RANK: dict[Priority, int] = {
+    Priority.low: 0,
+    Priority.medium: 1,
+    Priority.high: 2,
+    Priority.urgent: 3,
+}
 
 TITLE_MAX = 80
 SUMMARY_MAX = 500

@@ -67,7 +67,9 @@ async def classify_message(
     return outcome
 
 
-async def record(session: AsyncSession, settings: Settings, message_id: int, result: Classification) -> Outcome:
+async def record(
+    session: AsyncSession, settings: Settings, message_id: int, result: Classification
+) -> Outcome:
     """Store a classification and its task in the caller's transaction, exactly once per message."""
     outcome = Outcome(message_id, classification=result)
     message = await messages_repo.get(session, message_id)
@@ -80,7 +82,9 @@ async def record(session: AsyncSession, settings: Settings, message_id: int, res
 
     task: Task | None = None
     if result.actionable and result.category != Category.noise:
-        task, outcome.task_created, outcome.duplicate_of = await _task_for(session, settings, message, issue, result)
+        task, outcome.task_created, outcome.duplicate_of = await _task_for(
+            session, settings, message, issue, result
+        )
         outcome.task_id = task.id
         await session.flush()
 
@@ -92,12 +96,17 @@ async def record(session: AsyncSession, settings: Settings, message_id: int, res
 
     await session.refresh(message)
     outcome.events.append(
-        Event(type=EventType.message_classified, data=(await messages_service.public(session, message)).model_dump(mode="json"))
+        Event(
+            type=EventType.message_classified,
+            data=(await messages_service.public(session, message)).model_dump(mode="json"),
+        )
     )
     if task is not None:
         await session.refresh(task)
         kind = EventType.task_created if outcome.task_created else EventType.task_updated
-        outcome.events.append(Event(type=kind, data=(await tasks_service.public(session, task)).model_dump(mode="json")))
+        outcome.events.append(
+            Event(type=kind, data=(await tasks_service.public(session, task)).model_dump(mode="json"))
+        )
     return outcome
 
 
@@ -117,7 +126,10 @@ async def _task_for(
         task.message_count += 1
         task.updated_at = utcnow()
         await tasks_repo.add_activity(
-            session, task.id, "duplicate_linked", {"message_id": message.id, "similarity": round(match[1], 3)}  # type: ignore[arg-type]
+            session,
+            task.id,
+            "duplicate_linked",
+            {"message_id": message.id, "similarity": round(match[1], 3)},  # type: ignore[arg-type]
         )
         return task, False, task.id
 
@@ -142,7 +154,10 @@ async def _task_for(
     task, created = await tasks_repo.insert_for_message(session, values)
     if created:
         await tasks_repo.add_activity(
-            session, task.id, "created", {"source": "classification", "message_id": message.id, "model": result.model}  # type: ignore[arg-type]
+            session,
+            task.id,
+            "created",
+            {"source": "classification", "message_id": message.id, "model": result.model},  # type: ignore[arg-type]
         )
     return task, created, None
 

@@ -8,6 +8,7 @@ record: a client that was away refetches (the dashboard does so on reconnect).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -64,22 +65,51 @@ class InProcessBus:
 
 
 class NatsBus:
-    """Events over a core NATS subject: every subscriber (API replica) gets every event."""
+    """Events over a core NATS subject: every subscriber (API replica) gets every event.
+
+    Connecting happens in the background with retries, so a process starts (and reports itself
+    not ready) while NATS is down, and catches up when it comes back.
+    """
 
     def __init__(self, url: str, subject: str) -> None:
         self.url = url
         self.subject = subject
         self._client: NatsClient | None = None
+        self._ready = asyncio.Event()
+        self._connector: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._client = await nats.connect(
-            self.url, name="tasktracker-events", max_reconnect_attempts=-1, reconnect_time_wait=1
-        )
+        self._connector = asyncio.create_task(self._connect(), name="events-connect")
+
+    async def _connect(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self._client = await nats.connect(
+                    self.url,
+                    name="tasktracker-events",
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    connect_timeout=2,
+                    error_cb=quiet_nats_error,
+                )
+                self._ready.set()
+                return
+            except Exception as exc:
+                log.warning("event bus: NATS not reachable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
 
     async def stop(self) -> None:
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
         if self._client is not None and not self._client.is_closed:
-            await self._client.drain()
+            with contextlib.suppress(Exception):
+                await self._client.drain()
         self._client = None
+        self._ready.clear()
 
     @property
     def connected(self) -> bool:
@@ -87,12 +117,12 @@ class NatsBus:
 
     async def publish(self, event: Event) -> None:
         if self._client is None:
-            raise RuntimeError("event bus not started")
+            raise ConnectionError("event bus is not connected")
         await self._client.publish(self.subject, event.model_dump_json().encode())
 
     async def subscribe(self) -> AsyncIterator[Event]:
-        if self._client is None:
-            raise RuntimeError("event bus not started")
+        await self._ready.wait()
+        assert self._client is not None
         sub = await self._client.subscribe(self.subject, pending_msgs_limit=65536)
         try:
             async for msg in sub.messages:
@@ -102,4 +132,10 @@ class NatsBus:
                     log.warning("ignoring malformed event on %s", self.subject)
         finally:
             if self._client is not None and not self._client.is_closed:
-                await sub.unsubscribe()
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+
+
+async def quiet_nats_error(exc: Exception) -> None:
+    """nats-py logs every failed (re)connect with a traceback; one line is enough."""
+    log.warning("nats: %s: %s", type(exc).__name__, exc)

@@ -52,7 +52,9 @@ async def _post_batch(
     if not items:
         raise Invalid("a batch needs at least one message", code="empty_batch")
     if len(items) > settings.max_batch:
-        raise Invalid(f"a batch holds at most {settings.max_batch} messages; got {len(items)}", code="batch_too_large")
+        raise Invalid(
+            f"a batch holds at most {settings.max_batch} messages; got {len(items)}", code="batch_too_large"
+        )
     for index, item in enumerate(items):
         try:
             service.validate_size(settings, item)
@@ -68,23 +70,33 @@ async def _post_batch(
     await session.commit()
     publics = await service.publics(session, stored)
     await runtime.publish(
-        [Event(type=EventType.message_received, data=p.model_dump(mode="json")) for p in publics if p.id in new_ids]
+        [
+            Event(type=EventType.message_received, data=p.model_dump(mode="json"))
+            for p in publics
+            if p.id in new_ids
+        ]
     )
     await runtime.enqueue_classification(new_ids)  # type: ignore[arg-type]
     return BatchResult(created=len(new_ids), existing=len(stored) - len(new_ids), data=publics)
 
 
-BatchBody = Annotated[MessageBatchIn | list[MessageIn], Body(description='`{"messages": [...]}` or a bare list.')]
+BatchBody = Annotated[
+    MessageBatchIn | list[MessageIn], Body(description='`{"messages": [...]}` or a bare list.')
+]
 
 
 @router.post("/batch", status_code=status.HTTP_202_ACCEPTED)
-async def post_batch(body: BatchBody, session: SessionDep, runtime: RuntimeDep, settings: SettingsDep) -> BatchResult:
+async def post_batch(
+    body: BatchBody, session: SessionDep, runtime: RuntimeDep, settings: SettingsDep
+) -> BatchResult:
     """Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently."""
     return await _post_batch(body, session, runtime, settings)
 
 
 @router.post(":batch", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
-async def post_batch_colon(body: BatchBody, session: SessionDep, runtime: RuntimeDep, settings: SettingsDep) -> BatchResult:
+async def post_batch_colon(
+    body: BatchBody, session: SessionDep, runtime: RuntimeDep, settings: SettingsDep
+) -> BatchResult:
     return await _post_batch(body, session, runtime, settings)
 
 
@@ -104,7 +116,11 @@ async def list_messages(
     if ids is None:
         return MessagesPublic(data=[], next_cursor=None)
     filters = repository.MessageFilters(
-        status=[s.value for s in status_], category=[c.value for c in category], channel_ids=ids, task_id=task_id, q=q
+        status=[s.value for s in status_],
+        category=[c.value for c in category],
+        channel_ids=ids,
+        task_id=task_id,
+        q=q,
     )
     data, next_cursor = await service.list_messages(session, filters, limit, cursor)
     return MessagesPublic(data=data, next_cursor=next_cursor)

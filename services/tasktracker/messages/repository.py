@@ -51,7 +51,9 @@ async def get(session: AsyncSession, message_id: int) -> Message | None:
     return await session.get(Message, message_id)
 
 
-async def list_page(session: AsyncSession, filters: MessageFilters, limit: int, cursor: str | None) -> tuple[list[Message], str | None]:
+async def list_page(
+    session: AsyncSession, filters: MessageFilters, limit: int, cursor: str | None
+) -> tuple[list[Message], str | None]:
     stmt = select(Message)
     if filters.status:
         stmt = stmt.where(Message.status.in_(filters.status))  # type: ignore[attr-defined]
@@ -66,7 +68,8 @@ async def list_page(session: AsyncSession, filters: MessageFilters, limit: int, 
         stmt = stmt.where(
             Message.id.in_(  # type: ignore[union-attr]
                 select(Issue.message_id).where(
-                    Issue.id.in_(select(latest.c.id)), Issue.category.in_(filters.category)  # type: ignore[union-attr,attr-defined]
+                    Issue.id.in_(select(latest.c.id)),
+                    Issue.category.in_(filters.category),  # type: ignore[union-attr,attr-defined]
                 )
             )
         )
@@ -163,5 +166,7 @@ async def for_task(session: AsyncSession, task_id: int) -> list[Message]:
 
 async def count_for_task(session: AsyncSession, task_id: int) -> int:
     return int(
-        (await session.execute(select(func.count()).select_from(Message).where(Message.task_id == task_id))).scalar_one()
+        (
+            await session.execute(select(func.count()).select_from(Message).where(Message.task_id == task_id))
+        ).scalar_one()
     )

@@ -32,7 +32,10 @@ async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
     since = utcnow() - timedelta(days=days)
     day = func.date(Message.received_at)
     per_day = await session.execute(
-        select(day.label("day"), func.count()).where(Message.received_at >= since).group_by("day").order_by("day")
+        select(day.label("day"), func.count())
+        .where(Message.received_at >= since)
+        .group_by("day")
+        .order_by("day")
     )
     models = await session.execute(
         select(Issue.model, func.count()).where(Issue.created_at >= since).group_by(Issue.model)
@@ -41,7 +44,10 @@ async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
         float(v)
         for v in (
             await session.execute(
-                select(Issue.latency_ms).where(Issue.created_at >= since).order_by(Issue.id.desc()).limit(5000)  # type: ignore[union-attr]
+                select(Issue.latency_ms)
+                .where(Issue.created_at >= since)
+                .order_by(Issue.id.desc())
+                .limit(5000)  # type: ignore[union-attr]
             )
         ).scalars()
     ]
@@ -50,7 +56,9 @@ async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
     by_status = await _counts(session, Task.status, [s.value for s in TaskStatus])
     needs_review = (
         await session.execute(
-            select(func.count()).select_from(Task).where(
+            select(func.count())
+            .select_from(Task)
+            .where(
                 Task.needs_review.is_(True),  # type: ignore[attr-defined]
                 Task.status.in_([TaskStatus.open, TaskStatus.in_progress]),  # type: ignore[attr-defined]
             )

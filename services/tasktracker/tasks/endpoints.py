@@ -93,5 +93,7 @@ async def merge_task(task_id: int, data: TaskMerge, session: SessionDep, runtime
     await session.commit()
     source = await service.get_or_404(session, task_id)
     publics = await service.publics(session, [source, target])
-    await runtime.publish([Event(type=EventType.task_updated, data=p.model_dump(mode="json")) for p in publics])
+    await runtime.publish(
+        [Event(type=EventType.task_updated, data=p.model_dump(mode="json")) for p in publics]
+    )
     return publics[1]

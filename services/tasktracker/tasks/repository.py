@@ -46,13 +46,18 @@ async def get(session: AsyncSession, task_id: int) -> Task | None:
 
 
 async def get_by_source_message(session: AsyncSession, message_id: int) -> Task | None:
-    return (await session.execute(select(Task).where(Task.source_message_id == message_id))).scalar_one_or_none()
+    return (
+        await session.execute(select(Task).where(Task.source_message_id == message_id))
+    ).scalar_one_or_none()
 
 
 async def insert_for_message(session: AsyncSession, values: dict[str, Any]) -> tuple[Task, bool]:
     """Create the task of a message; a second attempt for the same message returns the first task."""
     stmt = insert_ignoring_conflicts(
-        session.bind.dialect.name, Task.__table__, values, ["source_message_id"]  # type: ignore[union-attr]
+        session.bind.dialect.name,
+        Task.__table__,
+        values,
+        ["source_message_id"],  # type: ignore[union-attr]
     )
     created = bool((await session.execute(stmt)).rowcount)
     task = await get_by_source_message(session, values["source_message_id"])
@@ -74,7 +79,11 @@ async def list_page(
     if filters.channel_ids:
         stmt = stmt.where(Task.channel_id.in_(filters.channel_ids))  # type: ignore[union-attr]
     if filters.assignee is not None:
-        stmt = stmt.where(Task.assignee == filters.assignee) if filters.assignee else stmt.where(Task.assignee.is_(None))  # type: ignore[union-attr]
+        stmt = (
+            stmt.where(Task.assignee == filters.assignee)
+            if filters.assignee
+            else stmt.where(Task.assignee.is_(None))
+        )  # type: ignore[union-attr]
     if filters.needs_review is not None:
         stmt = stmt.where(Task.needs_review == filters.needs_review)
     if filters.q:
@@ -93,7 +102,11 @@ async def list_page(
 
 
 async def open_candidates(
-    session: AsyncSession, channel_id: int | None, since: datetime, exclude_id: int | None = None, limit: int = 200
+    session: AsyncSession,
+    channel_id: int | None,
+    since: datetime,
+    exclude_id: int | None = None,
+    limit: int = 200,
 ) -> list[Task]:
     """Open tasks of a channel created recently: where a repeated request most likely belongs."""
     stmt = select(Task).where(
@@ -109,7 +122,11 @@ async def open_candidates(
 
 
 async def add_activity(
-    session: AsyncSession, task_id: int, kind: str, data: dict[str, Any] | None = None, actor: str | None = None
+    session: AsyncSession,
+    task_id: int,
+    kind: str,
+    data: dict[str, Any] | None = None,
+    actor: str | None = None,
 ) -> None:
     session.add(TaskActivity(task_id=task_id, kind=kind, data=data or {}, actor=actor))
 
@@ -122,7 +139,9 @@ async def activity(session: AsyncSession, task_id: int) -> list[TaskActivity]:
 
 
 async def exports(session: AsyncSession, task_id: int) -> list[TaskExport]:
-    rows = await session.execute(select(TaskExport).where(TaskExport.task_id == task_id).order_by(TaskExport.id))  # type: ignore[arg-type]
+    rows = await session.execute(
+        select(TaskExport).where(TaskExport.task_id == task_id).order_by(TaskExport.id)
+    )  # type: ignore[arg-type]
     return list(rows.scalars())
 
 

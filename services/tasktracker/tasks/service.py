@@ -100,7 +100,9 @@ async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: s
     return task
 
 
-async def _record_correction(session: AsyncSession, task: Task, changes: dict[str, Any], actor: str | None) -> None:
+async def _record_correction(
+    session: AsyncSession, task: Task, changes: dict[str, Any], actor: str | None
+) -> None:
     message = await messages_repo.get(session, task.source_message_id)  # type: ignore[arg-type]
     if message is None:
         return
@@ -132,7 +134,9 @@ async def merge(session: AsyncSession, source_id: int, into_id: int, actor: str 
     source = await get_or_404(session, source_id)
     target = await get_or_404(session, into_id)
     if target.merged_into_id is not None:
-        raise Conflict(f"task {into_id} was itself merged into task {target.merged_into_id}", code="merge_target_merged")
+        raise Conflict(
+            f"task {into_id} was itself merged into task {target.merged_into_id}", code="merge_target_merged"
+        )
     moved = [m.id for m in await messages_repo.for_task(session, source_id) if m.id is not None]
     await messages_repo.attach_to_task(session, moved, into_id)
     now = utcnow()
@@ -144,7 +148,9 @@ async def merge(session: AsyncSession, source_id: int, into_id: int, actor: str 
     target.message_count = await messages_repo.count_for_task(session, into_id)
     target.updated_at = now
     await repository.add_activity(session, source_id, "merged", {"into": into_id}, actor)
-    await repository.add_activity(session, into_id, "merged_from", {"from": source_id, "messages": moved}, actor)
+    await repository.add_activity(
+        session, into_id, "merged_from", {"from": source_id, "messages": moved}, actor
+    )
     await session.flush()
     return target
 

@@ -15,6 +15,7 @@ from taskiq.kicker import AsyncKicker
 from taskiq_nats import PullBasedJetStreamBroker
 
 from tasktracker.config import Settings
+from tasktracker.events.bus import quiet_nats_error
 
 CLASSIFY_MESSAGE = "messages.classify"
 
@@ -47,6 +48,8 @@ def create_broker(settings: Settings) -> AsyncBroker:
         name="tasktracker",
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        connect_timeout=2,
+        error_cb=quiet_nats_error,
     )
 
 

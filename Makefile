@@ -1,0 +1,84 @@
+# Task Tracker — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DASHBOARD := services/dashboard
+DASHBOARD_DIST := $(DASHBOARD)/dist/index.html
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/index.html $(DASHBOARD)/package.json $(DASHBOARD)/vite.config.* -type f 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: help run test test-fast lint format bench services-dev dashboard install openapi migrate clean
+
+help:
+	@echo "make run           install, build the dashboard and start everything on http://127.0.0.1:8000"
+	@echo "make test          install and run the whole test suite (PostgreSQL, NATS and browser tests included)"
+	@echo "make lint          ruff, mypy, import-linter, dashboard type check"
+	@echo "make bench         benchmarks (ratios against a baseline measured in the same run)"
+	@echo "make services-dev  api + worker as separate auto-reloading processes on local PostgreSQL + NATS"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+$(DASHBOARD)/node_modules/.package-lock.json: $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund --loglevel=error
+
+$(DASHBOARD_DIST): $(DASHBOARD)/node_modules/.package-lock.json $(DASHBOARD_SOURCES)
+	cd $(DASHBOARD) && npm run build
+
+dashboard: $(DASHBOARD_DIST)
+
+run: $(STAMP) $(DASHBOARD_DIST)
+	$(BIN)/tasktracker run
+
+test: $(STAMP) $(DASHBOARD_DIST)
+	bash .ci/ensure-tools.sh
+	$(BIN)/pytest $(PYTEST_ARGS)
+	cd $(DASHBOARD) && npm test --silent
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not e2e" -x $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	cd $(DASHBOARD) && npm run lint
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix services tests bench
+	$(BIN)/ruff format services tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+openapi: $(STAMP)
+	$(BIN)/tasktracker openapi > $(DASHBOARD)/openapi.json
+
+migrate: $(STAMP)
+	$(BIN)/tasktracker migrate
+
+# Separate api and worker processes with auto-reload, against the machine's PostgreSQL and NATS.
+services-dev: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/tasktracker_dev
+services-dev: export NATS_URL ?= nats://127.0.0.1:4222
+services-dev: $(STAMP)
+	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='tasktracker_dev'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE tasktracker_dev"
+	$(BIN)/tasktracker migrate
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/uvicorn --factory tasktracker.api.asgi:api_app --reload --reload-dir services/tasktracker --port $${PORT:-8000} & \
+	$(BIN)/watchfiles --filter python "$(BIN)/tasktracker worker" services/tasktracker & \
+	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/watchfiles --filter python "$(BIN)/tasktracker bot" services/tasktracker & fi; \
+	wait
+
+clean:
+	rm -rf $(VENV) $(DASHBOARD)/node_modules $(DASHBOARD)/dist .data

@@ -1,0 +1,175 @@
+"""Production topology on the real NATS JetStream: separate API and worker runtimes, events fanned out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import nats
+import pytest
+import websockets
+
+from tasktracker.api.app import create_app
+from tasktracker.runtime import Role, build_runtime
+from tests.support.app import ScriptedClassifier, eventually, get_json, serve
+from tests.support.services import free_port
+
+
+@pytest.fixture
+def nats_settings(make_settings, nats_server, unique):
+    """Settings naming a stream, subjects and consumer of this test alone; removed afterwards."""
+    names = {
+        "nats_url": nats_server.url,
+        "nats_stream": f"tt_jobs_{unique}",
+        "nats_subject": f"tt.{unique}.jobs",
+        "nats_durable": f"tt_workers_{unique}",
+        "nats_events_subject": f"tt.{unique}.events",
+    }
+
+    def factory(**overrides):
+        return make_settings(**(names | overrides))
+
+    yield factory
+    asyncio.get_event_loop_policy()  # keep the fixture a generator for the cleanup below
+
+
+@pytest.fixture(autouse=True)
+async def _delete_stream(request, nats_server, unique):
+    yield
+    nc = await nats.connect(nats_server.url)
+    try:
+        await nc.jetstream().delete_stream(f"tt_jobs_{unique}")
+    except Exception:
+        pass
+    finally:
+        await nc.close()
+
+
+async def _migrated(settings):
+    from tasktracker.db import create_engine
+    from tasktracker.migrations import upgrade
+
+    engine = create_engine(settings)
+    await upgrade(engine)
+    await engine.dispose()
+
+
+async def _wait_ready(client: httpx.AsyncClient) -> None:
+    async def ready() -> bool:
+        return (await client.get("/api/health/ready")).status_code == 200
+
+    await eventually(ready, timeout=15)
+
+
+async def _next_of_type(ws, kind: str, timeout: float = 15) -> dict:
+    while True:
+        event = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if event["type"] == kind:
+            return event
+
+
+async def test_api_and_worker_over_jetstream_with_two_api_replicas(nats_settings) -> None:
+    settings = nats_settings()
+    await _migrated(settings)
+    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    await worker.start()
+    try:
+        app_a = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
+        app_b = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
+        async with (
+            serve(app_a) as base_a,
+            serve(app_b) as base_b,
+            httpx.AsyncClient(base_url=base_a) as client,
+        ):
+            await _wait_ready(client)
+            async with httpx.AsyncClient(base_url=base_b) as client_b:
+                await _wait_ready(client_b)
+            ws_a = (await get_json(client, "/api/config"))["ws_url"]
+            ws_b = ws_a.replace(base_a.split("//")[1], base_b.split("//")[1])
+            async with websockets.connect(ws_a) as a, websockets.connect(ws_b) as b:
+                assert json.loads(await a.recv())["type"] == "hello"
+                assert json.loads(await b.recv())["type"] == "hello"
+                await asyncio.sleep(0.3)  # both replicas subscribed to the events subject
+                r = await client.post(
+                    "/api/messages", json={"content": "bug: checkout fails", "external_id": "n1"}
+                )
+                assert r.status_code == 202
+                got_a = await _next_of_type(a, "task.created")
+                got_b = await _next_of_type(b, "task.created")
+                assert got_a["id"] == got_b["id"]  # the same event, published once by the worker
+                assert got_a["data"]["source_message_id"] == r.json()["id"]
+            message = await get_json(client, f"/api/messages/{r.json()['id']}")
+            assert message["status"] == "classified"
+    finally:
+        await worker.stop()
+
+
+async def test_stuck_messages_are_recovered_after_broker_outage(nats_settings) -> None:
+    """Messages accepted while the broker is unreachable are stored, then classified by the sweep."""
+    settings_down = nats_settings(nats_url=f"nats://127.0.0.1:{free_port()}")  # nothing listens there
+    settings = nats_settings(sweep_stuck_after_s=0.2, sweep_interval_s=0.5)
+    await _migrated(settings)
+    api = create_app(settings_down, role=Role.api, classifier=ScriptedClassifier())
+    async with serve(api) as base, httpx.AsyncClient(base_url=base) as client:
+        ready = await client.get("/api/health/ready")
+        assert ready.status_code == 503 and "broker" in ready.json()["down"]
+        ids = []
+        for i in range(5):
+            r = await client.post(
+                "/api/messages", json={"content": f"task: outage item {i}", "external_id": f"o{i}"}
+            )
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["id"])
+        page = await get_json(client, "/api/messages", params={"status": "received"})
+        assert len(page["data"]) == 5
+
+    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    await worker.start()
+    try:
+        await asyncio.wait_for(worker.broker_ready.wait(), 15)
+        # No job was ever sent for these messages: only the worker's sweep can have queued them.
+        async with worker.sessions() as session:
+            from sqlalchemy import select
+
+            from tasktracker.models import Message
+
+            async def all_classified() -> bool:
+                session.expire_all()
+                rows = (await session.execute(select(Message.status))).scalars().all()
+                return set(rows) == {"classified"} and len(rows) == 5
+
+            await eventually(all_classified, timeout=15)
+    finally:
+        await worker.stop()
+
+
+async def test_redelivered_job_creates_one_task(nats_settings) -> None:
+    """The same job delivered twice (a redelivery) still yields exactly one task."""
+    settings = nats_settings()
+    await _migrated(settings)
+    classifier = ScriptedClassifier(delay=0.2)
+    worker = build_runtime(settings, Role.worker, classifier=classifier)
+    await worker.start()
+    api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
+    try:
+        async with serve(api) as base, httpx.AsyncClient(base_url=base) as client:
+            await _wait_ready(client)
+            await asyncio.wait_for(worker.broker_ready.wait(), 15)
+            r = await client.post(
+                "/api/messages", json={"content": "feature: export to csv", "external_id": "r1"}
+            )
+            message_id = r.json()["id"]
+            await worker.enqueue_classification([message_id, message_id])  # two more deliveries, concurrently
+
+            async def settled() -> bool:
+                return (await get_json(client, f"/api/messages/{message_id}"))["status"] == "classified"
+
+            await eventually(settled, timeout=15)
+            await asyncio.sleep(1.0)
+            tasks = (await get_json(client, "/api/tasks"))["data"]
+            assert len(tasks) == 1
+            detail = await get_json(client, f"/api/messages/{message_id}")
+            assert len(detail["issues"]) == 1  # only the run that finished first is recorded
+    finally:
+        await worker.stop()
