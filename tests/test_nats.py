@@ -173,3 +173,27 @@ async def test_redelivered_job_creates_one_task(nats_settings) -> None:
             assert len(detail["issues"]) == 1  # only the run that finished first is recorded
     finally:
         await worker.stop()
+
+
+async def test_worker_shutdown_finishes_in_flight_job(nats_settings) -> None:
+    """SIGTERM-style stop: the running job completes and is acked before the worker exits."""
+    settings = nats_settings(shutdown_grace_s=10)
+    await _migrated(settings)
+    classifier = ScriptedClassifier(delay=1.5)
+    worker = build_runtime(settings, Role.worker, classifier=classifier)
+    await worker.start()
+    api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
+    async with serve(api) as base, httpx.AsyncClient(base_url=base) as client:
+        await _wait_ready(client)
+        await asyncio.wait_for(worker.broker_ready.wait(), 15)
+        r = await client.post("/api/messages", json={"content": "task: slow one", "external_id": "g1"})
+        await eventually(lambda: classifier.calls, timeout=10)  # the job is running now
+        await worker.stop()
+        message = await get_json(client, f"/api/messages/{r.json()['id']}")
+        assert message["status"] == "classified"
+    nc = await nats.connect(settings.nats_url)
+    try:
+        info = await nc.jetstream().consumer_info(settings.nats_stream, settings.nats_durable)
+        assert info.num_ack_pending == 0 and info.num_pending == 0  # acked, nothing left to redeliver
+    finally:
+        await nc.close()

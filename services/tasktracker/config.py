@@ -22,6 +22,15 @@ class Environment(StrEnum):
     production = "production"
 
 
+class TelegramMode(StrEnum):
+    """How the Telegram bot receives updates in the embedded `tasktracker run`."""
+
+    auto = "auto"  # polling, unless a webhook secret is set (then the API's webhook)
+    polling = "polling"
+    webhook = "webhook"
+    off = "off"
+
+
 class ClassifierMode(StrEnum):
     """Which classifier chain the worker uses."""
 
@@ -75,6 +84,7 @@ class Settings(BaseSettings):
     job_max_deliver: int = Field(default=5, ge=1)
     job_max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     worker_concurrency: int = Field(default=8, ge=1, le=1000)
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
 
     sweep_interval_s: float = Field(default=30.0, gt=0)
     sweep_stuck_after_s: float = Field(default=120.0, gt=0)
@@ -99,8 +109,15 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_chats: str = ""
+    telegram_mode: TelegramMode = TelegramMode.auto
+    telegram_poll_timeout_s: int = Field(default=30, ge=0, le=50)
     bot_reply: bool = False
     public_url: str = ""
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
+    receipts_keep_days: int = Field(default=14, ge=1)
 
     dashboard_dir: Path | None = None
     cors_origins: str = ""

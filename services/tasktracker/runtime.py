@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.acks import AcknowledgeType
-from taskiq.api import run_receiver_task
+from taskiq.receiver import Receiver
 
 from tasktracker.ai.base import Classifier
 from tasktracker.config import ClassifierMode, Settings
@@ -46,6 +47,8 @@ class Runtime:
     retrainer: Retrainer | None = None
     broker_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+    _finish: asyncio.Event = field(default_factory=asyncio.Event)
+    _receiver: asyncio.Task[None] | None = None
 
     @property
     def runs_jobs(self) -> bool:
@@ -85,7 +88,11 @@ class Runtime:
         await self.bus.start()
         if self.retrainer is not None:
             self._background.append(asyncio.create_task(self.retrainer.initialise(), name="retrain-init"))
-        if self.runs_jobs and self.settings.ollama_pull and self.settings.classifier is not ClassifierMode.builtin:
+        if (
+            self.runs_jobs
+            and self.settings.ollama_pull
+            and self.settings.classifier is not ClassifierMode.builtin
+        ):
             self._background.append(asyncio.create_task(self._pull_model(), name="ollama-pull"))
         if self.runs_jobs:
             from tasktracker.worker.jobs import register_jobs
@@ -99,7 +106,12 @@ class Runtime:
         from tasktracker.ai.ollama_models import PullProgress, ensure_model
 
         def progress(p: PullProgress) -> None:
-            log.info("pulling %s: %s %s", self.settings.ollama_model, p.status, f"{p.percent:.0f}%" if p.percent else "")
+            log.info(
+                "pulling %s: %s %s",
+                self.settings.ollama_model,
+                p.status,
+                f"{p.percent:.0f}%" if p.percent else "",
+            )
 
         try:
             await ensure_model(self.settings, progress)
@@ -120,16 +132,29 @@ class Runtime:
         log.info("broker connected")
         if self.runs_jobs:
             if not isinstance(self.broker, InMemoryBroker):  # the in-memory broker runs jobs as they are sent
-                self._background.append(asyncio.create_task(self._receive(), name="job-receiver"))
+                self._receiver = asyncio.create_task(self._receive(), name="job-receiver")
+                self._background.append(self._receiver)
             self._background.append(asyncio.create_task(self._sweep_loop(), name="stuck-sweep"))
 
     async def _receive(self) -> None:
-        await run_receiver_task(
-            self.broker,
-            max_async_tasks=self.settings.worker_concurrency,
-            run_startup=False,
-            ack_time=AcknowledgeType.WHEN_EXECUTED,
-        )
+        """Consume jobs until `_finish` is set; then let in-flight jobs finish (bounded by the grace period)."""
+        with ThreadPoolExecutor(max_workers=2) as executor:
+            while not self._finish.is_set():
+                receiver = Receiver(
+                    broker=self.broker,
+                    executor=executor,
+                    run_startup=False,
+                    max_async_tasks=self.settings.worker_concurrency,
+                    ack_type=AcknowledgeType.WHEN_EXECUTED,  # ack after the job's transaction committed
+                    wait_tasks_timeout=self.settings.shutdown_grace_s,
+                )
+                try:
+                    await receiver.listen(self._finish)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("job receiver failed; restarting it")
+                    await asyncio.sleep(1)
 
     async def sweep_once(self) -> int:
         from tasktracker.classification.service import find_stuck
@@ -154,6 +179,10 @@ class Runtime:
         return self.broker_ready.is_set() and broker_connected(self.broker)
 
     async def stop(self) -> None:
+        self._finish.set()  # stop fetching jobs; running ones finish, unacked ones return to the stream
+        if self._receiver is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._receiver), self.settings.shutdown_grace_s + 1)
         for task in reversed(self._background):
             task.cancel()
         for task in self._background:

@@ -1,0 +1,94 @@
+"""The production Nginx config in front of the real API: dashboard files, /api proxy, /ws upgrade."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from tasktracker.api.app import create_app
+from tasktracker.runtime import Role
+from tests.support.app import ScriptedClassifier, serve
+from tests.support.services import free_port, wait_port
+
+ROOT = Path(__file__).resolve().parents[1]
+DIST = ROOT / "services" / "dashboard" / "dist"
+CONF = ROOT / "services" / "nginx" / "nginx.conf"
+
+
+@pytest.fixture
+def nginx_binary() -> str:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary):
+        pytest.fail("nginx is not installed; `make test` installs it (.ci/ensure-tools.sh)")
+    if not (DIST / "index.html").is_file():
+        pytest.fail("the dashboard is not built; `make test` builds it first")
+    return binary
+
+
+def render(tmp: Path, api_port: int, port: int) -> Path:
+    server = CONF.read_text()
+    server = server.replace("${API_UPSTREAM}", f"127.0.0.1:{api_port}")  # what the image's envsubst does
+    server = server.replace("listen 8080;", f"listen 127.0.0.1:{port};")
+    server = server.replace("root /usr/share/nginx/html;", f"root {DIST};")
+    temp = {name: tmp / name for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir()
+    user = "user root root;" if os.geteuid() == 0 else ""
+    main = f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {temp["client"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
+    {server}
+}}
+"""
+    path = tmp / "nginx.conf"
+    path.write_text(main)
+    return path
+
+
+async def test_nginx_serves_dashboard_and_proxies_api_and_ws(nginx_binary, make_settings, tmp_path) -> None:
+    app = create_app(make_settings(), role=Role.all, migrate=True, classifier=ScriptedClassifier())
+    api_port, port = free_port(), free_port()
+    conf = render(tmp_path, api_port, port)
+    check = subprocess.run([nginx_binary, "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    async with serve(app, port=api_port):
+        proc = subprocess.Popen([nginx_binary, "-c", str(conf)], stderr=subprocess.PIPE)
+        try:
+            wait_port("127.0.0.1", port)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                index = await client.get("/")
+                assert index.status_code == 200 and "<div id=" in index.text
+                deep = await client.get("/board?category=bug")  # a dashboard route: index.html
+                assert deep.status_code == 200 and deep.text == index.text
+                health = await client.get("/api/health")
+                assert health.json() == {"status": "ok"}
+                config = (await client.get("/api/config")).json()
+                assert config["ws_url"] == f"ws://127.0.0.1:{port}/ws"  # derived through the proxy
+                posted = await client.post(
+                    "/api/messages", json={"content": "bug: via nginx", "external_id": "n1"}
+                )
+                assert posted.status_code == 202
+            async with websockets.connect(config["ws_url"]) as ws:
+                assert json.loads(await ws.recv())["type"] == "hello"
+        finally:
+            proc.terminate()
+            proc.wait(10)
