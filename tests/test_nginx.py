@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -73,7 +74,7 @@ async def test_nginx_serves_dashboard_and_proxies_api_and_ws(nginx_binary, make_
     async with serve(app, port=api_port):
         proc = subprocess.Popen([nginx_binary, "-c", str(conf)], stderr=subprocess.PIPE)
         try:
-            wait_port("127.0.0.1", port)
+            await asyncio.to_thread(wait_port, "127.0.0.1", port)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
                 index = await client.get("/")
                 assert index.status_code == 200 and "<div id=" in index.text

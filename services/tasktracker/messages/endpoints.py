@@ -10,8 +10,7 @@ from tasktracker.api.deps import RuntimeDep, SessionDep, SettingsDep
 from tasktracker.api.params import ChannelNames, Cursor, Limit, SearchQuery, channel_ids
 from tasktracker.classification.schemas import Category
 from tasktracker.errors import Invalid
-from tasktracker.events.schemas import Event, EventType
-from tasktracker.messages import repository, service
+from tasktracker.messages import intake, repository, service
 from tasktracker.messages.schemas import (
     BatchResult,
     MessageBatchIn,
@@ -38,8 +37,7 @@ async def post_message(
     await session.commit()
     public = await service.public(session, message)
     if created:
-        await runtime.publish([Event(type=EventType.message_received, data=public.model_dump(mode="json"))])
-        await runtime.enqueue_classification([public.id])
+        await intake.announce(runtime, [public])
     else:
         response.status_code = status.HTTP_200_OK
     return public
@@ -69,14 +67,7 @@ async def _post_batch(
             new_ids.append(message.id)
     await session.commit()
     publics = await service.publics(session, stored)
-    await runtime.publish(
-        [
-            Event(type=EventType.message_received, data=p.model_dump(mode="json"))
-            for p in publics
-            if p.id in new_ids
-        ]
-    )
-    await runtime.enqueue_classification(new_ids)  # type: ignore[arg-type]
+    await intake.announce(runtime, [p for p in publics if p.id in new_ids])
     return BatchResult(created=len(new_ids), existing=len(stored) - len(new_ids), data=publics)
 
 

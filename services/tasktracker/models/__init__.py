@@ -7,6 +7,7 @@ from tasktracker.models.channel import Channel, ChannelKind
 from tasktracker.models.correction import Correction
 from tasktracker.models.issue import Issue
 from tasktracker.models.message import Message, MessageStatus
+from tasktracker.models.processed_update import ProcessedUpdate
 from tasktracker.models.task import Task, TaskStatus
 from tasktracker.models.task_export import TaskExport
 
@@ -19,6 +20,7 @@ __all__ = [
     "Issue",
     "Message",
     "MessageStatus",
+    "ProcessedUpdate",
     "Task",
     "TaskActivity",
     "TaskExport",
