@@ -267,7 +267,8 @@ async def test_auto_mode_without_ollama_pays_one_cheap_probe(dead_ollama_url, ol
         elapsed = time.monotonic() - started
     finally:
         await chain.aclose()
-    assert all(r.model == "builtin-ab12+fallback" for r in results)
+    # In auto mode an absent Ollama is normal: the built-in model's answer carries its own name.
+    assert all(r.model == "builtin-ab12" for r in results)
     assert chain.fallbacks == {"not ready": 1, "breaker open": 2}
     assert elapsed < 1.0
 
