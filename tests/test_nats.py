@@ -129,17 +129,16 @@ async def test_stuck_messages_are_recovered_after_broker_outage(nats_settings) -
     try:
         await asyncio.wait_for(worker.broker_ready.wait(), 15)
         # No job was ever sent for these messages: only the worker's sweep can have queued them.
-        async with worker.sessions() as session:
-            from sqlalchemy import select
+        from sqlalchemy import select
 
-            from tasktracker.models import Message
+        from tasktracker.models import Message
 
-            async def all_classified() -> bool:
-                session.expire_all()
+        async def all_classified() -> bool:
+            async with worker.sessions() as session:
                 rows = (await session.execute(select(Message.status))).scalars().all()
-                return set(rows) == {"classified"} and len(rows) == 5
+            return set(rows) == {"classified"} and len(rows) == 5
 
-            await eventually(all_classified, timeout=15)
+        await eventually(all_classified, timeout=15)
     finally:
         await worker.stop()
 

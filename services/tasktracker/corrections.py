@@ -67,12 +67,12 @@ class Retrainer:
             await self._retrain(extra)
         self.trained_on = len(extra)
 
-    async def maybe_retrain(self) -> bool:
+    async def maybe_retrain(self, session: AsyncSession) -> bool:
+        """Start a background retrain when enough corrections came in; counts in the caller's session."""
         every = self.settings.retrain_every
         if every <= 0 or (self._running is not None and not self._running.done()):
             return False
-        async with self.sessions() as session:
-            count = await tasks_repo.count_corrections(session)
+        count = await tasks_repo.count_corrections(session)
         if count - self.trained_on < every:
             return False
         self._running = asyncio.create_task(self._retrain_latest(), name="retrain-builtin")

@@ -46,7 +46,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection: SQLite has one writer at a time anyway, and queueing in the pool is cheaper
+        # than lock retries between connections (measured: ~40% more messages/s under concurrency).
+        # Code must therefore never hold two sessions at once on SQLite.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(

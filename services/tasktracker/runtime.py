@@ -79,10 +79,10 @@ class Runtime:
 
     # Lifecycle --------------------------------------------------------------------------------------
 
-    async def after_corrections(self) -> None:
+    async def after_corrections(self, session: AsyncSession) -> None:
         """Called after a person corrected a classification: retrain when enough have come in."""
         if self.retrainer is not None:
-            await self.retrainer.maybe_retrain()
+            await self.retrainer.maybe_retrain(session)
 
     async def start(self) -> None:
         await self.bus.start()

@@ -77,27 +77,43 @@ def normalise(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
-def tokens(text: str) -> set[str]:
-    return {t for t in normalise(text).split() if t not in _STOP and len(t) > 1}
+class Text:
+    """A text prepared once for comparisons: normalised form and content tokens."""
+
+    __slots__ = ("norm", "tokens")
+
+    def __init__(self, raw: str) -> None:
+        self.norm = normalise(raw)
+        self.tokens = {t for t in self.norm.split() if t not in _STOP and len(t) > 1}
+
+
+def _score(a: Text, b: Text, threshold: float) -> float:
+    if not a.norm or not b.norm:
+        return 0.0
+    if a.norm == b.norm:
+        return 1.0
+    union = a.tokens | b.tokens
+    jaccard = len(a.tokens & b.tokens) / len(union) if union else 0.0
+    if jaccard >= threshold:
+        return jaccard
+    matcher = SequenceMatcher(None, a.norm, b.norm, autojunk=False)
+    # Cheap upper bounds first: most candidates are ruled out without the quadratic comparison.
+    if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
+        return jaccard
+    return max(jaccard, matcher.ratio())
 
 
 def similarity(a: str, b: str) -> float:
     """0..1: the larger of token-set overlap and character-sequence similarity of normalised texts."""
-    na, nb = normalise(a), normalise(b)
-    if not na or not nb:
-        return 0.0
-    if na == nb:
-        return 1.0
-    ta, tb = tokens(a), tokens(b)
-    jaccard = len(ta & tb) / len(ta | tb) if ta and tb else 0.0
-    ratio = SequenceMatcher(None, na, nb, autojunk=False).ratio()
-    return max(jaccard, ratio)
+    return _score(Text(a), Text(b), 0.0)
 
 
 def best_match(text: str, candidates: list[tuple[int, str]], threshold: float) -> tuple[int, float] | None:
+    """The most similar candidate scoring at least `threshold`, if any."""
+    target = Text(text)
     best: tuple[int, float] | None = None
     for candidate_id, candidate_text in candidates:
-        score = similarity(text, candidate_text)
+        score = _score(target, Text(candidate_text), threshold)
         if score >= threshold and (best is None or score > best[1]):
             best = (candidate_id, score)
     return best

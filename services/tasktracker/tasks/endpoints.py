@@ -75,7 +75,7 @@ async def update_task(task_id: int, data: TaskUpdate, session: SessionDep, runti
     await session.commit()
     public = await service.public(session, task)
     await runtime.publish([Event(type=EventType.task_updated, data=public.model_dump(mode="json"))])
-    await runtime.after_corrections()
+    await runtime.after_corrections(session)
     return public
 
 
