@@ -140,10 +140,10 @@ def version() -> None:
 
 
 def _register_extensions() -> None:
-    try:
-        from tasktracker.ai import cli as ai_cli
-    except ImportError:
-        return
+    from tasktracker.bot import cli as bot_cli
+
+    bot_cli.register(app)
+    from tasktracker.ai import cli as ai_cli
     from tasktracker.corrections import load_corrections
 
     ai_cli.register(app, load_corrections=load_corrections)

@@ -187,17 +187,21 @@ class ConfigError(Exception):
     """A setting has a bad value; the message names the variable."""
 
 
+def _env_names(key: str) -> list[str]:
+    """The environment names of a field, given its name or one of its aliases."""
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        choices = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+        if key == name or key in choices:
+            return [c.upper() for c in choices] or [f"TASKTRACKER_{name.upper()}"]
+    return [key.upper()]
+
+
 def format_validation_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         loc = error.get("loc") or ()
-        field = str(loc[0]) if loc else ""
-        field_info = Settings.model_fields.get(field)
-        names = [f"TASKTRACKER_{field.upper()}"] if field else ["configuration"]
-        alias = field_info.validation_alias if field_info else None
-        if isinstance(alias, AliasChoices):
-            names = [str(choice) for choice in alias.choices]
-            names = [name if name.isupper() else name.upper() for name in names]
+        names = _env_names(str(loc[0])) if loc else ["configuration"]
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         lines.append(f"{' / '.join(names)}: {message}")
     return "; ".join(lines)

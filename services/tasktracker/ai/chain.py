@@ -46,6 +46,7 @@ class CircuitBreaker:
         cooldown_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         start_open: bool = False,
+        quiet: bool = False,
     ) -> None:
         if threshold < 1:
             raise ValueError("threshold must be at least 1")
@@ -54,6 +55,8 @@ class CircuitBreaker:
         self._clock = clock
         self.failures = 0
         self.state = BreakerState.closed
+        # Auto mode: an absent LLM is expected, so opening is worth an info line, not a warning.
+        self._open_level = logging.INFO if quiet else logging.WARNING
         # Opened "a cool-down ago": the first message probes at once instead of waiting.
         self._opened_at = clock() - cooldown_s if start_open else 0.0
         if start_open:
@@ -81,7 +84,7 @@ class CircuitBreaker:
 
     def open(self) -> None:
         if self.state is not BreakerState.open:
-            log.warning("circuit breaker open: skipping the LLM for %.0f s", self.cooldown_s)
+            log.log(self._open_level, "circuit breaker open: skipping the LLM for %.0f s", self.cooldown_s)
         self.state = BreakerState.open
         self._opened_at = self._clock()
 
@@ -223,7 +226,8 @@ def build_classifier(settings: Settings, builtin: Classifier) -> Classifier:
     if settings.classifier is ClassifierMode.builtin:
         return builtin
     primary = build_llm_classifier(settings)
-    breaker = CircuitBreaker(start_open=settings.classifier is ClassifierMode.auto)
+    auto = settings.classifier is ClassifierMode.auto
+    breaker = CircuitBreaker(start_open=auto, quiet=auto)
     # A run is at most (1 + ollama_retries) requests; allow one request's time more for the queue.
     timeout_s = settings.ollama_timeout_s * (settings.ollama_retries + 2) + 1.0
     return FallbackClassifier(

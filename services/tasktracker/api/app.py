@@ -16,6 +16,9 @@ from tasktracker import __version__
 from tasktracker.ai.base import Classifier
 from tasktracker.api import system, ws
 from tasktracker.api.errors import install_error_handlers
+from tasktracker.bot import webhook as telegram_webhook
+from tasktracker.channels import endpoints as channels
+from tasktracker.channels import webhooks
 from tasktracker.config import Settings, get_settings
 from tasktracker.events.hub import Hub
 from tasktracker.messages import endpoints as messages
@@ -74,6 +77,9 @@ def create_app(
     app.include_router(system.router)
     app.include_router(messages.router)
     app.include_router(tasks.router)
+    app.include_router(channels.router)
+    app.include_router(webhooks.router)
+    app.include_router(telegram_webhook.router)  # its lifespan runs the bot inside the app
     app.include_router(ws.router)
     _mount_dashboard(app, settings.dashboard_dir or DEFAULT_DASHBOARD)
     return app

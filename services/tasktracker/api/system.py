@@ -1,4 +1,4 @@
-"""Service endpoints: root, health, readiness, client config, stats, channels, ad-hoc classification."""
+"""Service endpoints: root, health, readiness, client config, stats, ad-hoc classification."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from fastapi.responses import JSONResponse
 
 from tasktracker import __version__
 from tasktracker.api.deps import RuntimeDep, SessionDep
-from tasktracker.channels import repository as channels
-from tasktracker.channels.schemas import ChannelPublic, ChannelsPublic
 from tasktracker.classification.schemas import Classification, ClassifyRequest
 from tasktracker.db import ping
 from tasktracker.errors import Invalid
@@ -92,11 +90,6 @@ async def client_config(request: Request, runtime: RuntimeDep) -> dict[str, Any]
 async def get_stats(session: SessionDep) -> StatsPublic:
     """Counts for the dashboard's charts (last 30 days for time series)."""
     return await stats_service.stats(session)
-
-
-@router.get("/api/channels", tags=["channels"])
-async def list_channels(session: SessionDep) -> ChannelsPublic:
-    return ChannelsPublic(data=[ChannelPublic.model_validate(c) for c in await channels.list_all(session)])
 
 
 @router.post("/api/classify", tags=["classification"])

@@ -12,7 +12,7 @@ from tasktracker.models import Channel, Message, Task
 
 
 async def get_by_name(session: AsyncSession, name: str) -> Channel | None:
-    return (await session.execute(select(Channel).where(Channel.name == name))).scalar_one_or_none()
+    return (await session.execute(select(Channel).where(Channel.name == name))).scalar_one_or_none()  # type: ignore[arg-type]
 
 
 async def get_or_create(
@@ -22,8 +22,14 @@ async def get_or_create(
     channel = await get_by_name(session, name)
     if channel is not None:
         return channel
-    values = {"kind": kind, "name": name, "external_id": external_id, "enabled": True, "settings": {}}
-    stmt = insert_ignoring_conflicts(session.bind.dialect.name, Channel.__table__, values, ["name"])  # type: ignore[union-attr]
+    values: dict[str, Any] = {
+        "kind": kind,
+        "name": name,
+        "external_id": external_id,
+        "enabled": True,
+        "settings": {},
+    }
+    stmt = insert_ignoring_conflicts(session.bind.dialect.name, Channel.__table__, values, ["name"])  # type: ignore[union-attr,attr-defined]
     await session.execute(stmt)
     channel = await get_by_name(session, name)
     assert channel is not None
@@ -49,7 +55,7 @@ async def get(session: AsyncSession, channel_id: int) -> Channel | None:
 
 
 async def get_by_external(session: AsyncSession, kind: str, external_id: str) -> Channel | None:
-    stmt = select(Channel).where(Channel.kind == kind, Channel.external_id == external_id)
+    stmt = select(Channel).where(Channel.kind == kind, Channel.external_id == external_id)  # type: ignore[arg-type]
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -70,7 +76,8 @@ async def get_or_create_external(
             "created_at": utcnow(),
         }
         dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
-        await session.execute(dialect.insert(Channel.__table__).values(**values).on_conflict_do_nothing())
+        table = Channel.__table__  # type: ignore[attr-defined]
+        await session.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
         channel = await get_by_external(session, kind, external_id)
         if channel is not None:
             return channel
@@ -89,7 +96,7 @@ async def delete(session: AsyncSession, channel: Channel) -> None:
 
 
 async def count_messages(session: AsyncSession, channel_id: int) -> int:
-    stmt = select(func.count()).select_from(Message).where(Message.channel_id == channel_id)
+    stmt = select(func.count()).select_from(Message).where(Message.channel_id == channel_id)  # type: ignore[arg-type]
     return int((await session.execute(stmt)).scalar_one())
 
 
@@ -100,7 +107,7 @@ async def move_content(session: AsyncSession, from_id: int, to_id: int) -> None:
 
 
 async def message_status_counts(session: AsyncSession, channel_id: int | None = None) -> dict[str, int]:
-    stmt = select(Message.status, func.count()).group_by(Message.status)
+    stmt = select(Message.status, func.count()).group_by(Message.status)  # type: ignore[call-overload]
     if channel_id is not None:
         stmt = stmt.where(Message.channel_id == channel_id)
     return {str(status): int(n) for status, n in (await session.execute(stmt)).all()}

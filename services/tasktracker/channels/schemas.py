@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -52,7 +52,9 @@ class ChannelBase(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, pattern=CHANNEL_NAME_PATTERN)
     external_id: str | None = Field(
-        default=None, max_length=200, description="The id the source gives it: Telegram chat id, Slack channel id."
+        default=None,
+        max_length=200,
+        description="The id the source gives it: Telegram chat id, Slack channel id.",
     )
     enabled: bool = True
     defaults: RoutingDefaults = Field(default_factory=RoutingDefaults)
@@ -61,7 +63,8 @@ class ChannelBase(BaseModel):
 class ChannelCreate(ChannelBase):
     kind: ChannelKind
     secret: SecretStr | None = Field(
-        default=None, description=f"HMAC key of a generic webhook (at least {MIN_SECRET_LENGTH} characters). Never returned."
+        default=None,
+        description=f"HMAC key of a generic webhook (at least {MIN_SECRET_LENGTH} characters). Never returned.",
     )
 
     @model_validator(mode="after")
@@ -98,7 +101,9 @@ class ChannelPublic(ChannelRef):
     external_id: str | None = None
     has_secret: bool = False
     muted: bool = False
-    title: str | None = Field(default=None, description="The source's own name for it, e.g. the Telegram chat title.")
+    title: str | None = Field(
+        default=None, description="The source's own name for it, e.g. the Telegram chat title."
+    )
     defaults: RoutingDefaults = Field(default_factory=RoutingDefaults)
     created_at: datetime | None = None
 
@@ -120,7 +125,9 @@ class WebhookResult(BaseModel):
     """What a webhook did with a delivery: stored it, knew it already, or ignored it (and why)."""
 
     status: WebhookStatus
-    reason: str | None = Field(default=None, description="Why a delivery was ignored, e.g. `channel_disabled`.")
+    reason: str | None = Field(
+        default=None, description="Why a delivery was ignored, e.g. `channel_disabled`."
+    )
     detail: str | None = None
     message_id: int | None = None
     channel: str | None = None
@@ -137,13 +144,19 @@ class GenericMessageIn(BaseModel):
 
     content: str = Field(min_length=1, validation_alias=AliasChoices("content", "text", "body"))
     subject: str | None = Field(default=None, max_length=500)
-    author: str | None = Field(default=None, max_length=200, validation_alias=AliasChoices("author", "from", "sender"))
+    author: str | None = Field(
+        default=None, max_length=200, validation_alias=AliasChoices("author", "from", "sender")
+    )
     external_id: str | None = Field(
         default=None, max_length=200, validation_alias=AliasChoices("external_id", "id", "message_id")
     )
-    sent_at: datetime | None = Field(default=None, validation_alias=AliasChoices("sent_at", "timestamp", "date"))
+    sent_at: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("sent_at", "timestamp", "date")
+    )
     thread_external_id: str | None = Field(
-        default=None, max_length=200, validation_alias=AliasChoices("thread_external_id", "thread_id", "in_reply_to")
+        default=None,
+        max_length=200,
+        validation_alias=AliasChoices("thread_external_id", "thread_id", "in_reply_to"),
     )
     meta: dict[str, Any] = Field(default_factory=dict)
 
@@ -164,6 +177,3 @@ class GenericMessageIn(BaseModel):
     @property
     def text(self) -> str:
         return f"{self.subject}\n\n{self.content}" if self.subject else self.content
-
-
-SlackEventType = Literal["url_verification", "event_callback", "app_rate_limited"]

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tasktracker.ai.base import Classifier
+from tasktracker.channels import service as channels_service
 from tasktracker.classification import duplicates
 from tasktracker.classification.schemas import Category, Classification
 from tasktracker.config import Settings
@@ -118,11 +119,11 @@ async def _task_for(
         return existing, False, None
 
     since = utcnow() - timedelta(hours=settings.duplicate_window_h)
-    candidates = await tasks_repo.open_candidates(session, message.channel_id, since)
-    texts = [(t.id, f"{t.title}\n{t.description}") for t in candidates if t.id is not None]
-    match = duplicates.best_match(message.content, texts, settings.duplicate_threshold)
+    candidates = await tasks_repo.open_candidates(session, message.channel_id, result.category, since)
+    match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
     if match is not None:
-        task = next(t for t in candidates if t.id == match[0])
+        task = await tasks_repo.get(session, match[0])
+        assert task is not None
         task.message_count += 1
         task.updated_at = utcnow()
         await tasks_repo.add_activity(
@@ -134,14 +135,17 @@ async def _task_for(
         return task, False, task.id
 
     now = utcnow()
+    defaults = await channels_service.routing_defaults(
+        session, message.channel_id
+    )  # the channel's assignee, labels
     values = {
         "title": result.title or message.content[:80],
         "description": message.content,
         "category": result.category,
         "priority": result.priority,
         "status": TaskStatus.open,
-        "assignee": None,
-        "labels": [],
+        "assignee": defaults.assignee,
+        "labels": list(defaults.labels),
         "needs_review": result.confidence < settings.review_threshold,
         "confidence": result.confidence,
         "source_message_id": message.id,

@@ -102,23 +102,21 @@ async def list_page(
 
 
 async def open_candidates(
-    session: AsyncSession,
-    channel_id: int | None,
-    since: datetime,
-    exclude_id: int | None = None,
-    limit: int = 200,
-) -> list[Task]:
-    """Open tasks of a channel created recently: where a repeated request most likely belongs."""
-    stmt = select(Task).where(
+    session: AsyncSession, channel_id: int | None, category: str, since: datetime, limit: int = 200
+) -> list[tuple[int, str]]:
+    """(id, text) of open tasks of a channel and category created recently: where a repeat belongs.
+
+    Only two columns are read: this runs for every actionable message.
+    """
+    stmt = select(Task.id, Task.description, Task.title).where(
         Task.status.in_([TaskStatus.open, TaskStatus.in_progress]),  # type: ignore[attr-defined]
+        Task.category == category,
         Task.created_at >= since,
         Task.merged_into_id.is_(None),  # type: ignore[union-attr]
     )
     stmt = stmt.where(Task.channel_id == channel_id) if channel_id is not None else stmt
-    if exclude_id is not None:
-        stmt = stmt.where(Task.id != exclude_id)
     stmt = stmt.order_by(Task.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
-    return list((await session.execute(stmt)).scalars())
+    return [(row.id, row.description or row.title) for row in await session.execute(stmt)]
 
 
 async def add_activity(

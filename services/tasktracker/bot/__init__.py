@@ -1,0 +1,1 @@
+"""Telegram bot: aiogram routers and handlers that call services."""

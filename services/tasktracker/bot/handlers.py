@@ -1,0 +1,213 @@
+"""aiogram handlers: turn a Telegram message into a service call and an answer. No logic of their own."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from aiogram import F, Router
+from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from tasktracker.bot import texts
+from tasktracker.bot.middlewares import ChatAccess, Work, is_command
+from tasktracker.channels import service as channels_service
+from tasktracker.channels import telegram
+from tasktracker.channels.telegram import TelegramText
+from tasktracker.db import ping
+from tasktracker.errors import NotFound
+from tasktracker.events.schemas import Event, EventType
+from tasktracker.models import Channel
+
+ADMIN_STATES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
+
+
+def telegram_text(message: Message, *, edited: bool = False) -> TelegramText | None:
+    """The neutral record of a text or caption; None when there is nothing to store."""
+    text = (message.text or message.caption or "").strip()
+    if not text:
+        return None
+    chat = message.chat
+    as_chat = message.sender_chat  # an anonymous admin, or someone posting as a channel
+    user = None if as_chat is not None else message.from_user
+    topic_id = message.message_thread_id if message.is_topic_message else None
+    reply = message.reply_to_message
+    # In a forum, a message that replies to nobody still "replies" to its topic's first message.
+    reply_id = reply.message_id if reply is not None and reply.message_id != topic_id else None
+    entities = message.entities or message.caption_entities or []
+    edited_at = None
+    if edited:
+        edited_at = datetime.fromtimestamp(message.edit_date, UTC) if message.edit_date else datetime.now(UTC)
+    return TelegramText(
+        chat_id=chat.id,
+        chat_type=chat.type,
+        chat_title=chat.full_name,
+        message_id=message.message_id,
+        text=text,
+        sent_at=message.date,
+        author=(as_chat.full_name if as_chat is not None else (user.full_name if user else None)),
+        user_id=user.id if user else None,
+        username=user.username if user else None,
+        reply_to_message_id=reply_id,
+        topic_id=topic_id,
+        edited_at=edited_at,
+        links=[e.url for e in entities if e.type == "text_link" and e.url],
+    )
+
+
+def actor(message: Message) -> str | None:
+    user = message.from_user
+    if user is None:
+        return None
+    return f"telegram:@{user.username}" if user.username else f"telegram:{user.id}"
+
+
+def _task_id(command: CommandObject) -> int | None:
+    arg = (command.args or "").strip().lstrip("#")
+    return int(arg) if arg.isdigit() and len(arg) < 12 else None
+
+
+# Service messages ------------------------------------------------------------------------------------
+
+
+async def on_migration(message: Message, work: Work) -> None:
+    """A group became a supergroup: keep its channel (and history) under the new chat id."""
+    if message.migrate_to_chat_id is not None:
+        old_id, new_id = message.chat.id, message.migrate_to_chat_id
+    else:
+        old_id, new_id = message.migrate_from_chat_id, message.chat.id  # type: ignore[assignment]
+    old = await telegram.find_chat(work.session, old_id)
+    if telegram.is_allowed(work.gateway.settings, old_id, old):
+        await telegram.migrate_chat(work.session, old_id, new_id)
+
+
+# Commands --------------------------------------------------------------------------------------------
+
+
+async def cmd_help(message: Message, work: Work) -> None:
+    work.answer(message, texts.HELP)
+
+
+async def cmd_tasks(message: Message, work: Work, channel: Channel) -> None:
+    tasks = await telegram.open_tasks(work.session, channel)
+    work.answer(message, texts.task_list(tasks, work.gateway.settings.public_url))
+
+
+async def cmd_task(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
+    task_id = _task_id(command)
+    if task_id is None:
+        work.answer(message, texts.USAGE_TASK)
+        return
+    try:
+        task = await telegram.chat_task(work.session, channel, task_id)
+    except NotFound as exc:
+        work.answer(message, str(exc.detail).capitalize() + ".")
+        return
+    public = await telegram.task_public(work.session, task)
+    work.answer(message, texts.task_detail(public, work.gateway.settings.public_url))
+
+
+async def cmd_done(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
+    task_id = _task_id(command)
+    if task_id is None:
+        work.answer(message, texts.USAGE_DONE)
+        return
+    try:
+        task, changed = await telegram.complete(work.session, channel, task_id, actor(message))
+    except NotFound as exc:
+        work.answer(message, str(exc.detail).capitalize() + ".")
+        return
+    public = await telegram.task_public(work.session, task)
+    if changed:
+        work.events.append(Event(type=EventType.task_updated, data=public.model_dump(mode="json")))
+    work.answer(message, texts.done(public, changed))
+
+
+async def cmd_status(message: Message, work: Work, channel: Channel) -> None:
+    status = await telegram.chat_status(work.session, channel)
+    runtime = work.gateway.runtime
+
+    async def render() -> str:  # after the commit: health checks may take a moment
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(ping(runtime.engine), 3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"down ({type(exc).__name__})"
+        checks["queue"] = "ok" if runtime.broker_connected() else "not connected"
+        try:
+            ready = await asyncio.wait_for(runtime.classifier.ready(), 3)
+            checks["classifier"] = "ok" if ready else "degraded"
+        except Exception as exc:
+            checks["classifier"] = f"degraded ({type(exc).__name__})"
+        return texts.status(status, checks)
+
+    work.answer(message, render)
+
+
+async def _may_moderate(message: Message, work: Work) -> bool:
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
+        return True  # an anonymous admin
+    if message.from_user is None:
+        return False
+    member = await work.gateway.bot.get_chat_member(message.chat.id, message.from_user.id)
+    return member.status in ADMIN_STATES
+
+
+async def cmd_mute(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
+    if not await _may_moderate(message, work):
+        work.answer(message, texts.ADMINS_ONLY)
+        return
+    muted = command.command.lower() == "mute"
+    changed = await channels_service.set_muted(work.session, channel, muted)
+    if muted:
+        work.answer(message, texts.MUTED if changed else texts.ALREADY_MUTED)
+    else:
+        work.answer(message, texts.UNMUTED if changed else texts.ALREADY_UNMUTED)
+
+
+# Messages --------------------------------------------------------------------------------------------
+
+
+async def on_text(message: Message, work: Work, channel: Channel) -> None:
+    await _store(message, work, channel, edited=False)
+
+
+async def on_edit(message: Message, work: Work, channel: Channel) -> None:
+    await _store(message, work, channel, edited=True)
+
+
+async def _store(message: Message, work: Work, channel: Channel, *, edited: bool) -> None:
+    if is_command(message) or channels_service.is_muted(channel):
+        return  # commands for other bots, and chats that asked not to be read
+    text = telegram_text(message, edited=edited)
+    if text is None:
+        return
+    stored, created = await telegram.ingest(work.session, work.gateway.settings, channel, text)
+    if created:
+        work.created.append(stored)
+
+
+def build_router() -> Router:
+    """Service messages first (they bypass the chat gate), then everything people write in allowed chats."""
+    service = Router(name="service-messages")
+    service.message.register(on_migration, F.migrate_to_chat_id | F.migrate_from_chat_id)
+
+    chats = Router(name="chats")
+    chats.message.outer_middleware(ChatAccess(refuse=True))
+    chats.edited_message.outer_middleware(ChatAccess(refuse=False))
+    chats.message.register(cmd_help, Command("start", "help", ignore_case=True))
+    chats.message.register(cmd_tasks, Command("tasks", ignore_case=True))
+    chats.message.register(cmd_task, Command("task", ignore_case=True))
+    chats.message.register(cmd_done, Command("done", ignore_case=True))
+    chats.message.register(cmd_status, Command("status", ignore_case=True))
+    chats.message.register(cmd_mute, Command("mute", "unmute", ignore_case=True))
+    chats.message.register(on_text)
+    chats.edited_message.register(on_edit)
+
+    root = Router(name="tasktracker")
+    root.include_routers(service, chats)
+    return root

@@ -1,0 +1,109 @@
+"""Inbound webhooks: Slack's Events API and signed JSON from anything else.
+
+Each answers once the message is committed. The order of checks is the same everywhere: unknown
+channel 404, bad signature 401, body not JSON 400, body of the wrong shape 422; a disabled channel
+answers 202 with `status: ignored` and stores nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import ValidationError
+
+from tasktracker.api.deps import RuntimeDep, SessionDep
+from tasktracker.channels import service, signing, slack
+from tasktracker.channels.payloads import invalid, json_object, read_body
+from tasktracker.channels.schemas import GenericMessageIn, SlackChallenge, WebhookResult, WebhookStatus
+from tasktracker.errors import NotFound
+from tasktracker.messages import intake
+from tasktracker.messages import service as messages_service
+
+router = APIRouter(prefix="/webhook", tags=["webhooks"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not a JSON object (`code`: `malformed_json`)."},
+    401: {"description": "Signature missing, wrong or stale (`code` says which)."},
+    404: {"description": "No such channel, or the integration is not configured."},
+    413: {"description": "The body is over 1 MiB."},
+    422: {"description": "JSON of the wrong shape (`code`: `validation_error`) or content too long."},
+}
+
+
+def _status_for(result: WebhookResult) -> int:
+    if result.status is WebhookStatus.duplicate:
+        return status.HTTP_200_OK
+    if result.status is WebhookStatus.ignored and result.reason != "channel_disabled":
+        return status.HTTP_200_OK  # noise we acknowledge so the sender stops retrying
+    return status.HTTP_202_ACCEPTED
+
+
+@router.post(
+    "/slack",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WebhookResult | SlackChallenge,
+    responses={200: {"description": "A duplicate, ignored noise, or the URL check's challenge."}, **ERRORS},
+)
+async def slack_events(request: Request, response: Response, session: SessionDep, runtime: RuntimeDep) -> Any:
+    """Slack Events API: signed with the app's signing secret (`SLACK_SIGNING_SECRET`), deduplicated on `event_id`."""
+    settings = runtime.settings
+    if settings.slack_signing_secret is None:
+        raise NotFound("Slack is not configured here: set SLACK_SIGNING_SECRET", code="slack_not_configured")
+    body = await read_body(request)
+    signing.verify_slack(
+        settings.slack_signing_secret.get_secret_value(),
+        request.headers.get("x-slack-request-timestamp"),
+        request.headers.get("x-slack-signature"),
+        body,
+        tolerance_s=settings.webhook_tolerance_s,
+    )
+    envelope = slack.parse_envelope(json_object(body))
+    if envelope.type == "url_verification":
+        response.status_code = status.HTTP_200_OK
+        return SlackChallenge(challenge=envelope.challenge or "")
+    if envelope.type != "event_callback":
+        response.status_code = status.HTTP_200_OK
+        return WebhookResult(
+            status=WebhookStatus.ignored, reason="not_an_event", detail=f"type {envelope.type!r}"
+        )
+    delivery = await service.receive_slack(session, settings, envelope)
+    await session.commit()
+    if delivery.created is not None:
+        await intake.announce(runtime, [await messages_service.public(session, delivery.created)])
+    response.status_code = _status_for(delivery.result)
+    return delivery.result
+
+
+@router.post(
+    "/generic/{channel}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"model": WebhookResult, "description": "Already known: nothing new stored."}, **ERRORS},
+)
+async def generic_message(
+    channel: str, request: Request, response: Response, session: SessionDep, runtime: RuntimeDep
+) -> WebhookResult:
+    """A message signed with the channel's secret: `X-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
+
+    Body: `{"content" (or "text"/"body"), "subject", "author", "external_id" (or "id"), "sent_at",
+    "thread_external_id", "meta"}`. Without an id, the SHA-256 of the body is the id, so a resent body
+    is recognised as a duplicate.
+    """
+    row = await service.generic_channel(session, channel)
+    body = await read_body(request)
+    signature = next(
+        (request.headers[h] for h in signing.GENERIC_SIGNATURE_HEADERS if h in request.headers), None
+    )
+    signing.verify_generic(row.secret, signature, body)
+    if not row.enabled:
+        return service.disabled_result(row)
+    try:
+        data = GenericMessageIn.model_validate(json_object(body))
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    delivery = await service.receive_generic(session, runtime.settings, row, data, body)
+    await session.commit()
+    if delivery.created is not None:
+        await intake.announce(runtime, [await messages_service.public(session, delivery.created)])
+    response.status_code = _status_for(delivery.result)
+    return delivery.result

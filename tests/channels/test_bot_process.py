@@ -1,0 +1,90 @@
+"""`tasktracker bot` as its own process: polling, with NATS and no worker online, loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import nats
+import pytest
+from sqlalchemy import select
+
+from tasktracker.bot.runner import run_bot
+from tasktracker.db import create_engine, create_sessionmaker
+from tasktracker.models import Message
+from tasktracker.runtime import Role, build_runtime
+from tests.channels import updates as tg
+from tests.channels.fake_telegram import FakeTelegram
+from tests.support.app import ScriptedClassifier, eventually
+
+
+@pytest.fixture
+def nats_names(nats_server, unique) -> dict[str, str]:
+    return {
+        "nats_url": nats_server.url,
+        "nats_stream": f"tt_jobs_{unique}",
+        "nats_subject": f"tt.{unique}.jobs",
+        "nats_durable": f"tt_workers_{unique}",
+        "nats_events_subject": f"tt.{unique}.events",
+    }
+
+
+@pytest.fixture(autouse=True)
+async def _delete_stream(nats_server, unique):
+    yield
+    nc = await nats.connect(nats_server.url)
+    with contextlib.suppress(Exception):
+        await nc.jetstream().delete_stream(f"tt_jobs_{unique}")
+    await nc.close()
+
+
+async def _statuses(sessions) -> list[str]:
+    async with sessions() as session:
+        return [m.status for m in (await session.execute(select(Message).order_by(Message.id))).scalars()]
+
+
+async def test_bot_process_stores_messages_while_no_worker_is_online(
+    telegram_settings, fake_telegram: FakeTelegram, nats_names: dict[str, str]
+) -> None:
+    settings = telegram_settings(**nats_names)
+    engine = create_engine(settings)
+    from tasktracker.migrations import upgrade
+
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    fake_telegram.webhook = {"url": "https://old.example.com/webhook/telegram"}  # left over from webhook mode
+    stop = asyncio.Event()
+    bot = asyncio.create_task(run_bot(settings, stop, classifier=ScriptedClassifier()))
+    worker = None
+    try:
+        await fake_telegram.push(
+            tg.update(81, tg.message(tg.SUPERGROUP, 1, "bug: stored with no worker online"))
+        )
+        assert await eventually(lambda: _statuses(sessions)) == ["received"]
+        assert fake_telegram.methods.index("deleteWebhook") < fake_telegram.methods.index("getUpdates")
+        assert fake_telegram.webhook is None
+
+        # a worker comes online later and finds the job waiting in JetStream
+        worker = build_runtime(settings, Role.worker, ScriptedClassifier())
+        await worker.start()
+        await eventually(lambda: _all_classified(sessions), timeout=20)
+    finally:
+        stop.set()
+        await asyncio.wait_for(bot, 15)
+        if worker is not None:
+            await worker.stop()
+        await engine.dispose()
+
+
+async def _all_classified(sessions) -> bool:
+    return await _statuses(sessions) == ["classified"]
+
+
+async def test_bot_process_fails_when_telegram_refuses_the_token(
+    telegram_settings, fake_telegram: FakeTelegram
+) -> None:
+    settings = telegram_settings(telegram_bot_token="999:not-the-stand-in-token")
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    with pytest.raises(TelegramUnauthorizedError):
+        await asyncio.wait_for(run_bot(settings, classifier=ScriptedClassifier()), 15)
