@@ -8,10 +8,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DASHBOARD := services/dashboard
 DASHBOARD_DIST := $(DASHBOARD)/dist/index.html
-DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/index.html $(DASHBOARD)/package.json $(DASHBOARD)/vite.config.* -type f 2>/dev/null)
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/public $(DASHBOARD)/index.html $(DASHBOARD)/package.json $(DASHBOARD)/tsconfig.json $(DASHBOARD)/vite.config.* -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-fast lint format bench services-dev dashboard install openapi migrate clean
+.PHONY: help run test test-fast lint format bench services-dev dashboard install openapi migrate screenshots clean
 
 help:
 	@echo "make run           install, build the dashboard and start everything on http://127.0.0.1:8000"
@@ -52,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check services tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	cd $(DASHBOARD) && npm run lint
+	cd $(DASHBOARD) && npm run lint && npm run check:api
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix services tests bench
@@ -61,8 +61,15 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Regenerate the OpenAPI document and the dashboard's typed client from it.
 openapi: $(STAMP)
 	$(BIN)/tasktracker openapi > $(DASHBOARD)/openapi.json
+	cd $(DASHBOARD) && npm run gen:api
+
+# Refresh docs/screenshots from the browser tests.
+screenshots: $(STAMP) $(DASHBOARD_DIST)
+	bash .ci/ensure-tools.sh
+	TASKTRACKER_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/e2e/test_screens.py
 
 migrate: $(STAMP)
 	$(BIN)/tasktracker migrate

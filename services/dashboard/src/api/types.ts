@@ -1,0 +1,66 @@
+// Domain types derived from the generated OpenAPI paths, so a schema rename in the backend
+// does not ripple through the app; only the operations matter.
+import type { paths } from "./schema";
+
+type JsonOf<R> = R extends { content: { "application/json": infer T } } ? T : never;
+type Ok<Op> = Op extends { responses: infer R }
+  ? R extends { 200: infer A }
+    ? JsonOf<A>
+    : R extends { 201: infer B }
+      ? JsonOf<B>
+      : R extends { 202: infer C }
+        ? JsonOf<C>
+        : never
+  : never;
+type Body<Op> = Op extends { requestBody?: { content: { "application/json": infer T } } } ? T : never;
+type QueryOf<Op> = Op extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+
+/**
+ * GET /api/config. Written out by hand because the endpoint returns a plain dict, which FastAPI
+ * documents as an untyped object; these are the contract's fields.
+ */
+export interface AppConfig {
+  name: string;
+  version: string;
+  ws_url: string;
+  classifier: string;
+  review_threshold: number;
+  embedded: boolean;
+}
+export type TaskList = Ok<paths["/api/tasks"]["get"]>;
+export type Task = TaskList["data"][number];
+export type TaskDetail = Ok<paths["/api/tasks/{task_id}"]["get"]>;
+export type TaskCreate = Body<paths["/api/tasks"]["post"]>;
+export type TaskPatch = Body<paths["/api/tasks/{task_id}"]["patch"]>;
+export type TaskQuery = QueryOf<paths["/api/tasks"]["get"]>;
+export type MessageList = Ok<paths["/api/messages"]["get"]>;
+export type Message = MessageList["data"][number];
+export type MessageQuery = QueryOf<paths["/api/messages"]["get"]>;
+export type MessageCreate = Body<paths["/api/messages"]["post"]>;
+export type Classification = NonNullable<Message["classification"]>;
+export type Issue = TaskDetail["issues"] extends (infer I)[] | undefined ? I : never;
+export type Activity = TaskDetail["activity"] extends (infer I)[] | undefined ? I : never;
+export type TaskExport = TaskDetail["exports"] extends (infer I)[] | undefined ? I : never;
+export type Stats = Ok<paths["/api/stats"]["get"]>;
+export type ChannelList = Ok<paths["/api/channels"]["get"]>;
+export type Channel = ChannelList["data"][number];
+export type ChannelRef = Message["channel"];
+
+export const CATEGORIES = ["bug", "feature", "question", "task", "noise"] as const;
+export const PRIORITIES = ["urgent", "high", "medium", "low"] as const;
+export const TASK_STATUSES = ["open", "in_progress", "completed", "closed"] as const;
+export const MESSAGE_STATUSES = ["received", "classifying", "classified", "failed"] as const;
+export const TASK_SORTS = ["-created_at", "created_at", "-updated_at", "-priority", "priority"] as const;
+
+export type Category = (typeof CATEGORIES)[number];
+export type Priority = (typeof PRIORITIES)[number];
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export type TaskSort = (typeof TASK_SORTS)[number];
+
+/** Higher is more urgent; unknown values sort last. */
+export const PRIORITY_RANK: Record<string, number> = { low: 0, medium: 1, high: 2, urgent: 3 };
+
+export function isOneOf<T extends string>(values: readonly T[], value: unknown): value is T {
+  return typeof value === "string" && (values as readonly string[]).includes(value);
+}

@@ -1,0 +1,295 @@
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { Link, useSearchParams } from "react-router";
+import { useChannels, useMessageList, usePostMessage } from "../../api/queries";
+import { CATEGORIES, MESSAGE_STATUSES, isOneOf, type Message, type MessageQuery } from "../../api/types";
+import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, RelativeTime } from "../../components/Badges";
+import { Dialog } from "../../components/Dialog";
+import { Icon } from "../../components/Icon";
+import { MultiSelectMenu } from "../../components/Popover";
+import { EmptyState, ErrorState, LoadingState, Spinner, errorText } from "../../components/States";
+import { useToast } from "../../components/Toasts";
+import { usePageTitle } from "../../hooks/usePageTitle";
+import { useI18n } from "../../i18n/I18nProvider";
+
+export function parseInboxQuery(params: URLSearchParams): MessageQuery {
+  const query: MessageQuery = { limit: 50 };
+  const status = params.get("status");
+  if (isOneOf(MESSAGE_STATUSES, status)) query.status = [status];
+  const categories = params.getAll("category").filter((value) => isOneOf(CATEGORIES, value));
+  if (categories.length) query.category = CATEGORIES.filter((value) => categories.includes(value));
+  const channel = params.get("channel");
+  if (channel) query.channel = [channel];
+  const q = params.get("q")?.trim();
+  if (q) query.q = q;
+  return query;
+}
+
+function MessageStatusPill({ status }: { status: string }) {
+  const { label } = useI18n();
+  return (
+    <span className={`pill pill--${status}`} data-status={status}>
+      {status === "classifying" || status === "received" ? <span className="pill__pulse" aria-hidden="true" /> : null}
+      {label("messageStatus", status)}
+    </span>
+  );
+}
+
+function MessageRow({ message, fresh }: { message: Message; fresh: boolean }) {
+  const { t, formatNumber } = useI18n();
+  const c = message.classification;
+  return (
+    <li className={`feed__item${fresh ? " feed__item--fresh" : ""}`} data-message-id={message.id} data-testid="message">
+      <Avatar name={message.author ?? message.channel.name} size={28} />
+      <div className="feed__main">
+        <div className="feed__head">
+          <span className="feed__author">{message.author ?? t("inbox.anonymous")}</span>
+          <ChannelTag channel={message.channel} />
+          <RelativeTime iso={message.sent_at} />
+          <span className="feed__spacer" />
+          <MessageStatusPill status={message.status} />
+        </div>
+        <p className="feed__content">{message.content}</p>
+        {c ? (
+          <div className="feed__classification" aria-label={t("inbox.classification")}>
+            <CategoryChip category={c.category} size="sm" />
+            <PriorityBadge priority={c.priority} />
+            <ConfidenceMeter value={c.confidence} />
+            <span className="model-tag" title={t("field.model")}>
+              {c.model}
+            </span>
+            <span className="muted" title={t("field.latency")}>
+              {formatNumber(Math.round(c.latency_ms))} ms
+            </span>
+            <span className="feed__spacer" />
+            {message.task_id ? (
+              <Link className="task-link" to={`/tasks/${message.task_id}`}>
+                <Icon name="link" size={14} />
+                {t("inbox.task", { id: message.task_id })}
+              </Link>
+            ) : c.category === "noise" || !c.actionable ? (
+              <span className="muted">{t("inbox.noTask")}</span>
+            ) : null}
+          </div>
+        ) : message.status === "failed" ? (
+          <p className="feed__failed">{t("inbox.failed")}</p>
+        ) : null}
+      </div>
+    </li>
+  );
+}
+
+function ComposeDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const { t } = useI18n();
+  const post = usePostMessage();
+  const toast = useToast();
+  const [content, setContent] = useState("");
+  const [author, setAuthor] = useState("");
+  const [channel, setChannel] = useState("api");
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!content.trim()) return;
+    post.mutate(
+      { content: content.trim(), author: author.trim() || null, channel: channel.trim() || "api" },
+      {
+        onSuccess: () => {
+          toast.push({ kind: "success", text: t("inbox.sent") });
+          setContent("");
+          post.reset();
+          onClose();
+        },
+      },
+    );
+  };
+  return (
+    <Dialog
+      open={open}
+      onClose={onClose}
+      title={t("inbox.compose")}
+      footer={
+        <>
+          <button type="button" className="btn btn--ghost" onClick={onClose}>
+            {t("action.cancel")}
+          </button>
+          <button type="submit" form="compose-form" className="btn btn--primary" disabled={!content.trim() || post.isPending}>
+            <Icon name="send" /> {t("action.send")}
+          </button>
+        </>
+      }
+    >
+      <form id="compose-form" className="form" onSubmit={submit}>
+        <label className="form__field">
+          <span>{t("field.message")}</span>
+          <textarea required autoFocus rows={4} value={content} onChange={(event) => setContent(event.target.value)} />
+        </label>
+        <div className="form__row">
+          <label className="form__field">
+            <span>{t("field.author")}</span>
+            <input value={author} onChange={(event) => setAuthor(event.target.value)} maxLength={200} />
+          </label>
+          <label className="form__field">
+            <span>{t("field.channel")}</span>
+            <input value={channel} onChange={(event) => setChannel(event.target.value)} maxLength={200} />
+          </label>
+        </div>
+        {post.isError ? (
+          <p className="form__error" role="alert">
+            {errorText(post.error, t("state.networkError"))}
+          </p>
+        ) : null}
+      </form>
+    </Dialog>
+  );
+}
+
+export function InboxPage() {
+  const { t, label, plural } = useI18n();
+  const [params, setParams] = useSearchParams();
+  const query = useMemo(() => parseInboxQuery(params), [params]);
+  const messages = useMessageList(query);
+  const channels = useChannels();
+  const [composing, setComposing] = useState(false);
+  const [search, setSearch] = useState(query.q ?? "");
+  usePageTitle(t("nav.inbox"));
+
+  // Rows that arrive after the first load get a brief highlight.
+  const seen = useRef<Set<number> | null>(null);
+  const rows = messages.data?.pages.flatMap((page) => page.data) ?? [];
+  if (seen.current === null && messages.data) seen.current = new Set(rows.map((row) => row.id));
+  useEffect(() => {
+    if (!seen.current) return;
+    const timer = setTimeout(() => rows.forEach((row) => seen.current?.add(row.id)), 2000);
+    return () => clearTimeout(timer);
+  });
+
+  const update = (mutate: (next: URLSearchParams) => void) =>
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        mutate(next);
+        return next;
+      },
+      { replace: true },
+    );
+
+  useEffect(() => setSearch(query.q ?? ""), [query.q]);
+  useEffect(() => {
+    if (search === (query.q ?? "")) return;
+    const timer = setTimeout(() => update((next) => (search.trim() ? next.set("q", search.trim()) : next.delete("q"))), 300);
+    return () => clearTimeout(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [search]);
+
+  const selectedCategories = (query.category ?? []) as (typeof CATEGORIES)[number][];
+
+  return (
+    <div className="page">
+      <header className="page__header">
+        <h1>{t("nav.inbox")}</h1>
+        <span className="page__subtitle">{t("inbox.subtitle")}</span>
+        <span className="page__spacer" />
+        <button type="button" className="btn btn--primary" onClick={() => setComposing(true)}>
+          <Icon name="plus" /> {t("inbox.compose")}
+        </button>
+      </header>
+      <div className="toolbar" role="search" aria-label={t("filters.label")}>
+        <label className="search-field">
+          <Icon name="search" />
+          <span className="visually-hidden">{t("filters.search")}</span>
+          <input
+            type="search"
+            data-search
+            placeholder={t("inbox.searchPlaceholder")}
+            value={search}
+            onChange={(event) => setSearch(event.target.value)}
+          />
+        </label>
+        <label className="select-chip">
+          <span className="visually-hidden">{t("field.status")}</span>
+          <select
+            value={query.status?.[0] ?? ""}
+            onChange={(event) => update((next) => (event.target.value ? next.set("status", event.target.value) : next.delete("status")))}
+            className={query.status ? "is-active" : undefined}
+          >
+            <option value="">{t("filters.anyStatus")}</option>
+            {MESSAGE_STATUSES.map((value) => (
+              <option key={value} value={value}>
+                {label("messageStatus", value)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <MultiSelectMenu
+          label={t("field.category")}
+          options={CATEGORIES.map((value) => ({
+            value,
+            label: label("category", value),
+            icon: <span className={`dot cat--${value}`} aria-hidden="true" />,
+          }))}
+          selected={selectedCategories}
+          onChange={(next) =>
+            update((params) => {
+              params.delete("category");
+              for (const value of next) params.append("category", value);
+            })
+          }
+        />
+        <label className="select-chip">
+          <span className="visually-hidden">{t("field.channel")}</span>
+          <select
+            value={query.channel?.[0] ?? ""}
+            onChange={(event) => update((next) => (event.target.value ? next.set("channel", event.target.value) : next.delete("channel")))}
+            className={query.channel?.length ? "is-active" : undefined}
+          >
+            <option value="">{t("filters.anyChannel")}</option>
+            {(channels.data?.data ?? []).map((channel) => (
+              <option key={channel.id} value={channel.name}>
+                {channel.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="toolbar__spacer" />
+        {messages.data ? <span className="muted">{plural("count.messages", rows.length)}</span> : null}
+        {messages.isFetching && !messages.isPending ? <Spinner /> : null}
+      </div>
+      <div className="page__body">
+        {messages.isPending ? (
+          <LoadingState />
+        ) : messages.isError && !messages.data ? (
+          <ErrorState error={messages.error} onRetry={() => void messages.refetch()} />
+        ) : rows.length === 0 ? (
+          <EmptyState
+            icon="inbox"
+            title={t("inbox.empty")}
+            action={
+              <button type="button" className="btn" onClick={() => setComposing(true)}>
+                <Icon name="plus" /> {t("inbox.compose")}
+              </button>
+            }
+          >
+            {t("inbox.emptyHint")}
+          </EmptyState>
+        ) : (
+          <>
+            <ul className="feed" aria-label={t("inbox.feed")} aria-live="off">
+              {rows.map((message) => (
+                <MessageRow key={message.id} message={message} fresh={seen.current !== null && !seen.current.has(message.id)} />
+              ))}
+            </ul>
+            {messages.hasNextPage ? (
+              <button
+                type="button"
+                className="btn btn--ghost btn--block"
+                onClick={() => void messages.fetchNextPage()}
+                disabled={messages.isFetchingNextPage}
+              >
+                {messages.isFetchingNextPage ? t("state.loading") : t("action.loadMore")}
+              </button>
+            ) : null}
+          </>
+        )}
+      </div>
+      <ComposeDialog open={composing} onClose={() => setComposing(false)} />
+    </div>
+  );
+}

@@ -1,0 +1,126 @@
+import { useEffect, useState } from "react";
+import { useMergeTask, useTaskList } from "../../api/queries";
+import type { Task } from "../../api/types";
+import { CategoryChip, PriorityIcon, StatusIcon } from "../../components/Badges";
+import { Dialog } from "../../components/Dialog";
+import { Icon } from "../../components/Icon";
+import { Spinner, errorText } from "../../components/States";
+import { useToast } from "../../components/Toasts";
+import { useI18n } from "../../i18n/I18nProvider";
+
+/** Picks the task that `source` is merged into: search by text, or type its number. */
+export function MergeDialog({
+  source,
+  open,
+  onClose,
+  onMerged,
+}: {
+  source: Task | null;
+  open: boolean;
+  onClose: () => void;
+  onMerged?: (target: Task) => void;
+}) {
+  const { t } = useI18n();
+  const toast = useToast();
+  const merge = useMergeTask();
+  const [text, setText] = useState("");
+  const [debounced, setDebounced] = useState("");
+  const [chosen, setChosen] = useState<number | null>(null);
+
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(text.trim()), 200);
+    return () => clearTimeout(timer);
+  }, [text]);
+  useEffect(() => {
+    if (!open) {
+      setText("");
+      setChosen(null);
+      merge.reset();
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [open]);
+
+  const byNumber = /^#?\d+$/.test(debounced) ? Number(debounced.replace("#", "")) : null;
+  const candidates = useTaskList(
+    { q: byNumber === null && debounced ? debounced : undefined, status: ["open", "in_progress"], sort: "-updated_at", limit: 20 },
+    { enabled: open },
+  );
+  const rows = (candidates.data?.pages.flatMap((page) => page.data) ?? []).filter(
+    (task) => task.id !== source?.id && (byNumber === null || task.id === byNumber),
+  );
+  const target = chosen ?? (byNumber !== null && byNumber !== source?.id ? byNumber : null);
+
+  const submit = () => {
+    if (!source || target === null) return;
+    merge.mutate(
+      { id: source.id, into: target },
+      {
+        onSuccess: (merged) => {
+          toast.push({ kind: "success", text: t("merge.done", { from: source.id, into: merged.id }) });
+          onMerged?.(merged);
+          onClose();
+        },
+      },
+    );
+  };
+
+  return (
+    <Dialog
+      open={open}
+      onClose={onClose}
+      title={source ? t("merge.title", { id: source.id }) : t("action.merge")}
+      footer={
+        <>
+          <button type="button" className="btn btn--ghost" onClick={onClose}>
+            {t("action.cancel")}
+          </button>
+          <button type="button" className="btn btn--primary" onClick={submit} disabled={target === null || merge.isPending}>
+            <Icon name="merge" /> {target !== null ? t("merge.into", { id: target }) : t("action.merge")}
+          </button>
+        </>
+      }
+    >
+      <p className="muted">{t("merge.help")}</p>
+      <label className="search-field search-field--block">
+        <Icon name="search" />
+        <span className="visually-hidden">{t("merge.search")}</span>
+        <input
+          autoFocus
+          type="search"
+          placeholder={t("merge.search")}
+          value={text}
+          onChange={(event) => {
+            setText(event.target.value);
+            setChosen(null);
+          }}
+          onKeyDown={(event) => {
+            if (event.key === "Enter") {
+              event.preventDefault();
+              if (target !== null) submit();
+              else if (rows[0]) setChosen(rows[0].id);
+            }
+          }}
+        />
+      </label>
+      <div className="merge-list" role="radiogroup" aria-label={t("merge.candidates")}>
+        {candidates.isPending ? <Spinner /> : null}
+        {rows.map((task) => (
+          <label key={task.id} className={`merge-option${target === task.id ? " merge-option--chosen" : ""}`}>
+            <input type="radio" name="merge-target" checked={target === task.id} onChange={() => setChosen(task.id)} />
+            <StatusIcon status={task.status} />
+            <span className="card__id">#{task.id}</span>
+            <span className="merge-option__title">{task.title}</span>
+            <PriorityIcon priority={task.priority} />
+            <CategoryChip category={task.category} size="sm" />
+          </label>
+        ))}
+        {!candidates.isPending && rows.length === 0 ? <p className="muted">{t("merge.none")}</p> : null}
+      </div>
+      {merge.isError ? (
+        <p className="form__error" role="alert">
+          {errorText(merge.error, t("state.networkError"))}
+        </p>
+      ) : null}
+    </Dialog>
+  );
+}
