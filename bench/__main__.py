@@ -85,7 +85,7 @@ async def bench_http(n: int, concurrency: int) -> dict[str, float]:
 async def bench_bare_insert(n: int) -> float:
     from sqlalchemy import insert
 
-    from tasktracker.db import create_engine, utcnow
+    from tasktracker.db import create_engine, table_of, utcnow
     from tasktracker.migrations import upgrade
     from tasktracker.models import Channel, Message
 
@@ -94,13 +94,13 @@ async def bench_bare_insert(n: int) -> float:
         engine = create_engine(settings)
         await upgrade(engine)
         async with engine.begin() as conn:
-            await conn.execute(insert(Channel.__table__).values(kind="api", name="api", settings={}))
+            await conn.execute(insert(table_of(Channel)).values(kind="api", name="api", settings={}))
         started = time.perf_counter()
         for i, text in enumerate(texts(n)):
             now = utcnow()
             async with engine.begin() as conn:  # one transaction per message, like the API
                 await conn.execute(
-                    insert(Message.__table__).values(
+                    insert(table_of(Message)).values(
                         channel_id=1,
                         external_id=str(i),
                         content=text,

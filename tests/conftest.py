@@ -80,3 +80,9 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:10]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API leaves an event loop running in the main thread,
+    which the asyncio tests after it could not start their own loop beside."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

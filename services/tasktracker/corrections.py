@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tasktracker.classification.schemas import Category, Priority
 from tasktracker.config import Settings
 from tasktracker.tasks import repository as tasks_repo
 
@@ -26,8 +27,8 @@ async def examples(session: AsyncSession) -> list[LabelledExample]:
     return [
         LabelledExample(
             text=c.text,
-            category=c.category,
-            priority=c.priority,
+            category=Category(c.category),
+            priority=Priority(c.priority),
             actionable=c.actionable,
             weight=CORRECTION_WEIGHT,
         )

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, DateTime, and_, event, func, or_, text
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    DateTime,
+    Executable,
+    Insert,
+    Table,
+    and_,
+    event,
+    func,
+    or_,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import class_mapper
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 
 from tasktracker.config import Settings
 
@@ -86,12 +100,25 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel table class (SQLModel sets `__table__` but does not declare it)."""
+    table = class_mapper(model, configure=False).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
+
+
 def insert_ignoring_conflicts(
-    dialect_name: str, table: Any, values: dict[str, Any], conflict: Sequence[str]
-) -> Any:
+    dialect_name: str, table: Table, values: Mapping[str, Any], conflict: Sequence[str]
+) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING for the backend in use (idempotent writes without races)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+
+
+async def execute_dml(session: AsyncSession, statement: Executable) -> CursorResult[Any]:
+    """Execute an INSERT/UPDATE/DELETE. Its result is a CursorResult (with `rowcount`), typed as Result."""
+    return cast("CursorResult[Any]", await session.execute(statement))
 
 
 def contains_words(columns: Any, q: str) -> ColumnElement[bool]:

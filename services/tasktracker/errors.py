@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class AppError(Exception):
     status_code = 400
@@ -37,3 +39,9 @@ class Unauthorized(AppError):
 class Unavailable(AppError):
     status_code = 503
     code = "unavailable"
+
+
+def invalid(exc: ValidationError, code: str = "validation_error") -> Invalid:
+    """A pydantic error as a 422 in the same shape as FastAPI's own validation errors."""
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return Invalid(errors, code=code)

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
 
 from tasktracker.errors import Invalid
 
 
 @dataclass(frozen=True)
 class SortSpec:
-    key: ColumnElement[Any]
-    id: ColumnElement[Any]
+    key: SQLColumnExpression[Any]  # a column, `col(Model.field)`, or an expression such as CASE
+    id: SQLColumnExpression[Any]
     descending: bool
     kind: str  # "datetime" | "int"
 

@@ -13,7 +13,8 @@ class ClassifierError(Exception):
 class Classifier(Protocol):
     """Anything that turns a message text into a :class:`Classification`."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def classify(self, text: str) -> Classification: ...
 

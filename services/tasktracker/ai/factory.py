@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tasktracker.ai.base import Classifier
 from tasktracker.classification.schemas import Classification
 from tasktracker.config import Settings
+
+if TYPE_CHECKING:
+    from tasktracker.ai.builtin import LabelledExample
 
 
 class SwappableClassifier:
@@ -36,11 +40,11 @@ class ClassifierSet:
     builtin: SwappableClassifier
 
 
-def build_classifiers(settings: Settings, extra: Sequence[object] = ()) -> ClassifierSet:
+def build_classifiers(settings: Settings, extra: Sequence[LabelledExample] = ()) -> ClassifierSet:
     from tasktracker.ai.builtin import BuiltinClassifier
     from tasktracker.ai.chain import build_classifier as build_chain
 
-    builtin = SwappableClassifier(BuiltinClassifier.load_or_train(settings.data_dir, extra))  # type: ignore[arg-type]
+    builtin = SwappableClassifier(BuiltinClassifier.load_or_train(settings.data_dir, extra))
     return ClassifierSet(chain=build_chain(settings, builtin), builtin=builtin)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -83,13 +83,13 @@ def _allowed_updates() -> list[str]:
     return dispatcher.resolve_used_update_types()
 
 
-def _run(coro: Awaitable[T]) -> T:
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     from aiogram.exceptions import TelegramAPIError
 
     from tasktracker.bot.factory import NotConfigured
 
     try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
+        return asyncio.run(coro)
     except NotConfigured as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None

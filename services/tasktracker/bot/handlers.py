@@ -75,8 +75,10 @@ async def on_migration(message: Message, work: Work) -> None:
     """A group became a supergroup: keep its channel (and history) under the new chat id."""
     if message.migrate_to_chat_id is not None:
         old_id, new_id = message.chat.id, message.migrate_to_chat_id
-    else:
-        old_id, new_id = message.migrate_from_chat_id, message.chat.id  # type: ignore[assignment]
+    elif message.migrate_from_chat_id is not None:
+        old_id, new_id = message.migrate_from_chat_id, message.chat.id
+    else:  # the router only sends migration messages here
+        return
     old = await telegram.find_chat(work.session, old_id)
     if telegram.is_allowed(work.gateway.settings, old_id, old):
         await telegram.migrate_chat(work.session, old_id, new_id)

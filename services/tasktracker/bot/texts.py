@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
+from typing import Any
 
 from tasktracker.channels.telegram import ChatStatus
 from tasktracker.tasks.schemas import TaskPublic
@@ -74,8 +76,8 @@ def done(task: TaskPublic, changed: bool) -> str:
     return f"#{task.id} {escape(task.title)} was already {escape(task.status)}."
 
 
-def created(task: dict[str, object], public_url: str) -> str:
-    task_id = int(task["id"])  # type: ignore[call-overload]
+def created(task: Mapping[str, Any], public_url: str) -> str:
+    task_id = int(task["id"])
     priority = str(task.get("priority", ""))
     lines = [
         f"📝 Task #{task_id}: <b>{escape(str(task.get('title', '')))}</b>",

@@ -22,9 +22,9 @@ from pydantic import ValidationError
 
 from tasktracker.bot.factory import bot_token, webhook_secret
 from tasktracker.bot.gateway import TelegramGateway
-from tasktracker.channels.payloads import invalid, json_object, read_body
+from tasktracker.channels.payloads import json_object, read_body
 from tasktracker.config import Settings, TelegramMode
-from tasktracker.errors import NotFound, Unauthorized
+from tasktracker.errors import NotFound, Unauthorized, invalid
 from tasktracker.runtime import Role
 
 log = logging.getLogger(__name__)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 
-from tasktracker.errors import AppError, Invalid
+from tasktracker.errors import AppError
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -39,9 +38,3 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise AppError("the body must be a JSON object", code="malformed_json")
     return payload
-
-
-def invalid(exc: ValidationError, code: str = "validation_error") -> Invalid:
-    """A pydantic error as a 422 in the same shape as FastAPI's own validation errors."""
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return Invalid(errors, code=code)

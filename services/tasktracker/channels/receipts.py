@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from tasktracker.db import insert_ignoring_conflicts, utcnow
+from tasktracker.db import execute_dml, insert_ignoring_conflicts, table_of, utcnow
 from tasktracker.models import ProcessedUpdate
 
 
@@ -18,14 +19,16 @@ async def claim(session: AsyncSession, source: str, key: str) -> bool:
     commits this returns False, if it rolls back this one gets the claim.
     """
     stmt = insert_ignoring_conflicts(
-        session.bind.dialect.name,  # type: ignore[union-attr]
-        ProcessedUpdate.__table__,  # type: ignore[attr-defined]
+        session.bind.dialect.name,
+        table_of(ProcessedUpdate),
         {"source": source, "key": key[:200], "created_at": utcnow()},
         ["source", "key"],
     )
-    return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+    return bool((await execute_dml(session, stmt)).rowcount)
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> int:
-    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.created_at < older_than))  # type: ignore[arg-type]
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    result = await execute_dml(
+        session, delete(ProcessedUpdate).where(col(ProcessedUpdate.created_at) < older_than)
+    )
+    return int(result.rowcount or 0)

@@ -45,7 +45,7 @@ def is_muted(channel: Channel) -> bool:
 
 def to_public(channel: Channel) -> ChannelPublic:
     return ChannelPublic(
-        id=channel.id,  # type: ignore[arg-type]
+        id=channel.id,
         kind=channel.kind,
         name=channel.name,
         enabled=channel.enabled,

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tasktracker.channels.payloads import invalid
 from tasktracker.channels.text import truncate_utf8
+from tasktracker.errors import invalid
 from tasktracker.messages.schemas import MessageIn
 
 KEPT_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})

@@ -152,7 +152,8 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chann
     if old is None:
         return new
     if new is not None and new.id != old.id:
-        await repository.move_content(session, new.id, old.id)  # type: ignore[arg-type]
+        assert new.id is not None and old.id is not None  # stored rows
+        await repository.move_content(session, new.id, old.id)
         await repository.delete(session, new)
     previous = {int(x) for x in old.settings.get("previous_chat_ids", [])} | {old_id}
     old.external_id = str(new_id)
@@ -181,8 +182,13 @@ async def ingest(
 # Commands ----------------------------------------------------------------------------------------------
 
 
+def _open_tasks_of(channel: Channel) -> tasks_repo.TaskFilters:
+    assert channel.id is not None  # a stored row
+    return tasks_repo.TaskFilters(status=[s.value for s in OPEN_STATES], channel_ids=[channel.id])
+
+
 async def open_tasks(session: AsyncSession, channel: Channel, limit: int = 10) -> list[TaskPublic]:
-    filters = tasks_repo.TaskFilters(status=[s.value for s in OPEN_STATES], channel_ids=[channel.id])  # type: ignore[list-item]
+    filters = _open_tasks_of(channel)
     rows, _ = await tasks_repo.list_page(session, filters, "-priority", limit, None)
     return await tasks_service.publics(session, rows)
 
@@ -219,7 +225,7 @@ class ChatStatus:
 
 
 async def chat_status(session: AsyncSession, channel: Channel) -> ChatStatus:
-    filters = tasks_repo.TaskFilters(status=[s.value for s in OPEN_STATES], channel_ids=[channel.id])  # type: ignore[list-item]
+    filters = _open_tasks_of(channel)
     rows, _ = await tasks_repo.list_page(session, filters, "-created_at", 200, None)
     return ChatStatus(
         chat=await repository.message_status_counts(session, channel.id),

@@ -14,9 +14,9 @@ from pydantic import ValidationError
 
 from tasktracker.api.deps import RuntimeDep, SessionDep
 from tasktracker.channels import service, signing, slack
-from tasktracker.channels.payloads import invalid, json_object, read_body
+from tasktracker.channels.payloads import json_object, read_body
 from tasktracker.channels.schemas import GenericMessageIn, SlackChallenge, WebhookResult, WebhookStatus
-from tasktracker.errors import NotFound
+from tasktracker.errors import NotFound, invalid
 from tasktracker.messages import intake
 from tasktracker.messages import service as messages_service
 

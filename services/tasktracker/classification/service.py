@@ -114,7 +114,7 @@ async def record(
 async def _task_for(
     session: AsyncSession, settings: Settings, message: Message, issue: Issue, result: Classification
 ) -> tuple[Task, bool, int | None]:
-    existing = await tasks_repo.get_by_source_message(session, message.id)  # type: ignore[arg-type]
+    existing = await tasks_repo.get_by_source_message(session, issue.message_id)
     if existing is not None:
         return existing, False, None
 
@@ -122,17 +122,18 @@ async def _task_for(
     candidates = await tasks_repo.open_candidates(session, message.channel_id, result.category, since)
     match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
     if match is not None:
-        task = await tasks_repo.get(session, match[0])
+        task_id = match[0]
+        task = await tasks_repo.get(session, task_id)
         assert task is not None
         task.message_count += 1
         task.updated_at = utcnow()
         await tasks_repo.add_activity(
             session,
-            task.id,
+            task_id,
             "duplicate_linked",
-            {"message_id": message.id, "similarity": round(match[1], 3)},  # type: ignore[arg-type]
+            {"message_id": message.id, "similarity": round(match[1], 3)},
         )
-        return task, False, task.id
+        return task, False, task_id
 
     now = utcnow()
     defaults = await channels_service.routing_defaults(
@@ -157,11 +158,12 @@ async def _task_for(
     }
     task, created = await tasks_repo.insert_for_message(session, values)
     if created:
+        assert task.id is not None  # read back from the table
         await tasks_repo.add_activity(
             session,
             task.id,
             "created",
-            {"source": "classification", "message_id": message.id, "model": result.model},  # type: ignore[arg-type]
+            {"source": "classification", "message_id": message.id, "model": result.model},
         )
     return task, created, None
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from tasktracker.db import contains_words, insert_ignoring_conflicts, utcnow
+from tasktracker.db import contains_words, execute_dml, insert_ignoring_conflicts, table_of, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
 from tasktracker.pagination import SortSpec, after_cursor, encode_cursor, order_by
 
@@ -24,23 +25,24 @@ class MessageFilters:
     q: str | None = None
 
 
-MESSAGE_SORT = SortSpec(key=Message.received_at, id=Message.id, descending=True, kind="datetime")  # type: ignore[arg-type]
+MESSAGE_SORT = SortSpec(key=col(Message.received_at), id=col(Message.id), descending=True, kind="datetime")
 
 
 async def insert(session: AsyncSession, values: dict[str, Any]) -> tuple[Message, bool]:
     """Insert unless (channel, external id) is known; return the stored row and whether it is new."""
     stmt = insert_ignoring_conflicts(
-        session.bind.dialect.name,  # type: ignore[union-attr]
-        Message.__table__,
+        session.bind.dialect.name,
+        table_of(Message),
         values,
         ["channel_id", "external_id"],
     )
-    result = await session.execute(stmt)
+    result = await execute_dml(session, stmt)
     created = bool(result.rowcount)
     row = (
         await session.execute(
             select(Message).where(
-                Message.channel_id == values["channel_id"], Message.external_id == values["external_id"]
+                col(Message.channel_id) == values["channel_id"],
+                col(Message.external_id) == values["external_id"],
             )
         )
     ).scalar_one()
@@ -56,20 +58,20 @@ async def list_page(
 ) -> tuple[list[Message], str | None]:
     stmt = select(Message)
     if filters.status:
-        stmt = stmt.where(Message.status.in_(filters.status))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Message.status).in_(filters.status))
     if filters.channel_ids:
-        stmt = stmt.where(Message.channel_id.in_(filters.channel_ids))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Message.channel_id).in_(filters.channel_ids))
     if filters.task_id is not None:
-        stmt = stmt.where(Message.task_id == filters.task_id)
+        stmt = stmt.where(col(Message.task_id) == filters.task_id)
     if filters.q:
         stmt = stmt.where(contains_words(Message.content, filters.q))
     if filters.category:
         latest = _latest_issue_ids().subquery()
         stmt = stmt.where(
-            Message.id.in_(  # type: ignore[union-attr]
-                select(Issue.message_id).where(
-                    Issue.id.in_(select(latest.c.id)),
-                    Issue.category.in_(filters.category),  # type: ignore[union-attr,attr-defined]
+            col(Message.id).in_(
+                select(col(Issue.message_id)).where(
+                    col(Issue.id).in_(select(latest.c.id)),
+                    col(Issue.category).in_(filters.category),
                 )
             )
         )
@@ -81,19 +83,24 @@ async def list_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(last.received_at, last.id)  # type: ignore[arg-type]
+        assert last.id is not None  # a stored row
+        next_cursor = encode_cursor(last.received_at, last.id)
     return rows, next_cursor
 
 
-def _latest_issue_ids() -> Any:
-    return select(func.max(Issue.id).label("id")).group_by(Issue.message_id)
+def _latest_issue_ids() -> Select[Any]:
+    return select(func.max(col(Issue.id)).label("id")).group_by(col(Issue.message_id))
 
 
 async def latest_issues(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, Issue]:
     if not message_ids:
         return {}
-    ids = select(func.max(Issue.id)).where(Issue.message_id.in_(message_ids)).group_by(Issue.message_id)  # type: ignore[attr-defined]
-    rows = await session.execute(select(Issue).where(Issue.id.in_(ids)))  # type: ignore[union-attr]
+    ids = (
+        select(func.max(col(Issue.id)))
+        .where(col(Issue.message_id).in_(message_ids))
+        .group_by(col(Issue.message_id))
+    )
+    rows = await session.execute(select(Issue).where(col(Issue.id).in_(ids)))
     return {issue.message_id: issue for issue in rows.scalars()}
 
 
@@ -101,72 +108,76 @@ async def issues_for(session: AsyncSession, message_ids: Sequence[int]) -> list[
     if not message_ids:
         return []
     rows = await session.execute(
-        select(Issue).where(Issue.message_id.in_(message_ids)).order_by(Issue.id)  # type: ignore[attr-defined]
+        select(Issue).where(col(Issue.message_id).in_(message_ids)).order_by(col(Issue.id))
     )
     return list(rows.scalars())
 
 
 async def claim(session: AsyncSession, message_id: int) -> bool:
     """Mark a message as being classified unless it is done already. Returns False when there is nothing to do."""
-    result = await session.execute(
+    result = await execute_dml(
+        session,
         update(Message)
-        .where(Message.id == message_id, Message.status != MessageStatus.classified)  # type: ignore[arg-type]
-        .values(status=MessageStatus.classifying, attempts=Message.attempts + 1, updated_at=utcnow())
+        .where(col(Message.id) == message_id, col(Message.status) != MessageStatus.classified)
+        .values(status=MessageStatus.classifying, attempts=col(Message.attempts) + 1, updated_at=utcnow()),
     )
     return bool(result.rowcount)
 
 
 async def finish(session: AsyncSession, message_id: int, task_id: int | None) -> bool:
     """Mark classified exactly once: the run that flips the status owns the side effects."""
-    result = await session.execute(
+    result = await execute_dml(
+        session,
         update(Message)
-        .where(Message.id == message_id, Message.status != MessageStatus.classified)  # type: ignore[arg-type]
-        .values(status=MessageStatus.classified, task_id=task_id, updated_at=utcnow())
+        .where(col(Message.id) == message_id, col(Message.status) != MessageStatus.classified)
+        .values(status=MessageStatus.classified, task_id=task_id, updated_at=utcnow()),
     )
     return bool(result.rowcount)
 
 
 async def set_status(session: AsyncSession, message_id: int, status: MessageStatus) -> None:
     await session.execute(
-        update(Message).where(Message.id == message_id).values(status=status, updated_at=utcnow())  # type: ignore[arg-type]
+        update(Message).where(col(Message.id) == message_id).values(status=status, updated_at=utcnow())
     )
 
 
 async def stuck(session: AsyncSession, older_than: datetime, limit: int = 500) -> list[int]:
     rows = await session.execute(
-        select(Message.id)
+        select(col(Message.id))
         .where(
-            Message.status.in_([MessageStatus.received, MessageStatus.classifying]),  # type: ignore[attr-defined]
-            Message.updated_at < older_than,
+            col(Message.status).in_([MessageStatus.received, MessageStatus.classifying]),
+            col(Message.updated_at) < older_than,
         )
-        .order_by(Message.updated_at)
+        .order_by(col(Message.updated_at))
         .limit(limit)
     )
-    return [row for row in rows.scalars()]
+    return [row for row in rows.scalars() if row is not None]
 
 
 async def touch(session: AsyncSession, message_ids: Sequence[int]) -> None:
     if message_ids:
         await session.execute(
-            update(Message).where(Message.id.in_(message_ids)).values(updated_at=utcnow())  # type: ignore[attr-defined]
+            update(Message).where(col(Message.id).in_(message_ids)).values(updated_at=utcnow())
         )
 
 
 async def attach_to_task(session: AsyncSession, message_ids: Sequence[int], task_id: int) -> None:
     if message_ids:
-        await session.execute(
-            update(Message).where(Message.id.in_(message_ids)).values(task_id=task_id)  # type: ignore[attr-defined]
-        )
+        await session.execute(update(Message).where(col(Message.id).in_(message_ids)).values(task_id=task_id))
 
 
 async def for_task(session: AsyncSession, task_id: int) -> list[Message]:
-    rows = await session.execute(select(Message).where(Message.task_id == task_id).order_by(Message.id))
+    rows = await session.execute(
+        select(Message).where(col(Message.task_id) == task_id).order_by(col(Message.id))
+    )
     return list(rows.scalars())
 
 
 async def count_for_task(session: AsyncSession, task_id: int) -> int:
     return int(
         (
-            await session.execute(select(func.count()).select_from(Message).where(Message.task_id == task_id))
+            await session.execute(
+                select(func.count()).select_from(Message).where(col(Message.task_id) == task_id)
+            )
         ).scalar_one()
     )

@@ -63,7 +63,7 @@ def issue_to_classification(issue: Issue) -> Classification:
 
 def to_public(message: Message, channel: Channel, issue: Issue | None) -> MessagePublic:
     return MessagePublic(
-        id=message.id,  # type: ignore[arg-type]
+        id=message.id,
         channel=ChannelRef.model_validate(channel),
         external_id=message.external_id,
         thread_external_id=message.thread_external_id,
@@ -81,7 +81,9 @@ async def publics(session: AsyncSession, messages: Sequence[Message]) -> list[Me
     ids = [m.id for m in messages if m.id is not None]
     issues = await repository.latest_issues(session, ids)
     chans = await channels.by_ids(session, {m.channel_id for m in messages})
-    return [to_public(m, chans[m.channel_id], issues.get(m.id)) for m in messages]  # type: ignore[arg-type]
+    return [
+        to_public(m, chans[m.channel_id], issues.get(m.id) if m.id is not None else None) for m in messages
+    ]
 
 
 async def public(session: AsyncSession, message: Message) -> MessagePublic:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import SQLColumnExpression, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.db import utcnow
@@ -13,8 +15,8 @@ from tasktracker.models import Issue, Message, Task, TaskStatus
 from tasktracker.stats.schemas import StatsPublic
 
 
-async def _counts(session: AsyncSession, column: object, keys: list[str]) -> dict[str, int]:
-    rows = await session.execute(select(column, func.count()).group_by(column))  # type: ignore[call-overload]
+async def _counts(session: AsyncSession, column: SQLColumnExpression[Any], keys: list[str]) -> dict[str, int]:
+    rows = await session.execute(select(column, func.count()).group_by(column))
     counts = dict.fromkeys(keys, 0)
     counts.update({str(key): int(n) for key, n in rows.all()})
     return counts
@@ -33,34 +35,36 @@ async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
     day = func.date(Message.received_at)
     per_day = await session.execute(
         select(day.label("day"), func.count())
-        .where(Message.received_at >= since)
+        .where(col(Message.received_at) >= since)
         .group_by("day")
         .order_by("day")
     )
     models = await session.execute(
-        select(Issue.model, func.count()).where(Issue.created_at >= since).group_by(Issue.model)
+        select(col(Issue.model), func.count())
+        .where(col(Issue.created_at) >= since)
+        .group_by(col(Issue.model))
     )
     latencies = [
         float(v)
         for v in (
             await session.execute(
-                select(Issue.latency_ms)
-                .where(Issue.created_at >= since)
-                .order_by(Issue.id.desc())
-                .limit(5000)  # type: ignore[union-attr]
+                select(col(Issue.latency_ms))
+                .where(col(Issue.created_at) >= since)
+                .order_by(col(Issue.id).desc())
+                .limit(5000)
             )
         ).scalars()
     ]
-    by_category = await _counts(session, Task.category, [c.value for c in Category])
-    by_priority = await _counts(session, Task.priority, [p.value for p in Priority])
-    by_status = await _counts(session, Task.status, [s.value for s in TaskStatus])
+    by_category = await _counts(session, col(Task.category), [c.value for c in Category])
+    by_priority = await _counts(session, col(Task.priority), [p.value for p in Priority])
+    by_status = await _counts(session, col(Task.status), [s.value for s in TaskStatus])
     needs_review = (
         await session.execute(
             select(func.count())
             .select_from(Task)
             .where(
-                Task.needs_review.is_(True),  # type: ignore[attr-defined]
-                Task.status.in_([TaskStatus.open, TaskStatus.in_progress]),  # type: ignore[attr-defined]
+                col(Task.needs_review).is_(True),
+                col(Task.status).in_([TaskStatus.open, TaskStatus.in_progress]),
             )
         )
     ).scalar_one()

@@ -9,24 +9,28 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from tasktracker.classification.schemas import PRIORITY_RANK
-from tasktracker.db import contains_words, insert_ignoring_conflicts
+from tasktracker.db import contains_words, execute_dml, insert_ignoring_conflicts, table_of
 from tasktracker.models import Correction, Task, TaskActivity, TaskExport, TaskStatus
 from tasktracker.pagination import SortSpec, after_cursor, encode_cursor, order_by
 
+# Task.priority is a plain string column: rank it by the enum's values.
+PRIORITY_RANK_BY_VALUE: dict[str, int] = {p.value: rank for p, rank in PRIORITY_RANK.items()}
+
 PRIORITY_RANK_SQL = case(
-    *((Task.priority == p.value, rank) for p, rank in PRIORITY_RANK.items()),  # type: ignore[arg-type]
+    *((col(Task.priority) == value, rank) for value, rank in PRIORITY_RANK_BY_VALUE.items()),
     else_=-1,
 )
 
 SORTS: dict[str, SortSpec] = {
-    "-created_at": SortSpec(Task.created_at, Task.id, True, "datetime"),  # type: ignore[arg-type]
-    "created_at": SortSpec(Task.created_at, Task.id, False, "datetime"),  # type: ignore[arg-type]
-    "-updated_at": SortSpec(Task.updated_at, Task.id, True, "datetime"),  # type: ignore[arg-type]
-    "updated_at": SortSpec(Task.updated_at, Task.id, False, "datetime"),  # type: ignore[arg-type]
-    "-priority": SortSpec(PRIORITY_RANK_SQL, Task.id, True, "int"),  # type: ignore[arg-type]
-    "priority": SortSpec(PRIORITY_RANK_SQL, Task.id, False, "int"),  # type: ignore[arg-type]
+    "-created_at": SortSpec(col(Task.created_at), col(Task.id), True, "datetime"),
+    "created_at": SortSpec(col(Task.created_at), col(Task.id), False, "datetime"),
+    "-updated_at": SortSpec(col(Task.updated_at), col(Task.id), True, "datetime"),
+    "updated_at": SortSpec(col(Task.updated_at), col(Task.id), False, "datetime"),
+    "-priority": SortSpec(PRIORITY_RANK_SQL, col(Task.id), True, "int"),
+    "priority": SortSpec(PRIORITY_RANK_SQL, col(Task.id), False, "int"),
 }
 
 
@@ -47,19 +51,14 @@ async def get(session: AsyncSession, task_id: int) -> Task | None:
 
 async def get_by_source_message(session: AsyncSession, message_id: int) -> Task | None:
     return (
-        await session.execute(select(Task).where(Task.source_message_id == message_id))
+        await session.execute(select(Task).where(col(Task.source_message_id) == message_id))
     ).scalar_one_or_none()
 
 
 async def insert_for_message(session: AsyncSession, values: dict[str, Any]) -> tuple[Task, bool]:
     """Create the task of a message; a second attempt for the same message returns the first task."""
-    stmt = insert_ignoring_conflicts(
-        session.bind.dialect.name,
-        Task.__table__,
-        values,
-        ["source_message_id"],  # type: ignore[union-attr]
-    )
-    created = bool((await session.execute(stmt)).rowcount)
+    stmt = insert_ignoring_conflicts(session.bind.dialect.name, table_of(Task), values, ["source_message_id"])
+    created = bool((await execute_dml(session, stmt)).rowcount)
     task = await get_by_source_message(session, values["source_message_id"])
     assert task is not None
     return task, created
@@ -71,21 +70,21 @@ async def list_page(
     spec = SORTS[sort]
     stmt = select(Task)
     if filters.status:
-        stmt = stmt.where(Task.status.in_(filters.status))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Task.status).in_(filters.status))
     if filters.category:
-        stmt = stmt.where(Task.category.in_(filters.category))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Task.category).in_(filters.category))
     if filters.priority:
-        stmt = stmt.where(Task.priority.in_(filters.priority))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Task.priority).in_(filters.priority))
     if filters.channel_ids:
-        stmt = stmt.where(Task.channel_id.in_(filters.channel_ids))  # type: ignore[union-attr]
+        stmt = stmt.where(col(Task.channel_id).in_(filters.channel_ids))
     if filters.assignee is not None:
         stmt = (
-            stmt.where(Task.assignee == filters.assignee)
+            stmt.where(col(Task.assignee) == filters.assignee)
             if filters.assignee
-            else stmt.where(Task.assignee.is_(None))
-        )  # type: ignore[union-attr]
+            else stmt.where(col(Task.assignee).is_(None))
+        )
     if filters.needs_review is not None:
-        stmt = stmt.where(Task.needs_review == filters.needs_review)
+        stmt = stmt.where(col(Task.needs_review) == filters.needs_review)
     if filters.q:
         stmt = stmt.where(contains_words([Task.title, Task.description], filters.q))
     if cursor:
@@ -96,8 +95,13 @@ async def list_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        key = PRIORITY_RANK.get(last.priority, -1) if spec.kind == "int" else getattr(last, sort.lstrip("-"))  # type: ignore[call-overload]
-        next_cursor = encode_cursor(key, last.id)  # type: ignore[arg-type]
+        key = (
+            PRIORITY_RANK_BY_VALUE.get(last.priority, -1)
+            if spec.kind == "int"
+            else getattr(last, sort.lstrip("-"))
+        )
+        assert last.id is not None  # a stored row
+        next_cursor = encode_cursor(key, last.id)
     return rows, next_cursor
 
 
@@ -108,15 +112,19 @@ async def open_candidates(
 
     Only two columns are read: this runs for every actionable message.
     """
-    stmt = select(Task.id, Task.description, Task.title).where(
-        Task.status.in_([TaskStatus.open, TaskStatus.in_progress]),  # type: ignore[attr-defined]
-        Task.category == category,
-        Task.created_at >= since,
-        Task.merged_into_id.is_(None),  # type: ignore[union-attr]
+    stmt = select(col(Task.id), col(Task.description), col(Task.title)).where(
+        col(Task.status).in_([TaskStatus.open, TaskStatus.in_progress]),
+        col(Task.category) == category,
+        col(Task.created_at) >= since,
+        col(Task.merged_into_id).is_(None),
     )
-    stmt = stmt.where(Task.channel_id == channel_id) if channel_id is not None else stmt
-    stmt = stmt.order_by(Task.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
-    return [(row.id, row.description or row.title) for row in await session.execute(stmt)]
+    stmt = stmt.where(col(Task.channel_id) == channel_id) if channel_id is not None else stmt
+    stmt = stmt.order_by(col(Task.created_at).desc()).limit(limit)
+    return [
+        (task_id, description or title)
+        for task_id, description, title in await session.execute(stmt)
+        if task_id is not None
+    ]
 
 
 async def add_activity(
@@ -131,15 +139,15 @@ async def add_activity(
 
 async def activity(session: AsyncSession, task_id: int) -> list[TaskActivity]:
     rows = await session.execute(
-        select(TaskActivity).where(TaskActivity.task_id == task_id).order_by(TaskActivity.id)  # type: ignore[arg-type]
+        select(TaskActivity).where(col(TaskActivity.task_id) == task_id).order_by(col(TaskActivity.id))
     )
     return list(rows.scalars())
 
 
 async def exports(session: AsyncSession, task_id: int) -> list[TaskExport]:
     rows = await session.execute(
-        select(TaskExport).where(TaskExport.task_id == task_id).order_by(TaskExport.id)
-    )  # type: ignore[arg-type]
+        select(TaskExport).where(col(TaskExport.task_id) == task_id).order_by(col(TaskExport.id))
+    )
     return list(rows.scalars())
 
 
@@ -148,7 +156,7 @@ async def add_correction(session: AsyncSession, correction: Correction) -> None:
 
 
 async def corrections(session: AsyncSession) -> list[Correction]:
-    return list((await session.execute(select(Correction).order_by(Correction.id))).scalars())  # type: ignore[arg-type]
+    return list((await session.execute(select(Correction).order_by(col(Correction.id)))).scalars())
 
 
 async def count_corrections(session: AsyncSession) -> int:

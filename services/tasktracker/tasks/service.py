@@ -70,7 +70,8 @@ async def create(session: AsyncSession, data: TaskCreate, actor: str | None = No
     task = Task(**data.model_dump(), status=TaskStatus.open, created_at=now, updated_at=now)
     session.add(task)
     await session.flush()
-    await repository.add_activity(session, task.id, "created", {"source": "manual"}, actor)  # type: ignore[arg-type]
+    assert task.id is not None  # assigned by the flush
+    await repository.add_activity(session, task.id, "created", {"source": "manual"}, actor)
     return task
 
 
@@ -103,7 +104,9 @@ async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: s
 async def _record_correction(
     session: AsyncSession, task: Task, changes: dict[str, Any], actor: str | None
 ) -> None:
-    message = await messages_repo.get(session, task.source_message_id)  # type: ignore[arg-type]
+    if task.source_message_id is None:
+        return
+    message = await messages_repo.get(session, task.source_message_id)
     if message is None:
         return
     await repository.add_correction(
