@@ -125,7 +125,7 @@ def set_webhook(
     drop_pending_updates: Annotated[bool, typer.Option(help="Discard updates Telegram is holding.")] = False,
 ) -> None:
     """Have Telegram POST updates to URL (the API's /webhook/telegram), signed with the webhook secret."""
-    from tasktracker.bot.factory import webhook_secret
+    from tasktracker.bot.settings import webhook_secret
 
     settings = _bot_settings()
     secret = webhook_secret(settings)

@@ -12,6 +12,7 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
 from aiogram.utils.token import TokenValidationError, validate_token
 
+from tasktracker.bot.settings import bot_token
 from tasktracker.config import Settings
 
 if TYPE_CHECKING:
@@ -30,17 +31,6 @@ COMMANDS = [
 
 class NotConfigured(RuntimeError):
     """TELEGRAM_BOT_TOKEN is not set, or is not a bot token."""
-
-
-def bot_token(settings: Settings) -> str | None:
-    """The token, or None when unset or empty."""
-    token = settings.telegram_bot_token
-    return token.get_secret_value().strip() or None if token is not None else None
-
-
-def webhook_secret(settings: Settings) -> str | None:
-    secret = settings.telegram_webhook_secret
-    return secret.get_secret_value() or None if secret is not None else None
 
 
 def create_bot(settings: Settings) -> Bot:

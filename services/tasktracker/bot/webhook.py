@@ -15,17 +15,19 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import ValidationError
 
-from tasktracker.bot.factory import bot_token, webhook_secret
-from tasktracker.bot.gateway import TelegramGateway
+from tasktracker.bot.settings import bot_token, webhook_secret
 from tasktracker.channels.payloads import json_object, read_body
 from tasktracker.config import Settings, TelegramMode
 from tasktracker.errors import NotFound, Unauthorized, invalid
 from tasktracker.runtime import Role
+
+if TYPE_CHECKING:  # aiogram loads only when a bot is configured: importing it costs seconds at start
+    from tasktracker.bot.gateway import TelegramGateway
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ async def telegram_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = runtime.settings
     gateway: TelegramGateway | None = None
     if wants_gateway(settings, runtime.role):
+        from tasktracker.bot.gateway import TelegramGateway
+
         gateway = TelegramGateway(runtime)
         polling = polls_in_api(settings, runtime.role)
         await gateway.start(polling=polling, replies=settings.bot_reply)
