@@ -144,9 +144,11 @@ def _register_extensions() -> None:
 
     bot_cli.register(app)
     from tasktracker.ai import cli as ai_cli
+    from tasktracker.ai import duplicates_eval
     from tasktracker.corrections import load_corrections
 
     ai_cli.register(app, load_corrections=load_corrections)
+    duplicates_eval.register(app)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from tasktracker import __version__
 from tasktracker.api.deps import RuntimeDep, SessionDep
@@ -17,6 +18,28 @@ from tasktracker.stats import service as stats_service
 from tasktracker.stats.schemas import StatsPublic
 
 router = APIRouter()
+
+
+class ClientConfig(BaseModel):
+    """What the dashboard needs to know about this deployment."""
+
+    name: str
+    version: str
+    ws_url: str
+    classifier: str
+    review_threshold: float
+    embedded: bool
+    max_message_bytes: int
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    down: list[str]
+    checks: dict[str, str]
 
 
 def root_info(runtime: Any) -> dict[str, Any]:
@@ -30,15 +53,16 @@ def root_info(runtime: Any) -> dict[str, Any]:
 
 
 @router.get("/api/health", tags=["system"])
-async def health() -> dict[str, str]:
+async def health() -> Health:
     """Liveness: the process answers."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
 @router.get(
     "/api/health/ready",
     tags=["system"],
-    responses={503: {"description": "Something is down; `checks` says what."}},
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Something is down; `down` and `checks` say what."}},
 )
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     """Readiness: database, broker and classifier. 503 names what is down."""
@@ -72,18 +96,18 @@ def websocket_url(request: Request) -> str:
 
 
 @router.get("/api/config", tags=["system"])
-async def client_config(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+async def client_config(request: Request, runtime: RuntimeDep) -> ClientConfig:
     """What the dashboard needs to know about this deployment."""
     settings = runtime.settings
-    return {
-        "name": "tasktracker",
-        "version": __version__,
-        "ws_url": websocket_url(request),
-        "classifier": getattr(runtime.classifier, "name", "unknown"),
-        "review_threshold": settings.review_threshold,
-        "embedded": settings.embedded_broker,
-        "max_message_bytes": settings.max_message_bytes,
-    }
+    return ClientConfig(
+        name="tasktracker",
+        version=__version__,
+        ws_url=websocket_url(request),
+        classifier=runtime.classifier.name,
+        review_threshold=settings.review_threshold,
+        embedded=settings.embedded_broker,
+        max_message_bytes=settings.max_message_bytes,
+    )
 
 
 @router.get("/api/stats", tags=["stats"])

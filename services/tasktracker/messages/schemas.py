@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Classification
+from tasktracker.models.message import MessageStatus
 
 
 class MessageIn(BaseModel):
@@ -62,7 +63,7 @@ class MessagePublic(BaseModel):
     content: str
     sent_at: datetime
     received_at: datetime
-    status: str
+    status: MessageStatus
     task_id: int | None
     classification: Classification | None = None
 

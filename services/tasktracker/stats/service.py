@@ -12,7 +12,7 @@ from sqlmodel import col
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.db import utcnow
 from tasktracker.models import Issue, Message, Task, TaskStatus
-from tasktracker.stats.schemas import StatsPublic
+from tasktracker.stats.schemas import DayCount, Latency, StatsPublic
 
 
 async def _counts(session: AsyncSession, column: SQLColumnExpression[Any], keys: list[str]) -> dict[str, int]:
@@ -73,9 +73,9 @@ async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
         by_category=by_category,
         by_priority=by_priority,
         by_status=by_status,
-        messages_per_day=[{"day": str(d), "count": int(n)} for d, n in per_day.all()],
+        messages_per_day=[DayCount(day=str(d), count=int(n)) for d, n in per_day.all()],
         models={str(m): int(n) for m, n in models.all()},
-        latency_ms={"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
+        latency_ms=Latency(p50=_percentile(latencies, 0.5), p95=_percentile(latencies, 0.95)),
         needs_review=int(needs_review),
         total_tasks=sum(by_status.values()),
         total_messages=int(total_messages),

@@ -69,9 +69,9 @@ class TaskPublic(BaseModel):
     id: int
     title: str
     description: str
-    category: str
-    priority: str
-    status: str
+    category: Category
+    priority: Priority
+    status: TaskStatus
     assignee: str | None
     labels: list[str]
     needs_review: bool

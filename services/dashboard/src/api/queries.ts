@@ -24,7 +24,7 @@ import type {
 export function useConfig() {
   return useQuery({
     queryKey: keys.config,
-    queryFn: async ({ signal }) => (await unwrap(api.GET("/api/config", { signal }))) as unknown as Partial<AppConfig>,
+    queryFn: async ({ signal }): Promise<AppConfig> => unwrap(api.GET("/api/config", { signal })),
     staleTime: Infinity,
     retry: 1,
   });

@@ -508,6 +508,36 @@ export interface components {
             /** Content */
             content: string;
         };
+        /**
+         * ClientConfig
+         * @description What the dashboard needs to know about this deployment.
+         */
+        ClientConfig: {
+            /** Classifier */
+            classifier: string;
+            /** Embedded */
+            embedded: boolean;
+            /** Max Message Bytes */
+            max_message_bytes: number;
+            /** Name */
+            name: string;
+            /** Review Threshold */
+            review_threshold: number;
+            /** Version */
+            version: string;
+            /** Ws Url */
+            ws_url: string;
+        };
+        /** DayCount */
+        DayCount: {
+            /** Count */
+            count: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+        };
         /** ExportPublic */
         ExportPublic: {
             /**
@@ -530,6 +560,11 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** Health */
+        Health: {
+            /** Status */
+            status: string;
         };
         /** IssuePublic */
         IssuePublic: {
@@ -562,6 +597,13 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** Latency */
+        Latency: {
+            /** P50 */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+        };
         /** MessageBatchIn */
         MessageBatchIn: {
             /** Messages */
@@ -591,8 +633,7 @@ export interface components {
              * Format: date-time
              */
             sent_at: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["MessageStatus"];
             /** Task Id */
             task_id: number | null;
             /** Thread External Id */
@@ -648,8 +689,7 @@ export interface components {
              * Format: date-time
              */
             sent_at: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["MessageStatus"];
             /** Task Id */
             task_id: number | null;
             /** Thread External Id */
@@ -672,6 +712,17 @@ export interface components {
          * @enum {string}
          */
         Priority: "low" | "medium" | "high" | "urgent";
+        /** Readiness */
+        Readiness: {
+            /** Checks */
+            checks: {
+                [key: string]: string;
+            };
+            /** Down */
+            down: string[];
+            /** Status */
+            status: string;
+        };
         /**
          * RoutingDefaults
          * @description Applied to every task created from the channel's messages.
@@ -701,14 +752,9 @@ export interface components {
             by_status: {
                 [key: string]: number;
             };
-            /** Latency Ms */
-            latency_ms: {
-                [key: string]: number | null;
-            };
+            latency_ms: components["schemas"]["Latency"];
             /** Messages Per Day */
-            messages_per_day: {
-                [key: string]: unknown;
-            }[];
+            messages_per_day: components["schemas"]["DayCount"][];
             /** Models */
             models: {
                 [key: string]: number;
@@ -744,8 +790,7 @@ export interface components {
             activity?: components["schemas"]["ActivityPublic"][];
             /** Assignee */
             assignee: string | null;
-            /** Category */
-            category: string;
+            category: components["schemas"]["Category"];
             channel?: components["schemas"]["ChannelRef"] | null;
             /** Closed At */
             closed_at?: string | null;
@@ -774,12 +819,10 @@ export interface components {
             messages?: components["schemas"]["MessagePublic"][];
             /** Needs Review */
             needs_review: boolean;
-            /** Priority */
-            priority: string;
+            priority: components["schemas"]["Priority"];
             /** Source Message Id */
             source_message_id: number | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["TaskStatus"];
             /** Title */
             title: string;
             /**
@@ -797,8 +840,7 @@ export interface components {
         TaskPublic: {
             /** Assignee */
             assignee: string | null;
-            /** Category */
-            category: string;
+            category: components["schemas"]["Category"];
             channel?: components["schemas"]["ChannelRef"] | null;
             /** Closed At */
             closed_at?: string | null;
@@ -821,12 +863,10 @@ export interface components {
             message_count: number;
             /** Needs Review */
             needs_review: boolean;
-            /** Priority */
-            priority: string;
+            priority: components["schemas"]["Priority"];
             /** Source Message Id */
             source_message_id: number | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["TaskStatus"];
             /** Title */
             title: string;
             /**
@@ -1125,9 +1165,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ClientConfig"];
                 };
             };
         };
@@ -1147,9 +1185,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -1169,15 +1205,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Something is down; `checks` says what. */
+            /** @description Something is down; `down` and `checks` say what. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
             };
         };
     };

@@ -15,18 +15,7 @@ type Ok<Op> = Op extends { responses: infer R }
 type Body<Op> = Op extends { requestBody?: { content: { "application/json": infer T } } } ? T : never;
 type QueryOf<Op> = Op extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
 
-/**
- * GET /api/config. Written out by hand because the endpoint returns a plain dict, which FastAPI
- * documents as an untyped object; these are the contract's fields.
- */
-export interface AppConfig {
-  name: string;
-  version: string;
-  ws_url: string;
-  classifier: string;
-  review_threshold: number;
-  embedded: boolean;
-}
+export type AppConfig = Ok<paths["/api/config"]["get"]>;
 export type TaskList = Ok<paths["/api/tasks"]["get"]>;
 export type Task = TaskList["data"][number];
 export type TaskDetail = Ok<paths["/api/tasks/{task_id}"]["get"]>;

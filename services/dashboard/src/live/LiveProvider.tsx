@@ -21,7 +21,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [serverVersion, setServerVersion] = useState<string | null>(null);
   const socketRef = useRef<LiveSocket | null>(null);
   const wsUrlRef = useRef<string | null>(null);
-  wsUrlRef.current = typeof config.data?.ws_url === "string" ? config.data.ws_url : null;
+  wsUrlRef.current = config.data?.ws_url ?? null;
   // Wait for the config (or its failure) so the first attempt already uses the server's ws_url.
   const ready = !config.isPending;
 
