@@ -41,8 +41,8 @@ run: $(STAMP) $(DASHBOARD_DIST)
 
 test: $(STAMP) $(DASHBOARD_DIST)
 	bash .ci/ensure-tools.sh
-	$(BIN)/pytest $(PYTEST_ARGS)
 	cd $(DASHBOARD) && npm test --silent
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not e2e" -x $(PYTEST_ARGS)

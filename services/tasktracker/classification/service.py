@@ -22,7 +22,7 @@ from tasktracker.db import utcnow
 from tasktracker.events.schemas import Event, EventType
 from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
-from tasktracker.models import Issue, Message, MessageStatus, Task, TaskStatus
+from tasktracker.models import Channel, Issue, Message, MessageStatus, Task, TaskStatus
 from tasktracker.tasks import repository as tasks_repo
 from tasktracker.tasks import service as tasks_service
 
@@ -95,29 +95,30 @@ async def record(
         outcome.skipped = True
         return outcome
 
-    await session.refresh(message)
+    # The events are built from the rows in hand: `finish` changed only status and task_id.
+    channel = await session.get(Channel, message.channel_id)
+    assert channel is not None
+    message_public = messages_service.to_public(message, channel, issue).model_copy(
+        update={"status": MessageStatus.classified, "task_id": outcome.task_id}
+    )
     outcome.events.append(
-        Event(
-            type=EventType.message_classified,
-            data=(await messages_service.public(session, message)).model_dump(mode="json"),
-        )
+        Event(type=EventType.message_classified, data=message_public.model_dump(mode="json"))
     )
     if task is not None:
-        await session.refresh(task)
         kind = EventType.task_created if outcome.task_created else EventType.task_updated
-        outcome.events.append(
-            Event(type=kind, data=(await tasks_service.public(session, task)).model_dump(mode="json"))
-        )
+        task_public = tasks_service.to_public(task, channel if task.channel_id == channel.id else None)
+        outcome.events.append(Event(type=kind, data=task_public.model_dump(mode="json")))
     return outcome
 
 
 async def _task_for(
     session: AsyncSession, settings: Settings, message: Message, issue: Issue, result: Classification
 ) -> tuple[Task, bool, int | None]:
-    existing = await tasks_repo.get_by_source_message(session, issue.message_id)
-    if existing is not None:
-        return existing, False, None
+    """Link the message to an open task that is the same request, or create its task.
 
+    No check for an existing task of this message first: a concurrent run's task is caught by the
+    unique `source_message_id` (ON CONFLICT), and that run's `finish` makes this one roll back.
+    """
     since = utcnow() - timedelta(hours=settings.duplicate_window_h)
     candidates = await tasks_repo.open_candidates(session, message.channel_id, result.category, since)
     match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)

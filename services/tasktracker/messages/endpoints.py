@@ -33,9 +33,10 @@ async def post_message(
     data: MessageIn, response: Response, session: SessionDep, runtime: RuntimeDep
 ) -> MessagePublic:
     """Store one message durably and queue its classification (202); a repeat answers 200 with the stored one."""
-    message, _, created = await service.ingest(session, runtime.settings, data)
+    message, channel, created = await service.ingest(session, runtime.settings, data)
     await session.commit()
-    public = await service.public(session, message)
+    # A new message has no classification yet: no need to look one up.
+    public = service.to_public(message, channel, None) if created else await service.public(session, message)
     if created:
         await intake.announce(runtime, [public])
     else:

@@ -15,7 +15,7 @@ from tasktracker.errors import Conflict, Invalid, NotFound
 from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
 from tasktracker.messages.schemas import IssuePublic
-from tasktracker.models import Correction, Task, TaskStatus
+from tasktracker.models import Channel, Correction, Task, TaskStatus
 from tasktracker.tasks import repository
 from tasktracker.tasks.schemas import (
     ActivityPublic,
@@ -36,15 +36,15 @@ async def get_or_404(session: AsyncSession, task_id: int) -> Task:
     return task
 
 
+def to_public(task: Task, channel: Channel | None) -> TaskPublic:
+    public = TaskPublic.model_validate(task)
+    public.channel = ChannelRef.model_validate(channel) if channel else None
+    return public
+
+
 async def publics(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskPublic]:
     chans = await channels.by_ids(session, {t.channel_id for t in tasks if t.channel_id is not None})
-    out = []
-    for task in tasks:
-        channel = chans.get(task.channel_id) if task.channel_id is not None else None
-        public = TaskPublic.model_validate(task)
-        public.channel = ChannelRef.model_validate(channel) if channel else None
-        out.append(public)
-    return out
+    return [to_public(t, chans.get(t.channel_id) if t.channel_id is not None else None) for t in tasks]
 
 
 async def public(session: AsyncSession, task: Task) -> TaskPublic:
