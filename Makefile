@@ -59,7 +59,7 @@ format: $(STAMP)
 	$(BIN)/ruff format services tests bench
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Regenerate the OpenAPI document and the dashboard's typed client from it.
 openapi: $(STAMP)

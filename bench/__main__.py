@@ -137,11 +137,38 @@ def bench_model(n: int) -> dict[str, float]:
     return {"train_s": train_s, "load_s": load_s, "model_mps": model_mps, "regex_mps": regex_mps}
 
 
+def plot_sweep(sweep: dict[int, dict[str, float]], bare: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = sorted(sweep)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(levels, [sweep[c]["ingest_rps"] for c in levels], marker="o", label="accepted (POST → 202)")
+    ax.plot(levels, [sweep[c]["e2e_mps"] for c in levels], marker="o", label="classified end to end")
+    ax.axhline(bare, linestyle="--", color="grey", label=f"baseline: bare INSERT, {bare:.0f}/s")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(levels, [str(c) for c in levels])
+    ax.set_xlabel("concurrent HTTP clients")
+    ax.set_ylabel("messages / s (log)")
+    ax.set_title("Embedded mode (one process, SQLite, built-in classifier)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="also sweep concurrency 1..32 and plot messages/s to this PNG"
+    )
     args = parser.parse_args()
 
     model = bench_model(max(args.messages, 5000))
@@ -160,6 +187,10 @@ def main() -> None:
     print(
         f"built-in model: trained in {model['train_s']:.2f} s, loaded from cache in {model['load_s'] * 1000:.0f} ms"
     )
+    if args.plot:
+        results["sweep"] = sweep = {c: asyncio.run(bench_http(args.messages, c)) for c in (1, 4, 16, 32)}
+        plot_sweep(sweep, bare, args.plot)
+        print(f"plot written to {args.plot}", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"results written to {args.out}", file=sys.stderr)

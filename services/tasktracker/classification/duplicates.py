@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _URL = re.compile(r"https?://\S+")
 _PLUS_ONE = re.compile(r"(?<!\w)\+1(?!\d)")
@@ -157,12 +158,20 @@ def _stem(word: str) -> str:
 class Text:
     """A text prepared once for comparisons: normalised form, content words and their stems."""
 
-    __slots__ = ("norm", "tokens", "words")
+    __slots__ = ("norm", "tokens", "typo_stems", "words")
 
     def __init__(self, raw: str) -> None:
         self.norm = normalise(raw)
         self.words = frozenset(w for w in self.norm.split() if w not in _STOP and (len(w) > 1 or w.isdigit()))
         self.tokens = frozenset(_stem(w) for w in self.words)
+        # Stems of the words long enough to carry a typo (see `_unmatched`).
+        self.typo_stems = frozenset(_stem(w) for w in self.words if len(w) >= _TYPO_MIN and w.isalpha())
+
+
+@lru_cache(maxsize=4096)
+def prepared(raw: str) -> Text:
+    """`Text(raw)`, cached: the same open tasks are compared with every new message of a channel."""
+    return Text(raw)
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
@@ -224,9 +233,10 @@ def _score(a: Text, b: Text, threshold: float) -> float:
         return 0.0
     na, nb = len(a.tokens), len(b.tokens)
     shared = len(a.tokens & b.tokens)
-    # Typos can only turn unshared tokens into shared ones: skip the search when even that cannot reach
-    # the threshold.
-    if shared < min(na, nb) and _ratio(min(na, nb), na, nb) >= threshold:
+    # Typos can only turn unshared typo-length stems into shared ones: skip the search when even that
+    # cannot reach the threshold.
+    most = shared + min(len(a.typo_stems - b.tokens), len(b.typo_stems - a.tokens))
+    if most > shared and _ratio(most, na, nb) >= threshold:
         shared += _typos(a, b)
     return _ratio(shared, na, nb)
 
@@ -241,7 +251,7 @@ def best_match(text: str, candidates: list[tuple[int, str]], threshold: float) -
     target = Text(text)
     best: tuple[int, float] | None = None
     for candidate_id, candidate_text in candidates:
-        score = _score(target, Text(candidate_text), threshold)
+        score = _score(target, prepared(candidate_text), threshold)
         if score >= threshold and (best is None or score > best[1]):
             best = (candidate_id, score)
     return best
