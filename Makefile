@@ -41,7 +41,7 @@ run: $(STAMP) $(DASHBOARD_DIST)
 
 test: $(STAMP) $(DASHBOARD_DIST)
 	bash .ci/ensure-tools.sh
-	cd $(DASHBOARD) && npm test --silent
+	cd $(DASHBOARD) && npm run --silent check:api && npm test --silent
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
