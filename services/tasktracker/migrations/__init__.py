@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -20,26 +21,25 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations on an existing engine's connection."""
+async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
+    """Run an Alembic command on the engine's own connection, in one transaction."""
 
-    def _run(connection: Connection) -> None:
+    def _in_connection(connection: Connection) -> None:
         config = alembic_config(str(engine.url))
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        action(config)
 
     async with engine.begin() as conn:
-        await conn.run_sync(_run)
+        await conn.run_sync(_in_connection)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply migrations up to `revision`."""
+    await _run(engine, lambda config: command.upgrade(config, revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    def _run(connection: Connection) -> None:
-        config = alembic_config(str(engine.url))
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
+    await _run(engine, lambda config: command.downgrade(config, revision))
 
 
 def upgrade_sync(url: str) -> None:
