@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tasktracker.fields import Labels
 from tasktracker.models.channel import ChannelKind
 
 CHANNEL_NAME_PATTERN = r"^[\w.:@#/ -]+$"
@@ -24,27 +25,13 @@ class ChannelRef(BaseModel):
     name: str
 
 
-def _clean_labels(value: list[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for label in value:
-        label = label.strip()
-        if not label:
-            raise ValueError("labels must not be empty strings")
-        if len(label) > 50:
-            raise ValueError("a label is at most 50 characters")
-        seen.setdefault(label, None)
-    return list(seen)
-
-
 class RoutingDefaults(BaseModel):
     """Applied to every task created from the channel's messages."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     assignee: str | None = Field(default=None, max_length=200)
-    labels: list[str] = Field(default_factory=list, max_length=20)
-
-    _labels = field_validator("labels")(_clean_labels)
+    labels: Labels = Field(default_factory=list)
 
 
 class ChannelBase(BaseModel):

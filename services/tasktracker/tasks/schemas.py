@@ -5,26 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Category, Priority
+from tasktracker.fields import Labels
 from tasktracker.messages.schemas import IssuePublic, MessagePublic
 from tasktracker.models.task import TaskStatus
-
-
-def _clean_labels(value: list[str] | None) -> list[str] | None:
-    if value is None:
-        return None
-    seen: dict[str, None] = {}
-    for label in value:
-        label = label.strip()
-        if not label:
-            raise ValueError("labels must not be empty strings")
-        if len(label) > 50:
-            raise ValueError("a label is at most 50 characters")
-        seen.setdefault(label, None)
-    return list(seen)
 
 
 class TaskBase(BaseModel):
@@ -35,9 +22,7 @@ class TaskBase(BaseModel):
     category: Category = Category.task
     priority: Priority = Priority.medium
     assignee: str | None = Field(default=None, max_length=200)
-    labels: list[str] = Field(default_factory=list, max_length=20)
-
-    _labels = field_validator("labels")(_clean_labels)
+    labels: Labels = Field(default_factory=list)
 
 
 class TaskCreate(TaskBase):
@@ -53,10 +38,8 @@ class TaskUpdate(BaseModel):
     priority: Priority | None = None
     status: TaskStatus | None = None
     assignee: str | None = Field(default=None, max_length=200)
-    labels: list[str] | None = Field(default=None, max_length=20)
+    labels: Labels | None = None
     needs_review: bool | None = None
-
-    _labels = field_validator("labels")(_clean_labels)
 
 
 class TaskMerge(BaseModel):

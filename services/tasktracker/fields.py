@@ -1,0 +1,24 @@
+"""Field types shared by several domains' schemas."""
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+MAX_LABELS = 20
+MAX_LABEL_LENGTH = 50
+
+
+def clean_labels(value: list[str]) -> list[str]:
+    """Trimmed, non-empty, at most 50 characters each, duplicates dropped (first order kept)."""
+    seen: dict[str, None] = {}
+    for label in value:
+        label = label.strip()
+        if not label:
+            raise ValueError("labels must not be empty strings")
+        if len(label) > MAX_LABEL_LENGTH:
+            raise ValueError(f"a label is at most {MAX_LABEL_LENGTH} characters")
+        seen.setdefault(label, None)
+    return list(seen)
+
+
+Labels = Annotated[list[str], Field(max_length=MAX_LABELS), AfterValidator(clean_labels)]
