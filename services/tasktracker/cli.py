@@ -40,11 +40,13 @@ def _settings() -> Settings:
 def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port: int | None) -> None:
     import uvicorn
 
+    from tasktracker import telemetry
     from tasktracker.api.app import create_app
     from tasktracker.log import configure
     from tasktracker.runtime import Role
 
     configure(settings.log_level)
+    telemetry.configure(settings, "tasktracker" if role == "all" else f"tasktracker-{role}")
     application = create_app(settings, role=Role(role), migrate=migrate)
     uvicorn.run(
         application,
@@ -90,10 +92,12 @@ def worker() -> None:
             "`tasktracker worker` needs NATS_URL; use `tasktracker run` for the single-process mode", err=True
         )
         raise typer.Exit(2)
+    from tasktracker import telemetry
     from tasktracker.log import configure
     from tasktracker.worker.main import run_worker
 
     configure(settings.log_level)
+    telemetry.configure(settings, "tasktracker-worker")
     asyncio.run(run_worker(settings))
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,14 @@ class ClassifierMode(StrEnum):
     builtin = "builtin"  # the built-in model only
 
 
+class TracingMode(StrEnum):
+    """Where spans go."""
+
+    auto = "auto"  # OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, else off
+    console = "console"  # printed to standard output, one JSON object per span (local debugging)
+    off = "off"  # no spans, whatever the OTEL_* variables say
+
+
 def _env(name: str) -> AliasChoices:
     return AliasChoices(f"TASKTRACKER_{name}", name)
 
@@ -57,6 +66,15 @@ def normalise_ollama_url(url: str) -> str:
     """pydantic-ai's Ollama provider talks to the OpenAI-compatible API and needs the `/v1` suffix."""
     url = url.rstrip("/")
     return url if url.endswith("/v1") else url + "/v1"
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class Settings(BaseSettings):
@@ -124,6 +142,16 @@ class Settings(BaseSettings):
     ws_queue_size: int = Field(default=256, ge=1)
     ws_heartbeat_s: float = Field(default=20.0, gt=0)
 
+    tracing: TracingMode = TracingMode.auto
+    # The standard OpenTelemetry names, read here like the other bare names. The exporter speaks
+    # OTLP over HTTP (a collector's port 4318); the SDK reads the rest (headers, timeout, TLS) itself.
+    otel_exporter_otlp_endpoint: str = Field(
+        default="", validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_exporter_otlp_traces_endpoint: str = Field(
+        default="", validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
     @field_validator("database_url", mode="after")
     @classmethod
     def _normalise_db(cls, value: str) -> str:
@@ -144,6 +172,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s):// URL, e.g. http://127.0.0.1:11434")
         return value.rstrip("/")
+
+    @field_validator("otel_exporter_otlp_endpoint", "otel_exporter_otlp_traces_endpoint", mode="after")
+    @classmethod
+    def _check_otlp(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _is_http_url(value):
+            raise ValueError(
+                "must be an http(s):// URL of an OTLP/HTTP collector, e.g. http://otel-collector:4318"
+            )
+        return value
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
@@ -177,6 +215,15 @@ class Settings(BaseSettings):
     @property
     def telegram_chat_ids(self) -> set[int]:
         return {int(part) for part in self.telegram_chats.replace(";", ",").split(",") if part.strip()}
+
+    @property
+    def otlp_traces_url(self) -> str:
+        """Where spans are posted: the traces endpoint as given, or `/v1/traces` under the base endpoint."""
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        if self.otel_exporter_otlp_endpoint:
+            return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return ""
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -13,11 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
+from tasktracker import telemetry
 from tasktracker.ai.base import Classifier
 from tasktracker.config import ClassifierMode, Settings
 from tasktracker.corrections import Retrainer
@@ -71,7 +73,8 @@ class Runtime:
             return 0
         for message_id in message_ids:
             try:
-                await enqueue(self.broker, CLASSIFY_MESSAGE, message_id)
+                with telemetry.span("messages.enqueue", {"message.id": message_id}, kind=SpanKind.PRODUCER):
+                    await enqueue(self.broker, CLASSIFY_MESSAGE, message_id)  # carries the span's context
                 sent += 1
             except Exception:
                 log.warning("could not enqueue message %s; the sweep will retry", message_id, exc_info=True)
@@ -162,7 +165,8 @@ class Runtime:
         ids = await find_stuck(self.sessions, self.settings)
         if ids:
             log.info("sweep: re-enqueueing %d stuck message(s)", len(ids))
-            await self.enqueue_classification(ids)
+            with telemetry.span("messages.sweep", {"messages.count": len(ids)}):
+                await self.enqueue_classification(ids)
         return len(ids)
 
     async def _sweep_loop(self) -> None:

@@ -29,6 +29,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from tasktracker import telemetry
 from tasktracker.ai import text as text_helpers
 from tasktracker.classification.schemas import Category, Classification, Priority
 
@@ -411,7 +412,8 @@ class BuiltinClassifier:
         return True
 
     async def classify(self, text: str) -> Classification:
-        return self.classify_batch([text])[0]
+        with telemetry.span("classifier.builtin", {"classifier.model": self.model_id}):
+            return self.classify_batch([text])[0]
 
     def classify_batch(self, texts: Sequence[str]) -> list[Classification]:
         if not texts:

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 
+from tasktracker import telemetry
 from tasktracker.ai.base import Classifier
 from tasktracker.ai.llm import LLMError, LLMInvalidOutput, OllamaClassifier
 from tasktracker.classification.schemas import Classification
@@ -158,10 +159,14 @@ class FallbackClassifier:
                 await asyncio.sleep(min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1)))
             transient = False
             try:
-                if self.timeout_s is None:
-                    result = await self.primary.classify(text)
-                else:
-                    result = await asyncio.wait_for(self.primary.classify(text), self.timeout_s)
+                with telemetry.span(
+                    "classifier.llm",
+                    {"classifier.model": self.primary.name, "classifier.attempt": attempt + 1},
+                ):
+                    if self.timeout_s is None:
+                        result = await self.primary.classify(text)
+                    else:
+                        result = await asyncio.wait_for(self.primary.classify(text), self.timeout_s)
             except LLMInvalidOutput as exc:
                 # The server answered; the answer was unusable. Not an availability problem, and the
                 # agent has already retried, so fall back for this message only.
@@ -190,6 +195,7 @@ class FallbackClassifier:
     async def _fall_back(self, text: str, reason: str, started: float) -> Classification:
         self.last_fallback_reason = reason
         self.fallbacks[reason] += 1
+        telemetry.annotate({"classifier.fallback_reason": reason})
         result = await self.fallback.classify(text)
         return result.model_copy(
             update={

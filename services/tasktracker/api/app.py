@@ -16,6 +16,7 @@ from tasktracker import __version__
 from tasktracker.ai.base import Classifier
 from tasktracker.api import system, ws
 from tasktracker.api.errors import install_error_handlers
+from tasktracker.api.tracing import http_telemetry
 from tasktracker.bot import webhook as telegram_webhook
 from tasktracker.channels import endpoints as channels
 from tasktracker.channels import webhooks
@@ -68,6 +69,7 @@ def create_app(
         version=__version__,
         description="Turns the messages a team already writes into tracked, classified work.",
         lifespan=lifespan,
+        telemetry=http_telemetry(),
     )
     install_error_handlers(app)
     if settings.cors_origin_list:

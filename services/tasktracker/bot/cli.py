@@ -109,10 +109,12 @@ def bot(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     settings = _bot_settings()
+    from tasktracker import telemetry
     from tasktracker.bot.runner import run_bot
     from tasktracker.log import configure
 
     configure(settings.log_level)
+    telemetry.configure(settings, "tasktracker-bot")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _run(run_bot(settings))
 

@@ -58,9 +58,10 @@ def create_bot(settings: Settings) -> Bot:
 
 def build_dispatcher(gateway: TelegramGateway) -> Dispatcher:
     from tasktracker.bot.handlers import build_router
-    from tasktracker.bot.middlewares import UnitOfWork
+    from tasktracker.bot.middlewares import TraceUpdate, UnitOfWork
 
     dispatcher = Dispatcher(disable_fsm=True, name="tasktracker")
+    dispatcher.update.outer_middleware(TraceUpdate())  # registered first: wraps the unit of work
     dispatcher.update.outer_middleware(UnitOfWork(gateway))
     dispatcher.include_router(build_router())
     return dispatcher

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Message, ReplyParameters, TelegramObject, Update
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tasktracker import telemetry
 from tasktracker.bot import texts
 from tasktracker.channels import telegram
 from tasktracker.events.schemas import Event
@@ -57,6 +59,19 @@ class Work:
             )
 
         self.after_commit.append(send)
+
+
+class TraceUpdate(BaseMiddleware):
+    """One span per update, so that its messages' ingestion, jobs and classification share a trace."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not telemetry.enabled():
+            return await handler(event, data)
+        assert isinstance(event, Update)
+        with telemetry.span(
+            "telegram.update", {"telegram.update_id": event.update_id}, kind=SpanKind.CONSUMER
+        ):
+            return await handler(event, data)
 
 
 class UnitOfWork(BaseMiddleware):

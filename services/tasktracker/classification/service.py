@@ -11,9 +11,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tasktracker import telemetry
 from tasktracker.ai.base import Classifier
+from tasktracker.ai.chain import FALLBACK_SUFFIX
 from tasktracker.channels import service as channels_service
 from tasktracker.classification import duplicates
 from tasktracker.classification.schemas import Category, Classification
@@ -41,11 +44,40 @@ class Outcome:
     skipped: bool = False
     events: list[Event] = field(default_factory=list)
 
+    def span_attributes(self) -> dict[str, str | bool | int | float]:
+        """What a trace shows of this run."""
+        attributes: dict[str, str | bool | int | float] = {"classification.skipped": self.skipped}
+        if self.classification is not None:
+            result = self.classification
+            attributes |= {
+                "classification.model": result.model,
+                "classification.category": result.category.value,
+                "classification.priority": result.priority.value,
+                "classification.confidence": result.confidence,
+                "classification.latency_ms": result.latency_ms,
+                "classification.fallback": result.model.endswith(FALLBACK_SUFFIX),
+            }
+        if self.task_id is not None:
+            attributes |= {"task.id": self.task_id, "task.created": self.task_created}
+        if self.duplicate_of is not None:
+            attributes["task.duplicate_of"] = self.duplicate_of
+        return attributes
+
 
 async def classify_message(
     sessions: async_sessionmaker[AsyncSession], classifier: Classifier, settings: Settings, message_id: int
 ) -> Outcome:
     """Run one classification job. Returns the events to publish once everything is committed."""
+    with telemetry.span("messages.classify", {"message.id": message_id}, kind=SpanKind.CONSUMER) as span:
+        outcome = await _classify(sessions, classifier, settings, message_id)
+        if span.is_recording():
+            span.set_attributes(outcome.span_attributes())
+    return outcome
+
+
+async def _classify(
+    sessions: async_sessionmaker[AsyncSession], classifier: Classifier, settings: Settings, message_id: int
+) -> Outcome:
     async with sessions() as session:
         claimed = await messages_repo.claim(session, message_id)
         message = await messages_repo.get(session, message_id) if claimed else None

@@ -7,6 +7,7 @@ from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tasktracker import telemetry
 from tasktracker.channels import repository as channels
 from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Classification
@@ -36,6 +37,24 @@ async def ingest(
     channel: Channel | None = None,
 ) -> tuple[Message, Channel, bool]:
     """Store one message unless its (channel, external id) is already known. Does not commit."""
+    with telemetry.span("messages.ingest") as span:
+        message, channel, created = await _store(session, settings, data, kind, channel)
+        if span.is_recording():
+            assert message.id is not None  # read back from the table
+            span.set_attributes(
+                {
+                    "message.id": message.id,
+                    "message.channel": channel.name,
+                    "message.channel_kind": channel.kind,
+                    "message.created": created,
+                }
+            )
+    return message, channel, created
+
+
+async def _store(
+    session: AsyncSession, settings: Settings, data: MessageIn, kind: str, channel: Channel | None
+) -> tuple[Message, Channel, bool]:
     validate_size(settings, data)
     if channel is None:
         channel = await channels.get_or_create(session, kind=kind, name=data.channel)

@@ -14,6 +14,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
 from taskiq_nats import PullBasedJetStreamBroker
 
+from tasktracker import telemetry
 from tasktracker.config import Settings
 from tasktracker.events.bus import quiet_nats_error
 
@@ -60,5 +61,8 @@ def broker_connected(broker: AsyncBroker) -> bool:
 
 
 async def enqueue(broker: AsyncBroker, task_name: str, *args: Any) -> None:
-    """Send a job by name: the sender needs no import of the job's code."""
-    await AsyncKicker(task_name, broker, {}).kiq(*args)
+    """Send a job by name: the sender needs no import of the job's code.
+
+    The current trace context rides in the job's labels (`traceparent`), so the job continues the trace.
+    """
+    await AsyncKicker(task_name, broker, {}).with_labels(**telemetry.trace_headers()).kiq(*args)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from taskiq import Context, TaskiqDepends
+
+from tasktracker import telemetry
 from tasktracker.classification import service as classification
 from tasktracker.worker.broker import CLASSIFY_MESSAGE
 
@@ -12,11 +15,12 @@ if TYPE_CHECKING:
 
 
 def register_jobs(runtime: Runtime) -> None:
-    async def classify_message(message_id: int) -> None:
-        outcome = await classification.classify_message(
-            runtime.sessions, runtime.classifier, runtime.settings, message_id
-        )
-        await runtime.publish(outcome.events)
+    async def classify_message(message_id: int, context: Context = TaskiqDepends()) -> None:
+        with telemetry.continued(context.message.labels):  # the trace of the request that sent the job
+            outcome = await classification.classify_message(
+                runtime.sessions, runtime.classifier, runtime.settings, message_id
+            )
+            await runtime.publish(outcome.events)
 
     if runtime.broker.find_task(CLASSIFY_MESSAGE) is None:
         runtime.broker.register_task(classify_message, task_name=CLASSIFY_MESSAGE)
