@@ -31,6 +31,7 @@ from sklearn.svm import LinearSVC
 
 from tasktracker import telemetry
 from tasktracker.ai import text as text_helpers
+from tasktracker.ai.files import read_jsonl
 from tasktracker.classification.schemas import Category, Classification, Priority
 
 log = logging.getLogger(__name__)
@@ -78,19 +79,7 @@ def read_examples(path: Path) -> list[LabelledExample]:
 
     `actionable` may be omitted: it then follows the labelling rule (everything but noise).
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read ({exc})") from None
-    examples = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            examples.append(_parse_row(line, f"{path}:{number}"))
-    if not examples:
-        raise DatasetError(f"{path}: no examples")
-    return examples
+    return read_jsonl(path, _parse_row, DatasetError, "no examples")
 
 
 def _parse_row(line: str, where: str) -> LabelledExample:

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from tasktracker.ai.files import new_figure, read_jsonl, write_report
 from tasktracker.classification import duplicates
 from tasktracker.config import ConfigError, get_settings
 
@@ -114,16 +115,7 @@ def bundled_pairs() -> Path:
 
 def read_pairs(path: Path) -> list[LabelledPair]:
     """Read a JSONL file of labelled pairs; any bad row stops the read with `file:line: what is wrong`."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DuplicatesDataError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DuplicatesDataError(f"{path}: cannot read ({exc})") from None
-    pairs = [_parse_row(line, f"{path}:{number}") for number, line in enumerate(lines, 1) if line.strip()]
-    if not pairs:
-        raise DuplicatesDataError(f"{path}: no pairs")
-    return pairs
+    return read_jsonl(path, _parse_row, DuplicatesDataError, "no pairs")
 
 
 def _parse_row(line: str, where: str) -> LabelledPair:
@@ -367,23 +359,13 @@ def render(report: DuplicatesReport, console: Console) -> None:
 
 
 def write_json(report: DuplicatesReport, path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise DuplicatesEvalError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_report(report, path, DuplicatesEvalError)
 
 
 def plot_sweep(report: DuplicatesReport, path: Path) -> None:
     """Save precision, recall and F1 against the threshold, and the precision-recall curve, as a PNG."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise DuplicatesEvalError("--plot needs matplotlib: pip install 'tasktracker[eval]'") from None
     thresholds = [p.threshold for p in report.sweep]
-    figure = Figure(figsize=(10, 4.2), dpi=120, layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(DuplicatesEvalError, figsize=(10, 4.2))
     by_threshold, curve = figure.subplots(1, 2)
     for values, label in (
         ([p.precision for p in report.sweep], "precision"),

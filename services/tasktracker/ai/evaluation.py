@@ -16,6 +16,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from tasktracker.ai.base import Classifier
 from tasktracker.ai.builtin import LabelledExample
+from tasktracker.ai.files import new_figure, write_report
 from tasktracker.classification.schemas import Category, Classification
 
 CATEGORIES = [category.value for category in Category]
@@ -267,25 +268,15 @@ def render(report: EvalReport, console: Console) -> None:
 
 
 def write_json(report: EvalReport, path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise EvaluationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_report(report, path, EvaluationError)
 
 
 def plot_confusion(report: EvalReport, path: Path) -> None:
     """Save the confusion matrix as a PNG (row-normalised colours, raw counts in the cells)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise EvaluationError("--plot needs matplotlib: pip install 'tasktracker[eval]'") from None
     counts = np.array(report.confusion)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     labels = report.confusion_labels
-    figure = Figure(figsize=(6, 5), dpi=120, layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(EvaluationError, figsize=(6, 5))
     axes = figure.add_subplot()
     image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
