@@ -281,3 +281,68 @@ async def test_config_ws_url_follows_forwarded_headers(embedded: httpx.AsyncClie
         },
     )
     assert cfg["ws_url"] == "wss://tt.example.org/tracker/ws"
+
+
+def _cursor(value: object, row_id: object) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps([value, row_id]).encode()).decode().rstrip("=")
+
+
+async def test_out_of_range_ids_and_odd_parameters_get_4xx(embedded: httpx.AsyncClient) -> None:
+    """Ids past the database's integer range, non-ASCII digits and forged cursors are the client's error."""
+    task = (await embedded.post("/api/tasks", json={"title": "A"})).json()
+    huge = str(2**40)
+    cases = [
+        ("GET", f"/api/tasks/{huge}", 422),
+        ("PATCH", f"/api/tasks/{huge}", 422),
+        ("DELETE", f"/api/tasks/{huge}", 422),
+        ("GET", f"/api/messages/{huge}", 422),
+        ("GET", f"/api/channels/{huge}", 422),
+        ("GET", f"/api/messages?task_id={huge}", 422),
+        ("GET", f"/api/tasks?channel={huge}", 200),
+        ("GET", f"/api/tasks?channel={'9' * 30}", 200),
+        ("GET", f"/api/tasks?channel={'9' * 5000}", 200),  # past int()'s 4300-digit limit
+        ("GET", "/api/tasks?channel=%C2%B2", 200),  # "²" is a digit to str.isdigit(), not to int()
+        ("GET", "/api/messages?channel=%C2%B2", 200),
+        ("GET", f"/api/tasks?cursor={_cursor('2026-01-01T00:00:00', 1)}", 422),  # no offset
+        ("GET", f"/api/messages?cursor={_cursor('2026-01-01T00:00:00', 1)}", 422),
+        ("GET", f"/api/tasks?cursor={_cursor('2026-01-01T00:00:00+00:00', 2**70)}", 422),
+        ("GET", f"/api/tasks?sort=-priority&cursor={_cursor(2**70, 1)}", 422),
+    ]
+    for method, url, status in cases:
+        kwargs = {"json": {}} if method in ("PATCH", "POST") else {}
+        response = await embedded.request(method, url, **kwargs)
+        assert response.status_code == status, (method, url, response.text)
+        if status >= 400:
+            assert set(response.json()) >= {"detail", "code"}, (url, response.json())
+    merge = await embedded.post(f"/api/tasks/{task['id']}/merge", json={"into": 2**40})
+    assert merge.status_code == 422, merge.text
+
+
+async def test_embedded_shutdown_finishes_in_flight_job_and_cancels_a_stuck_one(make_settings) -> None:
+    """`tasktracker run` stopping: a running job gets the grace period, then is cancelled, not orphaned."""
+    from tasktracker.db import create_engine, create_sessionmaker
+    from tasktracker.models import Message
+
+    settings = make_settings(shutdown_grace_s=5)
+    classifier = ScriptedClassifier(delay=1.0)
+    app = create_app(settings, role=Role.all, migrate=True, classifier=classifier)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        r = await client.post("/api/messages", json={"content": "task: slow one", "external_id": "g1"})
+        await eventually(lambda: classifier.calls)  # the job is running now
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            message = await session.get(Message, r.json()["id"])
+            assert message is not None and message.status == "classified"
+    finally:
+        await engine.dispose()
+
+    stuck = ScriptedClassifier(delay=60.0)
+    app = create_app(make_settings(shutdown_grace_s=0.5), role=Role.all, migrate=True, classifier=stuck)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        await client.post("/api/messages", json={"content": "task: stuck one", "external_id": "g2"})
+        await eventually(lambda: stuck.calls)
+        runtime = app.state.runtime
+    assert not runtime.broker._running_tasks  # cancelled within the grace period, not left running

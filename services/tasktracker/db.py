@@ -23,8 +23,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import class_mapper
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Date, TypeDecorator
 from sqlmodel import SQLModel
 
 from tasktracker.config import Settings
@@ -52,6 +55,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class utc_date(FunctionElement[Any]):  # lower case: it reads as a SQL function
+    """The UTC calendar day of a `UTCDateTime` column.
+
+    PostgreSQL's `date(timestamptz)` takes the day in the session's time zone (the server's or the
+    role's setting), so it is converted to UTC first; SQLite stores UTC already.
+    """
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(utc_date)
+def _utc_date(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_date, "postgresql")
+def _utc_date_postgresql(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date(timezone('UTC', {compiler.process(element.clauses, **kw)}))"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

@@ -6,6 +6,9 @@ from pydantic import AfterValidator, Field
 
 MAX_LABELS = 20
 MAX_LABEL_LENGTH = 50
+# Row ids are INTEGER columns: 32-bit on PostgreSQL. A larger id can name no row, and binding it
+# fails in the driver (a 500), so requests are checked against this bound instead.
+MAX_ID = 2**31 - 1
 
 
 def clean_labels(value: list[str]) -> list[str]:

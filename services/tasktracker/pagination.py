@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
 
 from tasktracker.errors import Invalid
+from tasktracker.fields import MAX_ID
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,13 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, row_id = json.loads(raw)
-        if not isinstance(row_id, int):
+        if not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
             raise ValueError
         if kind == "datetime":
             value = datetime.fromisoformat(value)
-        elif not isinstance(value, int):
+            if value.tzinfo is None:  # we write UTC offsets; a naive one cannot be bound (a 500)
+                raise ValueError
+        elif not isinstance(value, int) or abs(value) > MAX_ID:
             raise ValueError
     except (ValueError, TypeError, json.JSONDecodeError):
         raise Invalid(

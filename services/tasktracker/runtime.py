@@ -179,6 +179,19 @@ class Runtime:
                 log.exception("sweep failed")
             await asyncio.sleep(self.settings.sweep_interval_s)
 
+    async def _finish_in_memory_jobs(self) -> None:
+        """The in-memory broker runs each job as a task of its own and forgets it at shutdown: give
+        running jobs the grace period, then cancel them (the sweep retries them after a restart)."""
+        if not isinstance(self.broker, InMemoryBroker):
+            return
+        running = set(self.broker._running_tasks)  # taskiq offers no public handle on them
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=self.settings.shutdown_grace_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def broker_connected(self) -> bool:
         return self.broker_ready.is_set() and broker_connected(self.broker)
 
@@ -193,6 +206,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._background.clear()
+        await self._finish_in_memory_jobs()
         if self.broker_ready.is_set():
             with contextlib.suppress(Exception):
                 await self.broker.shutdown()

@@ -87,6 +87,12 @@ async def test_bad_input_is_refused_and_stores_nothing(client: httpx.AsyncClient
             401,
             "bad_signature",
         ),
+        (  # a header byte outside ASCII (headers arrive as Latin-1): a wrong signature, not a 500
+            "/webhook/generic/support",
+            {"content": raw, "headers": {"X-Signature-256": b"sha256=\xe9" + b"0" * 63}},
+            401,
+            "bad_signature",
+        ),
         ("/webhook/generic/support", signed(b"{not json"), 400, "malformed_json"),
         ("/webhook/generic/support", signed(b"[1, 2]"), 400, "malformed_json"),
         ("/webhook/generic/support", signed({"author": "no content"}), 422, "validation_error"),

@@ -35,6 +35,12 @@ def signed(payload: dict | bytes, *, at: float | None = None, secret: str = SIGN
     }
 
 
+def non_ascii_signature(request: dict) -> dict:
+    """The same request with a signature header byte outside ASCII (headers arrive as Latin-1)."""
+    headers = request["headers"] | {"X-Slack-Signature": b"v0=\xe9" + b"0" * 63}
+    return request | {"headers": headers}
+
+
 def event(event_id: str, **fields) -> dict:
     body = {
         "type": "message",
@@ -128,6 +134,7 @@ async def test_bad_requests_are_refused(client: httpx.AsyncClient) -> None:
             401,
             "bad_timestamp",
         ),
+        (non_ascii_signature(signed(payload)), 401, "bad_signature"),  # not a 500
         (signed(b"{not json"), 400, "malformed_json"),
         (signed({"no": "type"}), 422, "validation_error"),
         (signed({"type": "event_callback", "event": {"type": "message"}}), 422, "validation_error"),

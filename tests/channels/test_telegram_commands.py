@@ -73,6 +73,9 @@ async def test_commands(telegram_settings, fake_telegram: FakeTelegram) -> None:
         assert "not found in this chat" in await chat.say(f"/task {other['id']}")
         assert "not found in this chat" in await chat.say("/task 999999")
         assert "Usage: /task" in await chat.say("/task abc")
+        # not ids a row can have: a usage hint, not an update that fails until Telegram gives up
+        assert "Usage: /task" in await chat.say("/task ²")
+        assert "Usage: /done" in await chat.say("/done 99999999999")
 
         assert "is completed" in await chat.say(f"/done {crash['id']}")
         assert (await get_json(client, f"/api/tasks/{crash['id']}"))["status"] == "completed"

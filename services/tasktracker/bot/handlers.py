@@ -18,6 +18,7 @@ from tasktracker.channels.telegram import TelegramText
 from tasktracker.db import ping
 from tasktracker.errors import NotFound
 from tasktracker.events.schemas import Event, EventType
+from tasktracker.fields import MAX_ID
 from tasktracker.models import Channel
 
 ADMIN_STATES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
@@ -65,7 +66,10 @@ def actor(message: Message) -> str | None:
 
 def _task_id(command: CommandObject) -> int | None:
     arg = (command.args or "").strip().lstrip("#")
-    return int(arg) if arg.isdigit() and len(arg) < 12 else None
+    if not (arg.isascii() and arg.isdigit() and len(arg) < 12):  # "²" is a digit to isdigit()
+        return None
+    task_id = int(arg)
+    return task_id if 0 < task_id <= MAX_ID else None
 
 
 # Service messages ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from tasktracker.api.deps import SessionDep
+from tasktracker.api.params import IdPath
 from tasktracker.channels import service
 from tasktracker.channels.schemas import ChannelCreate, ChannelPublic, ChannelsPublic, ChannelUpdate
 
@@ -28,12 +29,12 @@ async def create_channel(data: ChannelCreate, session: SessionDep) -> ChannelPub
 
 
 @router.get("/{channel_id}")
-async def get_channel(channel_id: int, session: SessionDep) -> ChannelPublic:
+async def get_channel(channel_id: IdPath, session: SessionDep) -> ChannelPublic:
     return service.to_public(await service.get_or_404(session, channel_id))
 
 
 @router.patch("/{channel_id}", responses={409: {"description": "Name or external id taken."}})
-async def update_channel(channel_id: int, data: ChannelUpdate, session: SessionDep) -> ChannelPublic:
+async def update_channel(channel_id: IdPath, data: ChannelUpdate, session: SessionDep) -> ChannelPublic:
     """Rename, enable or disable, mute, set or rotate the secret, change routing defaults."""
     channel = await service.update(session, channel_id, data)
     await session.commit()
@@ -45,7 +46,7 @@ async def update_channel(channel_id: int, data: ChannelUpdate, session: SessionD
     status_code=status.HTTP_204_NO_CONTENT,
     responses={409: {"description": "The channel has messages: disable it instead."}},
 )
-async def delete_channel(channel_id: int, session: SessionDep) -> Response:
+async def delete_channel(channel_id: IdPath, session: SessionDep) -> Response:
     """Delete a channel that has no messages."""
     await service.delete(session, channel_id)
     await session.commit()

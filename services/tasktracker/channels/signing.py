@@ -46,8 +46,14 @@ def verify_slack(
             f"request timestamp is more than {tolerance_s} s from now: refused as a replay",
             code="stale_timestamp",
         )
-    if not hmac.compare_digest(slack_signature(secret, timestamp, body), signature):
+    if not _same(slack_signature(secret, timestamp, body), signature):
         raise Unauthorized("X-Slack-Signature does not match the body", code="bad_signature")
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time equality. As bytes: `compare_digest` raises on a str with non-ASCII characters,
+    and a header may carry any Latin-1 byte."""
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 def generic_signature(secret: str, body: bytes) -> str:
@@ -62,5 +68,5 @@ def verify_generic(secret: str | None, signature: str | None, body: bytes) -> No
         raise Unauthorized(
             "X-Signature-256: sha256=<hex HMAC-SHA256 of the body> is required", code="missing_signature"
         )
-    if not hmac.compare_digest(generic_signature(secret, body), signature.strip()):
+    if not _same(generic_signature(secret, body), signature.strip()):
         raise Unauthorized("X-Signature-256 does not match the body", code="bad_signature")

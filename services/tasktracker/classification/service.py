@@ -154,19 +154,15 @@ async def _task_for(
     since = utcnow() - timedelta(hours=settings.duplicate_window_h)
     candidates = await tasks_repo.open_candidates(session, message.channel_id, result.category, since)
     match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
-    if match is not None:
-        task_id = match[0]
-        task = await tasks_repo.get(session, task_id)
-        assert task is not None
-        task.message_count += 1
-        task.updated_at = utcnow()
+    linked = await tasks_repo.add_message(session, match[0], utcnow()) if match is not None else None
+    if match is not None and linked is not None:  # None: the task was deleted meanwhile
         await tasks_repo.add_activity(
             session,
-            task_id,
+            match[0],
             "duplicate_linked",
             {"message_id": message.id, "similarity": round(match[1], 3)},
         )
-        return task, False, task_id
+        return linked, False, match[0]
 
     now = utcnow()
     defaults = await channels_service.routing_defaults(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from tasktracker.api.deps import RuntimeDep, SessionDep, SettingsDep
-from tasktracker.api.params import ChannelNames, Cursor, Limit, SearchQuery, channel_ids
+from tasktracker.api.params import ChannelNames, Cursor, IdPath, IdQuery, Limit, SearchQuery, channel_ids
 from tasktracker.classification.schemas import Category
 from tasktracker.errors import Invalid
 from tasktracker.messages import intake, repository, service
@@ -101,7 +101,7 @@ async def list_messages(
     status_: Annotated[list[MessageStatus], Query(alias="status")] = [],  # noqa: B006
     category: Annotated[list[Category], Query()] = [],  # noqa: B006
     channel: ChannelNames = [],  # noqa: B006
-    task_id: Annotated[int | None, Query(ge=1)] = None,
+    task_id: IdQuery = None,
 ) -> MessagesPublic:
     """Messages, newest first, with their latest classification."""
     ids = await channel_ids(session, channel)
@@ -119,6 +119,6 @@ async def list_messages(
 
 
 @router.get("/{message_id}")
-async def get_message(message_id: int, session: SessionDep) -> MessageDetail:
+async def get_message(message_id: IdPath, session: SessionDep) -> MessageDetail:
     """One message with its whole classification history."""
     return await service.detail(session, message_id)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tasktracker.classification.schemas import Category, Priority
-from tasktracker.db import utcnow
+from tasktracker.db import utc_date, utcnow
 from tasktracker.models import Issue, Message, Task, TaskStatus
 from tasktracker.stats.schemas import DayCount, Latency, StatsPublic
 
@@ -32,7 +32,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
     since = utcnow() - timedelta(days=days)
-    day = func.date(Message.received_at)
+    day = utc_date(col(Message.received_at))
     per_day = await session.execute(
         select(day.label("day"), func.count())
         .where(col(Message.received_at) >= since)

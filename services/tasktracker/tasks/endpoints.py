@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from tasktracker.api.deps import RuntimeDep, SessionDep
-from tasktracker.api.params import ChannelNames, Cursor, Limit, SearchQuery, channel_ids
+from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQuery, channel_ids
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.events.schemas import Event, EventType
 from tasktracker.models import TaskStatus
@@ -63,13 +63,15 @@ async def create_task(data: TaskCreate, session: SessionDep, runtime: RuntimeDep
 
 
 @router.get("/{task_id}")
-async def get_task(task_id: int, session: SessionDep) -> TaskDetail:
+async def get_task(task_id: IdPath, session: SessionDep) -> TaskDetail:
     """A task with its messages, classification history, activity and exports."""
     return await service.detail(session, task_id)
 
 
 @router.patch("/{task_id}")
-async def update_task(task_id: int, data: TaskUpdate, session: SessionDep, runtime: RuntimeDep) -> TaskPublic:
+async def update_task(
+    task_id: IdPath, data: TaskUpdate, session: SessionDep, runtime: RuntimeDep
+) -> TaskPublic:
     """Triage a task. A changed category or priority is stored as a correction that trains the classifier."""
     task = await service.update(session, task_id, data)
     await session.commit()
@@ -80,14 +82,16 @@ async def update_task(task_id: int, data: TaskUpdate, session: SessionDep, runti
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_task(task_id: int, session: SessionDep, runtime: RuntimeDep) -> None:
+async def delete_task(task_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> None:
     await service.delete(session, task_id)
     await session.commit()
     await runtime.publish([Event(type=EventType.task_deleted, data={"id": task_id})])
 
 
 @router.post("/{task_id}/merge")
-async def merge_task(task_id: int, data: TaskMerge, session: SessionDep, runtime: RuntimeDep) -> TaskPublic:
+async def merge_task(
+    task_id: IdPath, data: TaskMerge, session: SessionDep, runtime: RuntimeDep
+) -> TaskPublic:
     """Merge this task into another; answers the target."""
     target = await service.merge(session, task_id, data.into)
     await session.commit()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -49,6 +49,22 @@ async def get(session: AsyncSession, task_id: int) -> Task | None:
     return await session.get(Task, task_id)
 
 
+async def lock(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, Task]:
+    """The tasks, locked until the transaction ends (PostgreSQL; SQLite has one writer anyway).
+
+    Locked in id order, so two transactions locking the same tasks cannot deadlock, and read afresh,
+    so a check made after the lock sees what a concurrent transaction committed.
+    """
+    stmt = (
+        select(Task)
+        .where(col(Task.id).in_(task_ids))
+        .order_by(col(Task.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {task.id: task for task in (await session.execute(stmt)).scalars() if task.id is not None}
+
+
 async def get_by_source_message(session: AsyncSession, message_id: int) -> Task | None:
     return (
         await session.execute(select(Task).where(col(Task.source_message_id) == message_id))
@@ -62,6 +78,22 @@ async def insert_for_message(session: AsyncSession, values: dict[str, Any]) -> t
     task = await get_by_source_message(session, values["source_message_id"])
     assert task is not None
     return task, created
+
+
+async def add_message(session: AsyncSession, task_id: int, now: datetime) -> Task | None:
+    """Count one more message on a task, in SQL so that concurrent jobs lose no increment.
+
+    Returns the task as stored after the change, or None when it no longer exists.
+    """
+    result = await execute_dml(
+        session,
+        update(Task)
+        .where(col(Task.id) == task_id)
+        .values(message_count=col(Task.message_count) + 1, updated_at=now),
+    )
+    if not result.rowcount:
+        return None
+    return await session.get(Task, task_id, populate_existing=True)
 
 
 async def list_page(

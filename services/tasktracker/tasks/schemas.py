@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Category, Priority
-from tasktracker.fields import Labels
+from tasktracker.fields import MAX_ID, Labels
 from tasktracker.messages.schemas import IssuePublic, MessagePublic
 from tasktracker.models.task import TaskStatus
 
@@ -43,7 +43,7 @@ class TaskUpdate(BaseModel):
 
 
 class TaskMerge(BaseModel):
-    into: int = Field(ge=1)
+    into: int = Field(ge=1, le=MAX_ID)
 
 
 class TaskPublic(BaseModel):

@@ -134,8 +134,12 @@ async def merge(session: AsyncSession, source_id: int, into_id: int, actor: str 
     """Fold one task into another: its messages move, the source closes pointing at the target."""
     if source_id == into_id:
         raise Invalid("a task cannot be merged into itself", code="merge_self")
-    source = await get_or_404(session, source_id)
-    target = await get_or_404(session, into_id)
+    # Locked: crossed merges (A into B, B into A) from two requests would otherwise make a cycle.
+    locked = await repository.lock(session, [source_id, into_id])
+    for task_id in (source_id, into_id):
+        if task_id not in locked:
+            raise NotFound(f"task {task_id} not found")
+    source, target = locked[source_id], locked[into_id]
     if target.merged_into_id is not None:
         raise Conflict(
             f"task {into_id} was itself merged into task {target.merged_into_id}", code="merge_target_merged"
