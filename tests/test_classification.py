@@ -65,3 +65,98 @@ async def test_concurrent_repeats_of_a_request_all_count_on_its_task(make_settin
             assert stored is not None and stored.message_count == 4  # no increment lost
     finally:
         await engine.dispose()
+
+
+async def _stored_message(settings, content: str = "task: rotate the deploy keys") -> tuple:
+    engine = create_engine(settings)
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    async with sessions() as session:
+        channel = Channel(kind="api", name="claims")
+        session.add(channel)
+        await session.flush()
+        assert channel.id is not None
+        message = Message(channel_id=channel.id, external_id="c1", content=content)
+        session.add(message)
+        await session.commit()
+        assert message.id is not None
+        return engine, sessions, message.id
+
+
+async def _message(sessions, message_id: int) -> Message:
+    async with sessions() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None
+        return message
+
+
+async def test_duplicate_delivery_during_classification_is_skipped(make_settings) -> None:
+    """A second delivery of the job while a worker classifies neither calls the model nor counts an attempt."""
+    from tasktracker.classification.service import classify_message
+    from tests.support.app import ScriptedClassifier
+
+    settings = make_settings()
+    engine, sessions, message_id = await _stored_message(settings)
+    try:
+        classifier = ScriptedClassifier(delay=0.5)
+        first = asyncio.create_task(classify_message(sessions, classifier, settings, message_id))
+        await asyncio.sleep(0.2)  # the first run holds a fresh claim now
+        second = await classify_message(sessions, classifier, settings, message_id)
+        outcome = await first
+        assert second.skipped and not outcome.skipped
+        assert len(classifier.calls) == 1
+        message = await _message(sessions, message_id)
+        assert message.status == "classified" and message.attempts == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_dead_runs_claim_is_taken_over_and_swept(make_settings) -> None:
+    """A claim older than a job may run (the worker died) is re-queued by the sweep and taken by a new run."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from tasktracker.classification.service import classify_message, find_stuck
+    from tests.support.app import ScriptedClassifier
+
+    settings = make_settings(job_ack_wait_s=60, sweep_stuck_after_s=30)
+    engine, sessions, message_id = await _stored_message(settings)
+    try:
+        async with sessions() as session:  # a worker claimed it 2 minutes ago and died
+            await session.execute(
+                update(Message)
+                .where(Message.id == message_id)  # type: ignore[arg-type]
+                .values(status="classifying", attempts=1, updated_at=utcnow() - timedelta(minutes=2))
+            )
+            await session.commit()
+        assert await find_stuck(sessions, settings) == [message_id]
+        message = await _message(sessions, message_id)
+        assert message.status == "received"
+        assert await find_stuck(sessions, settings) == []  # not swept again straight away
+        outcome = await classify_message(sessions, ScriptedClassifier(), settings, message_id)
+        assert not outcome.skipped and outcome.task_id is not None
+        assert (await _message(sessions, message_id)).attempts == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_a_fresh_claim_is_not_swept(make_settings) -> None:
+    from sqlalchemy import update
+
+    from tasktracker.classification.service import find_stuck
+
+    settings = make_settings(job_ack_wait_s=60, sweep_stuck_after_s=0.001)
+    engine, sessions, message_id = await _stored_message(settings)
+    try:
+        async with sessions() as session:
+            await session.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(status="classifying", updated_at=utcnow())  # type: ignore[arg-type]
+            )
+            await session.commit()
+        await asyncio.sleep(0.05)
+        assert await find_stuck(sessions, settings) == []
+    finally:
+        await engine.dispose()

@@ -79,7 +79,8 @@ async def _classify(
     sessions: async_sessionmaker[AsyncSession], classifier: Classifier, settings: Settings, message_id: int
 ) -> Outcome:
     async with sessions() as session:
-        claimed = await messages_repo.claim(session, message_id)
+        stale_before = utcnow() - timedelta(seconds=settings.job_ack_wait_s)
+        claimed = await messages_repo.claim(session, message_id, stale_before)
         message = await messages_repo.get(session, message_id) if claimed else None
         if message is None:
             await session.rollback()
@@ -198,10 +199,16 @@ async def _task_for(
 
 
 async def find_stuck(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> list[int]:
-    """Messages whose job was lost (broker down at enqueue, worker crash): to be enqueued again."""
+    """Messages whose job was lost, to be enqueued again: never taken for `sweep_stuck_after_s` (the
+    broker was down at enqueue), or claimed longer ago than a job may run (`job_ack_wait_s`: the worker
+    died). They go back to `received`, so the new job can claim them."""
     async with sessions() as session:
-        older_than = utcnow() - timedelta(seconds=settings.sweep_stuck_after_s)
-        ids = await messages_repo.stuck(session, older_than)
-        await messages_repo.touch(session, ids)  # so the next sweep does not pick them again at once
+        now = utcnow()
+        ids = await messages_repo.stuck(
+            session,
+            received_before=now - timedelta(seconds=settings.sweep_stuck_after_s),
+            classifying_before=now - timedelta(seconds=settings.job_ack_wait_s),
+        )
+        await messages_repo.requeue(session, ids)
         await session.commit()
     return ids

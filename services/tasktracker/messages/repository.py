@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -113,12 +113,21 @@ async def issues_for(session: AsyncSession, message_ids: Sequence[int]) -> list[
     return list(rows.scalars())
 
 
-async def claim(session: AsyncSession, message_id: int) -> bool:
-    """Mark a message as being classified unless it is done already. Returns False when there is nothing to do."""
+async def claim(session: AsyncSession, message_id: int, stale_before: datetime) -> bool:
+    """Take a message for classification. False when it is done, or another run holds a fresh claim.
+
+    A claim older than `stale_before` belongs to a run that died (its job was never acknowledged), so it
+    may be taken over. Only a successful claim counts as an attempt: a duplicate delivery of the job
+    while another worker classifies the message neither calls the model again nor uses up attempts.
+    """
+    claimable = or_(
+        col(Message.status).in_([MessageStatus.received, MessageStatus.failed]),
+        and_(col(Message.status) == MessageStatus.classifying, col(Message.updated_at) < stale_before),
+    )
     result = await execute_dml(
         session,
         update(Message)
-        .where(col(Message.id) == message_id, col(Message.status) != MessageStatus.classified)
+        .where(col(Message.id) == message_id, claimable)
         .values(status=MessageStatus.classifying, attempts=col(Message.attempts) + 1, updated_at=utcnow()),
     )
     return bool(result.rowcount)
@@ -141,12 +150,22 @@ async def set_status(session: AsyncSession, message_id: int, status: MessageStat
     )
 
 
-async def stuck(session: AsyncSession, older_than: datetime, limit: int = 500) -> list[int]:
+async def stuck(
+    session: AsyncSession, received_before: datetime, classifying_before: datetime, limit: int = 500
+) -> list[int]:
+    """Messages never taken since `received_before`, or whose claim is older than `classifying_before`."""
     rows = await session.execute(
         select(col(Message.id))
         .where(
-            col(Message.status).in_([MessageStatus.received, MessageStatus.classifying]),
-            col(Message.updated_at) < older_than,
+            or_(
+                and_(
+                    col(Message.status) == MessageStatus.received, col(Message.updated_at) < received_before
+                ),
+                and_(
+                    col(Message.status) == MessageStatus.classifying,
+                    col(Message.updated_at) < classifying_before,
+                ),
+            )
         )
         .order_by(col(Message.updated_at))
         .limit(limit)
@@ -154,10 +173,16 @@ async def stuck(session: AsyncSession, older_than: datetime, limit: int = 500) -
     return [row for row in rows.scalars() if row is not None]
 
 
-async def touch(session: AsyncSession, message_ids: Sequence[int]) -> None:
+async def requeue(session: AsyncSession, message_ids: Sequence[int]) -> None:
+    """Back to `received`, timestamped now: claimable at once, and not swept again straight away."""
     if message_ids:
         await session.execute(
-            update(Message).where(col(Message.id).in_(message_ids)).values(updated_at=utcnow())
+            update(Message)
+            .where(
+                col(Message.id).in_(message_ids),
+                col(Message.status).in_([MessageStatus.received, MessageStatus.classifying]),
+            )
+            .values(status=MessageStatus.received, updated_at=utcnow())
         )
 
 
