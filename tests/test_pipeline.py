@@ -346,3 +346,26 @@ async def test_embedded_shutdown_finishes_in_flight_job_and_cancels_a_stuck_one(
         await eventually(lambda: stuck.calls)
         runtime = app.state.runtime
     assert not runtime.broker._running_tasks  # cancelled within the grace period, not left running
+
+
+async def test_oversized_body_is_refused_with_413(make_settings) -> None:
+    app = create_app(
+        make_settings(max_body_bytes=4096), role=Role.all, migrate=True, classifier=ScriptedClassifier()
+    )
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        big = await client.post("/api/messages", json={"content": "x", "meta": {"blob": "y" * 10_000}})
+        assert big.status_code == 413 and big.json()["code"] == "content_too_large", big.text
+
+        async def chunks():  # no Content-Length: the limit applies while the body streams in
+            yield b'{"content": "x", "meta": {"blob": "'
+            for _ in range(10):
+                yield b"y" * 1000
+            yield b'"}}'
+
+        streamed = await client.post(
+            "/api/messages", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert streamed.status_code == 413 and streamed.json()["code"] == "content_too_large"
+        small = await client.post("/api/messages", json={"content": "task: fine", "external_id": "ok"})
+        assert small.status_code == 202
+        assert len((await get_json(client, "/api/messages"))["data"]) == 1

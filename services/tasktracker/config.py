@@ -109,6 +109,8 @@ class Settings(BaseSettings):
 
     max_message_bytes: int = Field(default=16 * 1024, ge=1)
     max_batch: int = Field(default=500, ge=1, le=10_000)
+    # Any request body: a full batch of maximal messages fits (500 x 16 KiB plus JSON overhead).
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
     classifier: ClassifierMode = ClassifierMode.auto
     ollama_base_url: str = Field(default="http://127.0.0.1:11434", validation_alias=_env("OLLAMA_BASE_URL"))

@@ -16,6 +16,7 @@ from tasktracker import __version__
 from tasktracker.ai.base import Classifier
 from tasktracker.api import system, ws
 from tasktracker.api.errors import install_error_handlers
+from tasktracker.api.limits import BodySizeLimit
 from tasktracker.api.tracing import http_telemetry
 from tasktracker.bot import webhook as telegram_webhook
 from tasktracker.channels import endpoints as channels
@@ -72,6 +73,7 @@ def create_app(
         telemetry=http_telemetry(),
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"]
