@@ -369,3 +369,11 @@ async def test_oversized_body_is_refused_with_413(make_settings) -> None:
         small = await client.post("/api/messages", json={"content": "task: fine", "external_id": "ok"})
         assert small.status_code == 202
         assert len((await get_json(client, "/api/messages"))["data"]) == 1
+
+
+async def test_blank_assignee_means_unassigned(embedded: httpx.AsyncClient) -> None:
+    task = (await embedded.post("/api/tasks", json={"title": "T", "assignee": "bob"})).json()
+    cleared = await embedded.patch(f"/api/tasks/{task['id']}", json={"assignee": "  "})
+    assert cleared.status_code == 200 and cleared.json()["assignee"] is None
+    unassigned = await get_json(embedded, "/api/tasks", params={"assignee": ""})
+    assert [t["id"] for t in unassigned["data"]] == [task["id"]]

@@ -25,3 +25,11 @@ def clean_labels(value: list[str]) -> list[str]:
 
 
 Labels = Annotated[list[str], Field(max_length=MAX_LABELS), AfterValidator(clean_labels)]
+
+
+def _blank_is_none(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+# An empty assignee means "nobody", stored as NULL, so the "unassigned" filter finds it.
+Assignee = Annotated[str | None, Field(max_length=200), AfterValidator(_blank_is_none)]

@@ -31,10 +31,18 @@ async def events_socket(websocket: WebSocket) -> None:
             if client.dropped:
                 await websocket.close(code=SLOW_CLIENT_CLOSE_CODE, reason="too slow; reconnect and refetch")
                 return
-            try:
-                payload = await asyncio.wait_for(client.queue.get(), timeout=heartbeat)
-            except TimeoutError:
-                payload = Event(type=EventType.heartbeat).model_dump_json()
+            # Wait for an event, a heartbeat's silence, or the client going away (noticed at once).
+            getter = asyncio.create_task(client.queue.get())
+            done, _ = await asyncio.wait(
+                {getter, reader}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
+                getter.cancel()
+                if reader.done():
+                    return
+                payload: str | None = Event(type=EventType.heartbeat).model_dump_json()
+            else:
+                payload = getter.result()
             if payload is None:  # server shutting down
                 await websocket.close(code=1001)
                 return

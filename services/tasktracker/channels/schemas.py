@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from tasktracker.fields import Labels
+from tasktracker.fields import Assignee, Labels
 from tasktracker.models.channel import ChannelKind
 
 CHANNEL_NAME_PATTERN = r"^[\w.:@#/ -]+$"
@@ -30,7 +30,7 @@ class RoutingDefaults(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    assignee: str | None = Field(default=None, max_length=200)
+    assignee: Assignee = None
     labels: Labels = Field(default_factory=list)
 
 

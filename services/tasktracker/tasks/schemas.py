@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Category, Priority
-from tasktracker.fields import MAX_ID, Labels
+from tasktracker.fields import MAX_ID, Assignee, Labels
 from tasktracker.messages.schemas import IssuePublic, MessagePublic
 from tasktracker.models.task import TaskStatus
 
@@ -21,7 +21,7 @@ class TaskBase(BaseModel):
     description: str = Field(default="", max_length=20_000)
     category: Category = Category.task
     priority: Priority = Priority.medium
-    assignee: str | None = Field(default=None, max_length=200)
+    assignee: Assignee = None
     labels: Labels = Field(default_factory=list)
 
 
@@ -37,7 +37,7 @@ class TaskUpdate(BaseModel):
     category: Category | None = None
     priority: Priority | None = None
     status: TaskStatus | None = None
-    assignee: str | None = Field(default=None, max_length=200)
+    assignee: Assignee = None
     labels: Labels | None = None
     needs_review: bool | None = None
 
