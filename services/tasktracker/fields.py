@@ -1,8 +1,9 @@
 """Field types shared by several domains' schemas."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 MAX_LABELS = 20
 MAX_LABEL_LENGTH = 50
@@ -33,3 +34,17 @@ def _blank_is_none(value: str | None) -> str | None:
 
 # An empty assignee means "nobody", stored as NULL, so the "unassigned" filter finds it.
 Assignee = Annotated[str | None, Field(max_length=200), AfterValidator(_blank_is_none)]
+
+
+def _number_as_text(value: object) -> object:
+    """Senders often give message ids as numbers (`{"id": 42}`); they are stored as text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _naive_is_utc(value: datetime | None) -> datetime | None:
+    """A timestamp without an offset is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+ExternalId = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_number_as_text)]
+SentAt = Annotated[datetime | None, AfterValidator(_naive_is_utc)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from tasktracker.fields import Assignee, Labels
+from tasktracker.fields import Assignee, ExternalId, Labels, SentAt
 from tasktracker.models.channel import ChannelKind
 
 CHANNEL_NAME_PATTERN = r"^[\w.:@#/ -]+$"
@@ -134,32 +134,14 @@ class GenericMessageIn(BaseModel):
     author: str | None = Field(
         default=None, max_length=200, validation_alias=AliasChoices("author", "from", "sender")
     )
-    external_id: str | None = Field(
-        default=None, max_length=200, validation_alias=AliasChoices("external_id", "id", "message_id")
+    external_id: ExternalId = Field(
+        default=None, validation_alias=AliasChoices("external_id", "id", "message_id")
     )
-    sent_at: datetime | None = Field(
-        default=None, validation_alias=AliasChoices("sent_at", "timestamp", "date")
-    )
-    thread_external_id: str | None = Field(
-        default=None,
-        max_length=200,
-        validation_alias=AliasChoices("thread_external_id", "thread_id", "in_reply_to"),
+    sent_at: SentAt = Field(default=None, validation_alias=AliasChoices("sent_at", "timestamp", "date"))
+    thread_external_id: ExternalId = Field(
+        default=None, validation_alias=AliasChoices("thread_external_id", "thread_id", "in_reply_to")
     )
     meta: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("external_id", "thread_external_id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
-
-    @field_validator("sent_at", mode="after")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
     @property
     def text(self) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Classification
+from tasktracker.fields import ExternalId, SentAt
 from tasktracker.models.message import MessageStatus
 
 
@@ -20,26 +21,10 @@ class MessageIn(BaseModel):
     content: str = Field(min_length=1, description="The message text.")
     author: str | None = Field(default=None, max_length=200)
     channel: str = Field(default="api", min_length=1, max_length=200, pattern=r"^[\w.:@#/ -]+$")
-    external_id: str | None = Field(
-        default=None, max_length=200, validation_alias=AliasChoices("external_id", "id")
-    )
-    sent_at: datetime | None = Field(default=None, validation_alias=AliasChoices("sent_at", "timestamp"))
+    external_id: ExternalId = Field(default=None, validation_alias=AliasChoices("external_id", "id"))
+    sent_at: SentAt = Field(default=None, validation_alias=AliasChoices("sent_at", "timestamp"))
     thread_external_id: str | None = Field(default=None, max_length=200)
     meta: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("external_id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
-
-    @field_validator("sent_at", mode="after")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)  # a timestamp without offset is taken as UTC
-        return value
 
     @model_validator(mode="after")
     def _not_blank(self) -> MessageIn:
