@@ -377,3 +377,25 @@ async def test_blank_assignee_means_unassigned(embedded: httpx.AsyncClient) -> N
     assert cleared.status_code == 200 and cleared.json()["assignee"] is None
     unassigned = await get_json(embedded, "/api/tasks", params={"assignee": ""})
     assert [t["id"] for t in unassigned["data"]] == [task["id"]]
+
+
+async def test_rest_message_to_a_disabled_channel_is_refused(embedded: httpx.AsyncClient) -> None:
+    first = await embedded.post(
+        "/api/messages", json={"content": "task: a", "channel": "ops", "external_id": "1"}
+    )
+    channel_id = first.json()["channel"]["id"]
+    assert (await embedded.patch(f"/api/channels/{channel_id}", json={"enabled": False})).status_code == 200
+    refused = await embedded.post(
+        "/api/messages", json={"content": "task: b", "channel": "ops", "external_id": "2"}
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "channel_disabled"
+    batch = await embedded.post(
+        "/api/messages/batch",
+        json=[
+            {"content": "task: c", "channel": "other", "external_id": "3"},
+            {"content": "task: d", "channel": "ops"},
+        ],
+    )
+    assert batch.status_code == 409
+    stored = await get_json(embedded, "/api/messages")
+    assert [m["external_id"] for m in stored["data"]] == ["1"]  # nothing of the refused requests was kept

@@ -13,7 +13,7 @@ from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Classification
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
-from tasktracker.errors import Invalid, NotFound
+from tasktracker.errors import Conflict, Invalid, NotFound
 from tasktracker.messages import repository
 from tasktracker.messages.schemas import IssuePublic, MessageDetail, MessageIn, MessagePublic
 from tasktracker.models import Channel, ChannelKind, Issue, Message
@@ -58,6 +58,11 @@ async def _store(
     validate_size(settings, data)
     if channel is None:
         channel = await channels.get_or_create(session, kind=kind, name=data.channel)
+        if not channel.enabled:  # adapters that pass their channel have checked it themselves
+            raise Conflict(
+                f"channel {channel.name!r} is disabled; enable it with PATCH /api/channels/{channel.id}",
+                code="channel_disabled",
+            )
     now = utcnow()
     values = {
         "channel_id": channel.id,
