@@ -38,3 +38,34 @@ async def test_category_correction_retrains_builtin_model(make_settings) -> None
             await client.post("/api/classify", json={"content": "prod database is down, all requests fail"})
         ).json()
         assert other["category"] == "bug"  # one correction does not wreck everything else
+
+
+async def test_worker_picks_up_corrections_made_elsewhere(make_settings) -> None:
+    """In the split topology the API stores corrections; a worker retrains on its next sweep."""
+    import asyncio
+
+    from tasktracker.db import create_engine, create_sessionmaker
+    from tasktracker.migrations import upgrade
+    from tasktracker.models import Correction
+    from tasktracker.runtime import Role, build_runtime
+
+    settings = make_settings(classifier="builtin", retrain_every=1, sweep_interval_s=0.2)
+    engine = create_engine(settings)
+    await upgrade(engine)
+    worker = build_runtime(settings, Role.worker)
+    await worker.start()
+    try:
+        await asyncio.wait_for(worker.broker_ready.wait(), 10)
+        before = await worker.classifier.classify(TEXT)
+        wrong = "feature" if before.category != "feature" else "question"
+        async with create_sessionmaker(engine)() as session:  # what the API's PATCH stores
+            session.add(Correction(text=TEXT, category=wrong, priority="urgent", actionable=True))
+            await session.commit()
+
+        async def retrained() -> bool:
+            return (await worker.classifier.classify(TEXT)).category == wrong
+
+        await eventually(retrained, timeout=30, interval=0.3)
+    finally:
+        await worker.stop()
+        await engine.dispose()

@@ -173,11 +173,18 @@ class Runtime:
         while True:
             try:
                 await self.sweep_once()
+                await self._check_corrections()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("sweep failed")
             await asyncio.sleep(self.settings.sweep_interval_s)
+
+    async def _check_corrections(self) -> None:
+        """Workers learn of corrections made through another process (the API) on each sweep."""
+        if self.retrainer is not None:
+            async with self.sessions() as session:
+                await self.retrainer.maybe_retrain(session)
 
     async def _finish_in_memory_jobs(self) -> None:
         """The in-memory broker runs each job as a task of its own and forgets it at shutdown: give
