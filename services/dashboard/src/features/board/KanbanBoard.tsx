@@ -13,7 +13,7 @@ import { useId, useRef, useState, type MutableRefObject } from "react";
 import { useTaskList, useUpdateTask } from "../../api/queries";
 import { TASK_STATUSES, type Task, type TaskStatus } from "../../api/types";
 import { StatusIcon } from "../../components/Badges";
-import { ErrorState, errorText } from "../../components/States";
+import { ErrorState, LoadMore, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 import { toTaskQuery, type TaskFilters } from "../tasks/filters";
@@ -68,16 +68,7 @@ function Column({
           ))}
         </ul>
       )}
-      {query.hasNextPage ? (
-        <button
-          type="button"
-          className="btn btn--ghost btn--block"
-          onClick={() => void query.fetchNextPage()}
-          disabled={query.isFetchingNextPage}
-        >
-          {query.isFetchingNextPage ? t("state.loading") : t("action.loadMore")}
-        </button>
-      ) : null}
+      <LoadMore query={query} />
     </section>
   );
 }

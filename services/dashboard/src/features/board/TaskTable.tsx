@@ -2,7 +2,7 @@ import { Link } from "react-router";
 import { useTaskList } from "../../api/queries";
 import type { TaskSort } from "../../api/types";
 import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, RelativeTime, StatusLabel } from "../../components/Badges";
-import { EmptyState, ErrorState, LoadingState } from "../../components/States";
+import { EmptyState, ErrorState, LoadMore, LoadingState } from "../../components/States";
 import { useI18n } from "../../i18n/I18nProvider";
 import { toTaskQuery, type TaskFilters } from "../tasks/filters";
 
@@ -108,16 +108,7 @@ export function TaskTable({ filters, onSort }: { filters: TaskFilters; onSort: (
           ))}
         </tbody>
       </table>
-      {query.hasNextPage ? (
-        <button
-          type="button"
-          className="btn btn--ghost btn--block"
-          onClick={() => void query.fetchNextPage()}
-          disabled={query.isFetchingNextPage}
-        >
-          {query.isFetchingNextPage ? t("state.loading") : t("action.loadMore")}
-        </button>
-      ) : null}
+      <LoadMore query={query} />
     </div>
   );
 }

@@ -6,7 +6,7 @@ import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, Relat
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
 import { MultiSelectMenu } from "../../components/Popover";
-import { EmptyState, ErrorState, LoadingState, Spinner, errorText } from "../../components/States";
+import { EmptyState, ErrorState, LoadMore, LoadingState, Spinner, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { usePageTitle } from "../../hooks/usePageTitle";
 import { useI18n } from "../../i18n/I18nProvider";
@@ -276,16 +276,7 @@ export function InboxPage() {
                 <MessageRow key={message.id} message={message} fresh={seen.current !== null && !seen.current.has(message.id)} />
               ))}
             </ul>
-            {messages.hasNextPage ? (
-              <button
-                type="button"
-                className="btn btn--ghost btn--block"
-                onClick={() => void messages.fetchNextPage()}
-                disabled={messages.isFetchingNextPage}
-              >
-                {messages.isFetchingNextPage ? t("state.loading") : t("action.loadMore")}
-              </button>
-            ) : null}
+            <LoadMore query={messages} />
           </>
         )}
       </div>
