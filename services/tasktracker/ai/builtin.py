@@ -31,7 +31,7 @@ from sklearn.svm import LinearSVC
 
 from tasktracker import telemetry
 from tasktracker.ai import text as text_helpers
-from tasktracker.ai.files import read_jsonl
+from tasktracker.ai.files import json_object, read_jsonl
 from tasktracker.classification.schemas import Category, Classification, Priority
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,7 @@ def read_examples(path: Path) -> list[LabelledExample]:
 
 
 def _parse_row(line: str, where: str) -> LabelledExample:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{where}: invalid JSON ({exc.msg})") from None
-    if not isinstance(row, dict):
-        raise DatasetError(f"{where}: expected a JSON object")
+    row = json_object(line, where, DatasetError)
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         raise DatasetError(f"{where}: 'text' must be a non-empty string")

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,6 +30,7 @@ from tasktracker.ai.evaluation import (
     render,
     write_json,
 )
+from tasktracker.ai.files import fail
 from tasktracker.config import ConfigError, Settings, get_settings
 
 CorrectionsLoader = Callable[[Settings], Awaitable[list[LabelledExample]]]
@@ -66,9 +67,9 @@ def register(app: typer.Typer, load_corrections: CorrectionsLoader | None = None
             name = str(data) if data else "bundled dev.jsonl"
             report = asyncio.run(_run_eval(model, settings, examples, name, concurrency))
         except (DatasetError, EvaluationError) as exc:
-            _fail(str(exc), 2 if isinstance(exc, DatasetError) else 1)
+            fail(str(exc), 2 if isinstance(exc, DatasetError) else 1)
         except _Unavailable as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
         render(report, Console())
         try:
             if out is not None:
@@ -76,7 +77,7 @@ def register(app: typer.Typer, load_corrections: CorrectionsLoader | None = None
             if plot is not None:
                 plot_confusion(report, plot)
         except EvaluationError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
 
     @app.command("retrain")
     def retrain_command() -> None:
@@ -90,7 +91,7 @@ def register(app: typer.Typer, load_corrections: CorrectionsLoader | None = None
                 corrections = asyncio.run(_gather_corrections(load_corrections, settings))
             except Exception as exc:  # e.g. the database is not migrated yet
                 first_line = (str(exc).splitlines() or [""])[0]
-                _fail(
+                fail(
                     f"cannot load corrections ({type(exc).__name__}: {first_line}); is the database migrated?",
                     1,
                 )
@@ -157,9 +158,4 @@ def _settings() -> Settings:
     try:
         return get_settings()
     except ConfigError as exc:
-        _fail(f"configuration error: {exc}", 2)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+        fail(f"configuration error: {exc}", 2)

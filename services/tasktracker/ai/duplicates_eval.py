@@ -8,21 +8,20 @@ does (`b` is the new message) and links them when the score reaches the threshol
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from tasktracker.ai.files import new_figure, read_jsonl, write_report
+from tasktracker.ai.files import fail, json_object, new_figure, read_jsonl, write_report
 from tasktracker.classification import duplicates
 from tasktracker.config import ConfigError, get_settings
 
@@ -119,12 +118,7 @@ def read_pairs(path: Path) -> list[LabelledPair]:
 
 
 def _parse_row(line: str, where: str) -> LabelledPair:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DuplicatesDataError(f"{where}: invalid JSON ({exc.msg})") from None
-    if not isinstance(row, dict):
-        raise DuplicatesDataError(f"{where}: expected a JSON object")
+    row = json_object(line, where, DuplicatesDataError)
     unknown = sorted(set(row) - _FIELDS)
     if unknown:
         raise DuplicatesDataError(
@@ -437,11 +431,11 @@ def eval_duplicates(
         try:
             threshold = get_settings().duplicate_threshold
         except ConfigError as exc:
-            _fail(f"configuration error: {exc}", 2)
+            fail(f"configuration error: {exc}", 2)
     try:
         pairs = read_pairs(data or bundled_pairs())
     except DuplicatesDataError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     report = evaluate_duplicates(pairs, threshold, data_name=str(data) if data else f"bundled {BUNDLED}")
     render(report, Console())
     try:
@@ -450,14 +444,9 @@ def eval_duplicates(
         if plot is not None:
             plot_sweep(report, plot)
     except DuplicatesEvalError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
 
 
 def register(app: typer.Typer) -> None:
     """Add `eval-duplicates` to `app`."""
     app.command("eval-duplicates")(eval_duplicates)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+import typer
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
@@ -48,3 +50,20 @@ def new_figure(error: type[Exception], *, figsize: tuple[float, float]) -> Figur
     figure = Figure(figsize=figsize, dpi=120, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def json_object(line: str, where: str, error: type[Exception]) -> dict[str, Any]:
+    """One JSONL row, which must be an object; anything else raises `error` naming the place."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise error(f"{where}: invalid JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise error(f"{where}: expected a JSON object")
+    return row
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """End a command with one line on stderr and a non-zero exit code."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
