@@ -5,6 +5,7 @@ import { CATEGORIES, MESSAGE_STATUSES, isOneOf, type Message, type MessageQuery 
 import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, RelativeTime } from "../../components/Badges";
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
+import { useDebouncedField } from "../../hooks/useDebouncedField";
 import { MultiSelectMenu } from "../../components/Popover";
 import { EmptyState, ErrorState, LoadMore, LoadingState, Spinner, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
@@ -148,7 +149,6 @@ export function InboxPage() {
   const messages = useMessageList(query);
   const channels = useChannels();
   const [composing, setComposing] = useState(false);
-  const [search, setSearch] = useState(query.q ?? "");
   usePageTitle(t("nav.inbox"));
 
   // Rows that arrive after the first load get a brief highlight.
@@ -171,13 +171,9 @@ export function InboxPage() {
       { replace: true },
     );
 
-  useEffect(() => setSearch(query.q ?? ""), [query.q]);
-  useEffect(() => {
-    if (search === (query.q ?? "")) return;
-    const timer = setTimeout(() => update((next) => (search.trim() ? next.set("q", search.trim()) : next.delete("q"))), 300);
-    return () => clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [search]);
+  const [search, setSearch] = useDebouncedField(query.q ?? "", (next) =>
+    update((params) => (next.trim() ? params.set("q", next.trim()) : params.delete("q"))),
+  );
 
   const selectedCategories = (query.category ?? []) as (typeof CATEGORIES)[number][];
 

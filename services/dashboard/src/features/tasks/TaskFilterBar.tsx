@@ -1,25 +1,13 @@
-import { useEffect, useState } from "react";
 import { useChannels } from "../../api/queries";
 import { CATEGORIES, PRIORITIES, TASK_SORTS, TASK_STATUSES, type TaskSort } from "../../api/types";
 import { PriorityIcon, StatusIcon } from "../../components/Badges";
 import { Icon } from "../../components/Icon";
+import { useDebouncedField } from "../../hooks/useDebouncedField";
 import { MultiSelectMenu } from "../../components/Popover";
 import type { MessageKey } from "../../i18n/en";
 import { useI18n } from "../../i18n/I18nProvider";
 import { countActiveFilters } from "./filters";
 import type { TaskFiltersApi } from "./useTaskFilters";
-
-/** Keeps a text field responsive while writing to the URL only once typing pauses. */
-function useDebouncedField(value: string, commit: (next: string) => void, delay = 300) {
-  const [draft, setDraft] = useState(value);
-  useEffect(() => setDraft(value), [value]);
-  useEffect(() => {
-    if (draft === value) return;
-    const timer = setTimeout(() => commit(draft), delay);
-    return () => clearTimeout(timer);
-  }, [draft]);
-  return [draft, setDraft] as const;
-}
 
 export function TaskFilterBar({ api, showStatus = true }: { api: TaskFiltersApi; showStatus?: boolean }) {
   const { filters, setFilters, clearFilters } = api;
