@@ -271,3 +271,20 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
       mountPath: /tmp
     {{- include "tasktracker.secretVolumeMounts" . | nindent 4 }}
 {{- end -}}
+
+{{/* Whether the ServiceMonitor (and the NATS exporter it scrapes) is rendered. */}}
+{{- define "tasktracker.serviceMonitorActive" -}}
+{{- if and .Values.monitoring.serviceMonitor.enabled .Values.nats.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") -}}true{{- end -}}
+{{- end -}}
+
+{{/* NetworkPolicy peers: pods of this release with one of the components. */}}
+{{- define "tasktracker.fromComponents" -}}
+- podSelector:
+    matchLabels:
+      app.kubernetes.io/name: {{ .name }}
+      app.kubernetes.io/instance: {{ .instance }}
+    matchExpressions:
+      - key: app.kubernetes.io/component
+        operator: In
+        values: {{ toJson .components }}
+{{- end -}}
