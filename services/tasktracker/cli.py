@@ -102,12 +102,35 @@ def worker() -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Apply database migrations up to the newest."""
+def migrate(
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Apply nothing: wait until the schema is at the newest revision.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="With --wait: give up after this many seconds.", min=0)
+    ] = 600,
+) -> None:
+    """Apply database migrations up to the newest (or, with --wait, wait for another process to)."""
     settings = _settings()
-    from tasktracker.migrations import upgrade_sync
+    from tasktracker.migrations import upgrade_sync, wait_for_head
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if wait:
+        from tasktracker.db import create_engine
+
+        async def _wait() -> list[str]:
+            engine = create_engine(settings)
+            try:
+                return await wait_for_head(engine, timeout)
+            finally:
+                await engine.dispose()
+
+        missing = asyncio.run(_wait())
+        if missing:
+            typer.echo(f"schema not migrated after {timeout:g}s; missing: {', '.join(missing)}", err=True)
+            raise typer.Exit(1)
+        typer.echo("database is up to date")
+        return
     upgrade_sync(settings.effective_database_url)
     typer.echo("database is up to date")
 
