@@ -88,7 +88,7 @@ seccompProfile:
 
 {{- define "tasktracker.containerSecurityContext" -}}
 allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
+readOnlyRootFilesystem: {{ .Values.securityContext.readOnlyRootFilesystem }}
 runAsNonRoot: true
 capabilities:
   drop: ["ALL"]
@@ -263,7 +263,7 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
   env:
     {{- include "tasktracker.secretFileEnv" . | nindent 4 }}
   securityContext:
-    {{- include "tasktracker.containerSecurityContext" . | nindent 4 }}
+    {{- include "tasktracker.containerSecurityContext" .root | nindent 4 }}
   resources:
     {{- toYaml .root.Values.migrations.resources | nindent 4 }}
   volumeMounts:
