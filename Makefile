@@ -11,7 +11,7 @@ DASHBOARD_DIST := $(DASHBOARD)/dist/index.html
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/public $(DASHBOARD)/index.html $(DASHBOARD)/package.json $(DASHBOARD)/tsconfig.json $(DASHBOARD)/vite.config.* -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: helm help run test test-fast lint format bench services-dev dashboard install openapi migrate screenshots clean
+.PHONY: docs helm help run test test-fast lint format bench services-dev dashboard install openapi migrate screenshots clean
 
 help:
 	@echo "make run           install, build the dashboard and start everything on http://127.0.0.1:8000"
@@ -67,6 +67,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Regenerate docs/configuration.md from Settings (a test fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/tasktracker config --docs > docs/configuration.md
 
 # Regenerate the OpenAPI document and the dashboard's typed client from it.
 openapi: $(STAMP)

@@ -5,6 +5,7 @@ tasktracker api        the HTTP/WebSocket API only (production, with NATS)
 tasktracker worker     the classification worker only (production, with NATS)
 tasktracker migrate    apply database migrations
 tasktracker classify   classify a text and print the result
+tasktracker config     the effective settings; --docs: the reference of every variable
 tasktracker openapi    print the OpenAPI document
 """
 
@@ -158,6 +159,23 @@ def openapi() -> None:
     from tasktracker.api.app import create_app
 
     typer.echo(json.dumps(create_app(_settings()).openapi(), indent=2, sort_keys=True))
+
+
+@app.command("config")
+def config_command(
+    docs: Annotated[
+        bool, typer.Option("--docs", help="Print the reference of every variable (docs/configuration.md).")
+    ] = False,
+) -> None:
+    """Print the effective settings (secrets hidden), or with --docs the reference of every variable."""
+    if docs:
+        from tasktracker.config_docs import render_markdown
+
+        typer.echo(render_markdown(), nl=False)
+        return
+    settings = _settings()
+    typer.echo(settings.model_dump_json(indent=2, exclude={"database_url"}))
+    typer.echo(f"database: {settings.effective_database_url.split('@')[-1]}")
 
 
 @app.command()

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
 MAX_REQUEST_LINE = 4096
 READ_TIMEOUT_S = 5.0
 CHECK_TIMEOUT_S = 4.0
@@ -94,9 +96,9 @@ class ProbeServer:
         method, target = parts[0], parts[1].split("?", 1)[0]
         if method not in ("GET", "HEAD"):
             return "405 Method Not Allowed", {"detail": "only GET"}
-        if target == "/healthz":
+        if target == LIVENESS_PATH:
             return "200 OK", {"status": "ok"}
-        if target == "/readyz":
+        if target == READINESS_PATH:
             return await self._readiness()
         return "404 Not Found", {"detail": f"no probe at {target}; use /healthz or /readyz"}
 
@@ -145,7 +147,7 @@ def health_url(role: str | None, port: int, health_port: int) -> str | None:
     if role in ROLES_ON_API_PORT:
         return f"http://127.0.0.1:{port}/api/health"
     if role in ROLES_ON_HEALTH_PORT and health_port:
-        return f"http://127.0.0.1:{health_port}/healthz"
+        return f"http://127.0.0.1:{health_port}{LIVENESS_PATH}"
     return None
 
 
