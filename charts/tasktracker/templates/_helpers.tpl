@@ -59,14 +59,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 
 {{/* Images ---------------------------------------------------------------------------------------- */}}
 
+{{/* registry/repository:tag; an empty registry leaves the repository as given (skaffold passes it whole). */}}
+{{- define "tasktracker.imageRef" -}}
+{{- $repo := ternary (printf "%s/%s" .image.registry .image.repository) .image.repository (ne .image.registry "") -}}
+{{- printf "%s:%s" $repo (default .appVersion .image.tag) -}}
+{{- end -}}
+
 {{- define "tasktracker.image" -}}
-{{- $img := .Values.image -}}
-{{- printf "%s/%s:%s" $img.registry $img.repository (default .Chart.AppVersion $img.tag) -}}
+{{- include "tasktracker.imageRef" (dict "image" .Values.image "appVersion" .Chart.AppVersion) -}}
 {{- end -}}
 
 {{- define "tasktracker.dashboardImage" -}}
-{{- $img := .Values.dashboardImage -}}
-{{- printf "%s/%s:%s" $img.registry $img.repository (default .Chart.AppVersion $img.tag) -}}
+{{- include "tasktracker.imageRef" (dict "image" .Values.dashboardImage "appVersion" .Chart.AppVersion) -}}
 {{- end -}}
 
 {{/* (dict "image" .Values.postgresql.image) */}}
