@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 from tasktracker.api.system import router as system_router
 from tasktracker.config_docs import known_env_names
@@ -577,3 +579,54 @@ def test_bad_values_are_refused_with_a_clear_message(helm_path, path: Path) -> N
 def test_chart_lists_no_remote_dependencies() -> None:
     chart = (CHART / "Chart.yaml").read_text()
     assert "dependencies:" not in chart  # helm template must work offline
+
+
+# NOTES.txt ---------------------------------------------------------------------------------------------
+
+
+def render_notes(tmp_path: Path, name: str) -> str:
+    """NOTES.txt as `helm install` prints it: `helm template` skips NOTES, so a copy of the chart has it
+    as a named template, rendered by real helm into a ConfigMap."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    notes = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "NOTES.txt").unlink()
+    (chart / "templates" / "_notes.tpl").write_text(
+        '{{- define "test.notes" -}}\n' + notes + "\n{{- end -}}\n"
+    )
+    (chart / "templates" / "notes.yaml").write_text(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n'
+    )
+    args = [
+        "template",
+        RELEASE,
+        str(chart),
+        "--namespace",
+        NAMESPACE,
+        "-f",
+        str(VALUES_DIR / f"{name}-values.yaml"),
+    ]
+    for version in MATRIX[name]:
+        args += ["--api-versions", version]
+    args += ["--show-only", "templates/notes.yaml"]
+    return yaml.safe_load(helm(*args).stdout)["data"]["notes"]
+
+
+def test_notes_tell_how_to_open_the_dashboard(tmp_path, renders, helm_path) -> None:
+    notes = render_notes(tmp_path, "default")
+    forward = re.search(r"port-forward svc/(\S+) 8080:(\d+)", notes)
+    assert forward is not None, notes
+    service = renders["default"].get("Service", forward.group(1))
+    assert int(forward.group(2)) in {p["port"] for p in service["spec"]["ports"]}
+    assert f"rollout status deploy/{FULLNAME}-api" in notes
+    assert "no accounts or admin role" in notes  # what stands in for "create the first admin"
+    assert "keda.sh/v1alpha1" in notes  # KEDA asked for, not served: the notes say so
+
+
+def test_notes_for_a_public_install_with_the_bot(tmp_path, renders, helm_path) -> None:
+    notes = render_notes(tmp_path, "ingress-tls")
+    assert "https://tasks.example.com/" in notes
+    job = re.search(r'hook Job "(\S+)"', notes)
+    assert job is not None and renders["ingress-tls"].find("Job", job.group(1)) is not None
+    assert "https://tasks.example.com/webhook/telegram" in notes
+    assert "keda.sh/v1alpha1" not in render_notes(tmp_path / "k", "keda")
