@@ -630,3 +630,23 @@ def test_notes_for_a_public_install_with_the_bot(tmp_path, renders, helm_path) -
     assert job is not None and renders["ingress-tls"].find("Job", job.group(1)) is not None
     assert "https://tasks.example.com/webhook/telegram" in notes
     assert "keda.sh/v1alpha1" not in render_notes(tmp_path / "k", "keda")
+
+
+def test_keda_with_an_external_nats_scales_on_its_monitoring_endpoint(helm_path) -> None:
+    rendered = render("external", api_versions=("keda.sh/v1alpha1",))
+    (scaled,) = rendered.of_kind("ScaledObject")
+    assert (
+        scaled["spec"]["triggers"][0]["metadata"]["natsServerMonitoringEndpoint"] == "nats.messaging.svc:8222"
+    )
+    missing = helm(
+        *template_args(
+            [VALUES_DIR / "external-values.yaml"],
+            ("keda.sh/v1alpha1",),
+            ("nats.external.monitoringEndpoint=",),
+        ),
+        check=False,
+    )
+    assert (
+        missing.returncode != 0
+        and "nats.external.monitoringEndpoint (host:8222) is required" in missing.stderr
+    )
