@@ -209,3 +209,12 @@ def test_a_broken_tiltfile_is_reported_by_the_interpreter(tmp_path) -> None:
     (root / "Tiltfile").write_text((root / "Tiltfile").read_text() + "\nk8s_resource(undefined_name)\n")
     with pytest.raises(StarlarkError, match="undefined"):
         TiltRecorder(root).run_tiltfile(root / "Tiltfile")
+
+
+def test_dev_values_render_the_same_twice(tilt, helm_path) -> None:
+    """Tilt re-renders on every change: generated secrets would roll every pod and lock PostgreSQL out."""
+    first = _rendered_workloads(tilt.calls["helm"][0])
+    second = _rendered_workloads(tilt.calls["helm"][0])
+    for name in ("tasktracker-api", "tasktracker-worker"):
+        annotations = [w[name]["spec"]["template"]["metadata"]["annotations"] for w in (first, second)]
+        assert annotations[0] == annotations[1]
