@@ -273,9 +273,16 @@ def test_selectors_match_the_pods_they_mean(renders, name: str) -> None:
             for obj in rendered.of_kind("NetworkPolicy")
         ),
     ]
+    # Pods of Jobs and `helm test` must stay out of Services and PDBs (a Service would send traffic to them)
+    one_off = {
+        obj["metadata"]["name"]: pod_labels(obj) for obj in rendered.objects if obj["kind"] in ("Job", "Pod")
+    }
     for kind, obj, selector in selecting:
         chosen = [pod for pod, labels in pods.items() if matches(selector, labels)]
         assert len(chosen) == 1, f"{name}: {kind} {obj['metadata']['name']} selects {chosen}"
+        if kind != "NetworkPolicy":
+            strays = [pod for pod, labels in one_off.items() if matches(selector, labels)]
+            assert not strays, f"{name}: {kind} {obj['metadata']['name']} also selects the pods of {strays}"
     for obj in rendered.objects:
         if obj["kind"] in ("ScaledObject", "HorizontalPodAutoscaler"):
             assert rendered.find("Deployment", obj["spec"]["scaleTargetRef"]["name"]) is not None
