@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tasktracker.api.system import router as system_router
-from tasktracker.config_docs import known_env_names
+from tasktracker.config_docs import known_env_names, reference
 from tasktracker.probes import LIVENESS_PATH, READINESS_PATH
 from tests.deploy.render import (
     BAD_VALUES_DIR,
@@ -657,3 +657,21 @@ def test_keda_with_an_external_nats_scales_on_its_monitoring_endpoint(helm_path)
         missing.returncode != 0
         and "nats.external.monitoringEndpoint (host:8222) is required" in missing.stderr
     )
+
+
+def test_extra_env_refuses_secrets_and_other_names_of_what_the_chart_sets(renders) -> None:
+    by_name = {name: doc for doc in reference() for name in doc.names}
+    chart_set = {by_name[key].field for key in config_data(renders["default"]) if key in by_name}
+    expected = {
+        name
+        for doc in reference()
+        for name in (*doc.names, *doc.file_names)
+        if doc.file_names or (doc.field in chart_set and name not in config_data(renders["default"]))
+    }
+    refused = set()
+    for name in sorted(expected | {"TASKTRACKER_BOT_REPLY"}):
+        result = helm(*template_args([], sets=(f"config.extraEnv.{name}=x",)), check=False)
+        if result.returncode != 0:
+            assert f"config.extraEnv.{name}:" in result.stderr, result.stderr
+            refused.add(name)
+    assert refused == expected  # and an ordinary setting (TASKTRACKER_BOT_REPLY) passes
