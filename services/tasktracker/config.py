@@ -147,6 +147,7 @@ class Settings(BaseSettings):
     database_password: SecretStr | None = None
     database_pool_size: int = Field(default=20, ge=1, le=500)
     database_max_overflow: int = Field(default=20, ge=0, le=500)
+    database_connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
 
     nats_url: str = Field(default="", validation_alias=_env("NATS_URL"))
     nats_stream: str = "tasktracker_jobs"

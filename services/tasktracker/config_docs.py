@@ -20,7 +20,13 @@ from tasktracker.config import FILE_SETTINGS, Settings, env_names
 
 SECTIONS: dict[str, list[str]] = {
     "Process": ["environment", "host", "port", "health_port", "log_level", "data_dir", "secret_key"],
-    "Database": ["database_url", "database_password", "database_pool_size", "database_max_overflow"],
+    "Database": [
+        "database_url",
+        "database_password",
+        "database_pool_size",
+        "database_max_overflow",
+        "database_connect_timeout_s",
+    ],
     "Jobs (NATS JetStream)": [
         "nats_url",
         "nats_stream",
@@ -79,6 +85,7 @@ DESCRIPTIONS: dict[str, str] = {
     "database_password": "password put into the database URL, which then names only the user (as PostgreSQL Secrets hold it)",
     "database_pool_size": "connections kept per process",
     "database_max_overflow": "extra connections under load",
+    "database_connect_timeout_s": "give up connecting after this long (the request answers 503)",
     "nats_url": "`nats://host:4222`; empty: in-process broker and events (required by `api` and `worker`)",
     "nats_stream": "JetStream stream of the jobs (KEDA's scaler reads the same name)",
     "nats_subject": "subject jobs are published on",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import class_mapper
@@ -97,6 +100,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=True,
+        # A server that is away must not hold a request for asyncpg's default minute.
+        connect_args={"timeout": settings.database_connect_timeout_s},
     )
 
 
@@ -117,6 +122,33 @@ def _unicode_lower(value: str | None) -> str | None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (down, restarting, unreachable), as
+    opposed to a bug: such requests answer 503 and may be retried."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (ConnectionError, TimeoutError, socket.gaierror, PoolTimeout)):
+            return True
+        if isinstance(current, DBAPIError) and (
+            current.connection_invalidated or isinstance(current, (OperationalError, InterfaceError))
+        ):
+            return True
+        if isinstance(current, OSError) and "connect call failed" in str(current).lower():
+            return True  # asyncio's error when every address of a host refused the connection
+        if type(current).__name__ in _UNAVAILABLE_DRIVER_ERRORS:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+# asyncpg's names for a server that is starting, shutting down or went away mid-conversation.
+_UNAVAILABLE_DRIVER_ERRORS = frozenset(
+    {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError", "CrashShutdownError"}
+)
 
 
 async def ping(engine: AsyncEngine) -> None:

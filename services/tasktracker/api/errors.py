@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tasktracker.db import database_unavailable
 from tasktracker.errors import AppError
 
 log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_S = 5
 
 
 def _code_for(status: int) -> str:
@@ -43,6 +48,22 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    # Registered by class (not only under Exception) so Starlette answers them without re-raising
+    # to the server, which would log a traceback for an outage that is not a bug.
+    @app.exception_handler(OSError)
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(asyncpg.PostgresError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    async def infrastructure_error(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            log.warning("%s %s: database unavailable (%s)", request.method, request.url.path, exc)
+            return JSONResponse(
+                {"detail": "the database is unavailable; try again shortly", "code": "database_unavailable"},
+                status_code=503,
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+            )
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
