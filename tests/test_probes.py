@@ -39,7 +39,8 @@ async def test_healthz_and_readyz_answer_from_the_check() -> None:
         assert down.status_code == 503
         assert down.json() == {"status": "unavailable", "down": ["broker"], "checks": state}
         assert (await client.get("/healthz")).status_code == 200  # liveness does not follow readiness
-        assert (await client.get("/metrics")).status_code == 404
+        assert (await client.get("/nothing-here")).status_code == 404
+        assert (await client.get("/metrics")).status_code == 401  # no scrape token configured
         assert (await client.post("/healthz")).status_code == 405
 
 

@@ -46,7 +46,7 @@ def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port:
     from tasktracker.log import configure
     from tasktracker.runtime import Role
 
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     telemetry.configure(settings, "tasktracker" if role == "all" else f"tasktracker-{role}")
     application = create_app(settings, role=Role(role), migrate=migrate)
     uvicorn.run(
@@ -54,6 +54,7 @@ def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port:
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's records go through our handler (JSON off a terminal)
         proxy_headers=True,
         forwarded_allow_ips="*",
         timeout_graceful_shutdown=20,
@@ -97,7 +98,7 @@ def worker() -> None:
     from tasktracker.log import configure
     from tasktracker.worker.main import run_worker
 
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     telemetry.configure(settings, "tasktracker-worker")
     asyncio.run(run_worker(settings))
 

@@ -91,6 +91,7 @@ FILE_SETTINGS = (
     "telegram_bot_token",
     "telegram_webhook_secret",
     "slack_signing_secret",
+    "metrics_token",
 )
 
 
@@ -130,6 +131,12 @@ class FileSettingsSource(PydanticBaseSettingsSource):
         return values
 
 
+class LogFormat(StrEnum):
+    auto = "auto"  # JSON lines when stderr is not a terminal, text on a terminal
+    json = "json"
+    text = "text"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TASKTRACKER_", env_file=None, extra="ignore", populate_by_name=True
@@ -140,6 +147,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535, validation_alias=_env("PORT"))
     log_level: str = "info"
+    log_format: LogFormat = LogFormat.auto
+    # Bearer token Prometheus sends to read /metrics; unset, nobody can read them.
+    metrics_token: SecretStr | None = None
     secret_key: SecretStr = SecretStr("change-me")
 
     database_url: str = Field(default="", validation_alias=_env("DATABASE_URL"))

@@ -19,7 +19,17 @@ from pydantic import SecretStr
 from tasktracker.config import FILE_SETTINGS, Settings, env_names
 
 SECTIONS: dict[str, list[str]] = {
-    "Process": ["environment", "host", "port", "health_port", "log_level", "data_dir", "secret_key"],
+    "Process": [
+        "environment",
+        "host",
+        "port",
+        "health_port",
+        "log_level",
+        "log_format",
+        "data_dir",
+        "secret_key",
+        "metrics_token",
+    ],
     "Database": [
         "database_url",
         "database_password",
@@ -79,6 +89,8 @@ DESCRIPTIONS: dict[str, str] = {
     "port": "port the API listens on",
     "health_port": "worker and bot: port of `/healthz` and `/readyz` (0 turns the probe server off)",
     "log_level": "`debug`, `info`, `warning`, `error`",
+    "log_format": "`auto` (JSON lines with trace ids when stderr is not a terminal), `json`, `text`",
+    "metrics_token": "Bearer token that may read `/metrics` (API and probe ports); unset: nobody can",
     "data_dir": "SQLite file (embedded mode) and the cached built-in model",
     "secret_key": "signing key; must be changed in production",
     "database_url": "`postgresql://…` / `postgres://…` (normalised to asyncpg) or `sqlite:///…`; empty: SQLite in the data dir",

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.config import Settings
+from tasktracker.metrics import RETRAINS
 from tasktracker.tasks import repository as tasks_repo
 
 if TYPE_CHECKING:
@@ -89,7 +90,9 @@ class Retrainer:
                 extra = await examples(session)
             await self._retrain(extra)
             self.trained_on = len(extra)
+            RETRAINS.labels("ok").inc()
         except Exception:
+            RETRAINS.labels("failed").inc()
             log.exception("retraining the built-in model failed; keeping the current one")
 
     async def _retrain(self, extra: list[LabelledExample]) -> None:

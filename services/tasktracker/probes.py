@@ -1,7 +1,8 @@
 """A tiny HTTP server for the probes of processes that serve no HTTP themselves (worker, bot).
 
 `GET /healthz` is liveness (the event loop answers), `GET /readyz` is readiness: the given async
-callable returns named checks, and any check that does not read "ok" makes the answer 503. It listens
+callable returns named checks, and any check that does not read "ok" makes the answer 503.
+`GET /metrics` serves the process's Prometheus metrics to the holder of the scrape token. It listens
 on `TASKTRACKER_HEALTH_PORT` (default 8081; 0 turns it off).
 
 `python -m tasktracker.probes` is the container image's HEALTHCHECK: it finds the role the container
@@ -29,6 +30,8 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 
 LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+MAX_HEADERS = 100
 MAX_REQUEST_LINE = 4096
 READ_TIMEOUT_S = 5.0
 CHECK_TIMEOUT_S = 4.0
@@ -37,10 +40,20 @@ CHECK_TIMEOUT_S = 4.0
 class ProbeServer:
     """Serves /healthz and /readyz until stopped. Use as `async with ProbeServer(port, ready):`."""
 
-    def __init__(self, port: int, ready: ReadinessCheck, host: str = "0.0.0.0") -> None:
+    def __init__(
+        self,
+        port: int,
+        ready: ReadinessCheck,
+        host: str = "0.0.0.0",
+        *,
+        metrics_token: str | None = None,
+        before_scrape: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.ready = ready
+        self.metrics_token = metrics_token
+        self.before_scrape = before_scrape
         self._server: asyncio.Server | None = None
 
     @property
@@ -70,9 +83,12 @@ class ProbeServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             status, body = await self._answer(reader)
-            payload = json.dumps(body).encode()
+            content_type = "application/json"
+            if isinstance(body, bytes):
+                from tasktracker.metrics import CONTENT_TYPE as content_type
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             head = (
-                f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+                f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n"
                 f"content-length: {len(payload)}\r\nconnection: close\r\n\r\n"
             )
             writer.write(head.encode() + payload)
@@ -84,12 +100,20 @@ class ProbeServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _answer(self, reader: asyncio.StreamReader) -> tuple[str, dict[str, object]]:
+    async def _answer(self, reader: asyncio.StreamReader) -> tuple[str, dict[str, object] | bytes]:
         line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT_S)
         if len(line) > MAX_REQUEST_LINE:
             return "414 URI Too Long", {"detail": "request line too long"}
-        while (await asyncio.wait_for(reader.readline(), READ_TIMEOUT_S)) not in (b"\r\n", b"\n", b""):
-            pass  # headers: not needed
+        authorization: str | None = None
+        for _ in range(MAX_HEADERS):
+            header = await asyncio.wait_for(reader.readline(), READ_TIMEOUT_S)
+            if header in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = header.decode("latin-1").partition(":")
+            if name.strip().lower() == "authorization":
+                authorization = value.strip()
+        else:
+            return "431 Request Header Fields Too Large", {"detail": "too many headers"}
         parts = line.decode("latin-1").split()
         if len(parts) != 3 or not parts[2].startswith("HTTP/"):
             return "400 Bad Request", {"detail": "not an HTTP request"}
@@ -100,9 +124,24 @@ class ProbeServer:
             return "200 OK", {"status": "ok"}
         if target == READINESS_PATH:
             return await self._readiness()
-        return "404 Not Found", {"detail": f"no probe at {target}; use /healthz or /readyz"}
+        if target == METRICS_PATH:
+            return await self._metrics(authorization)
+        return "404 Not Found", {"detail": f"no probe at {target}; use /healthz, /readyz or /metrics"}
 
-    async def _readiness(self) -> tuple[str, dict[str, object]]:
+    async def _metrics(self, authorization: str | None) -> tuple[str, dict[str, object] | bytes]:
+        from tasktracker import metrics  # not at import: the image's HEALTHCHECK imports this module
+
+        if not metrics.authorized(authorization, self.metrics_token):
+            return "401 Unauthorized", {
+                "detail": "metrics need the scrape token",
+                "code": "not_authenticated",
+            }
+        if self.before_scrape is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.before_scrape(), CHECK_TIMEOUT_S)
+        return "200 OK", metrics.render()
+
+    async def _readiness(self) -> tuple[str, dict[str, object] | bytes]:
         try:
             checks = await asyncio.wait_for(self.ready(), CHECK_TIMEOUT_S)
         except Exception as exc:

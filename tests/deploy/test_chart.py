@@ -177,9 +177,30 @@ def test_our_custom_schemas_refuse_what_the_operators_would() -> None:
 # What the matrix renders -------------------------------------------------------------------------------
 
 
+def test_the_api_servicemonitor_scrapes_metrics_with_the_token_every_app_pod_reads(renders) -> None:
+    rendered = renders["keda"]
+    monitor = rendered.get("ServiceMonitor", f"{FULLNAME}-api")
+    endpoint = monitor["spec"]["endpoints"][0]
+    assert endpoint["path"] == "/metrics" and endpoint["port"] == "http"
+    token = endpoint["bearerTokenSecret"]
+    secret = rendered.get("Secret", token["name"])
+    assert token["key"] in secret["data"]
+    api_service = rendered.get("Service", f"{FULLNAME}-api")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= api_service["metadata"]["labels"].items()
+    assert "http" in {port["name"] for port in api_service["spec"]["ports"]}
+    for role in ("api", "worker"):
+        env = {
+            e["name"]: e.get("value")
+            for e in rendered.get("Deployment", f"{FULLNAME}-{role}")["spec"]["template"]["spec"][
+                "containers"
+            ][0]["env"]
+        }
+        assert env["TASKTRACKER_METRICS_TOKEN_FILE"].endswith(f"/app/{token['key']}")
+
+
 def test_capabilities_decide_keda_and_servicemonitor(renders) -> None:
     assert renders["keda"].kinds()["ScaledObject"] == 1
-    assert renders["keda"].kinds()["ServiceMonitor"] == 1
+    assert renders["keda"].kinds()["ServiceMonitor"] == 2  # the chart's NATS, and the app's API
     for name in ("default", "ingress-tls"):
         assert "ScaledObject" not in renders[name].kinds()  # the cluster serves no keda.sh/v1alpha1
         assert "ServiceMonitor" not in renders[name].kinds()

@@ -201,6 +201,10 @@ Call with (dict "root" $ "role" "api").
   value: {{ $dir }}/app/{{ $root.Values.secrets.keys.telegramWebhookSecret }}
 {{- end }}
 {{- end }}
+{{- if $root.Values.monitoring.appMetrics }}
+- name: TASKTRACKER_METRICS_TOKEN_FILE
+  value: {{ $dir }}/app/{{ $root.Values.secrets.keys.metricsToken }}
+{{- end }}
 {{- if $root.Values.slack.enabled }}
 - name: TASKTRACKER_SLACK_SIGNING_SECRET_FILE
   value: {{ $dir }}/app/{{ $root.Values.secrets.keys.slackSigningSecret }}
@@ -281,6 +285,11 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 {{- if and .Values.monitoring.serviceMonitor.enabled .Values.nats.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") -}}true{{- end -}}
 {{- end -}}
 
+{{/* Whether a ServiceMonitor scrapes the API's /metrics (with the token from the app Secret). */}}
+{{- define "tasktracker.appServiceMonitorActive" -}}
+{{- if and .Values.monitoring.serviceMonitor.enabled .Values.monitoring.appMetrics (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") -}}true{{- end -}}
+{{- end -}}
+
 {{/* NetworkPolicy peers: pods of this release with one of the components. */}}
 {{- define "tasktracker.fromComponents" -}}
 - podSelector:
@@ -299,7 +308,7 @@ other names of variables the chart sets itself (Settings reads PORT and TASKTRAC
 tests/deploy keeps this list equal to what Settings defines.
 */}}
 {{- define "tasktracker.reservedEnv" -}}
-{{- $secrets := list "TASKTRACKER_SECRET_KEY" "TASKTRACKER_DATABASE_PASSWORD" "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET" "TASKTRACKER_SLACK_SIGNING_SECRET" "SLACK_SIGNING_SECRET" "TASKTRACKER_TELEGRAM_BOT_TOKEN" "TELEGRAM_BOT_TOKEN" "TASKTRACKER_DATABASE_URL" "DATABASE_URL" "TASKTRACKER_NATS_URL" "NATS_URL" -}}
+{{- $secrets := list "TASKTRACKER_SECRET_KEY" "TASKTRACKER_DATABASE_PASSWORD" "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET" "TASKTRACKER_SLACK_SIGNING_SECRET" "SLACK_SIGNING_SECRET" "TASKTRACKER_TELEGRAM_BOT_TOKEN" "TELEGRAM_BOT_TOKEN" "TASKTRACKER_DATABASE_URL" "DATABASE_URL" "TASKTRACKER_NATS_URL" "NATS_URL" "TASKTRACKER_METRICS_TOKEN" -}}
 {{- $files := list -}}
 {{- range $secrets }}{{ $files = append $files (printf "%s_FILE" .) }}{{ end -}}
 {{- concat $secrets $files (list "PORT" "OLLAMA_BASE_URL") | join "," -}}

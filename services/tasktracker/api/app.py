@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tasktracker import __version__
 from tasktracker.ai.base import Classifier
-from tasktracker.api import system, ws
+from tasktracker.api import scrape, system, ws
 from tasktracker.api.errors import install_error_handlers
 from tasktracker.api.limits import BodySizeLimit
 from tasktracker.api.tracing import http_telemetry
@@ -24,6 +24,7 @@ from tasktracker.channels import webhooks
 from tasktracker.config import Settings, get_settings
 from tasktracker.events.hub import Hub
 from tasktracker.messages import endpoints as messages
+from tasktracker.metrics import HttpMetrics
 from tasktracker.runtime import Role, build_runtime
 from tasktracker.tasks import endpoints as tasks
 
@@ -74,11 +75,13 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetrics)  # outermost: counts what every other layer answered too
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"]
         )
     app.include_router(system.router)
+    app.include_router(scrape.router)
     app.include_router(messages.router)
     app.include_router(tasks.router)
     app.include_router(channels.router)

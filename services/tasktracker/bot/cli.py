@@ -113,7 +113,7 @@ def bot(ctx: typer.Context) -> None:
     from tasktracker.bot.runner import run_bot
     from tasktracker.log import configure
 
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     telemetry.configure(settings, "tasktracker-bot")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _run(run_bot(settings))

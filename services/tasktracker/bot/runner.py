@@ -43,7 +43,8 @@ async def run_bot(
         checks["telegram"] = "ok" if gateway.telegram_reachable else "down: not reachable"
         return checks
 
-    probes = ProbeServer(settings.health_port, readiness)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    probes = ProbeServer(settings.health_port, readiness, metrics_token=token)
     try:
         if settings.health_port:
             await probes.start()

@@ -42,6 +42,7 @@ class Outcome:
     task_created: bool = False
     duplicate_of: int | None = None
     skipped: bool = False
+    failed: bool = False  # the message used up its attempts and is now `failed`
     events: list[Event] = field(default_factory=list)
 
     def span_attributes(self) -> dict[str, str | bool | int | float]:
@@ -89,7 +90,7 @@ async def _classify(
             await messages_repo.set_status(session, message_id, MessageStatus.failed)
             await session.commit()
             log.error("message %s failed %s classification attempts; marked failed", message_id, MAX_ATTEMPTS)
-            return Outcome(message_id, skipped=True)
+            return Outcome(message_id, skipped=True, failed=True)
         await session.commit()
         content = message.content
 

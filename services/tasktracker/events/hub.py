@@ -13,6 +13,7 @@ from fastapi import WebSocket
 
 from tasktracker.events.bus import EventBus
 from tasktracker.events.schemas import Event
+from tasktracker.metrics import WEBSOCKET_CLIENTS
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,10 @@ class Hub:
     def register(self, websocket: WebSocket) -> Client:
         client = Client(websocket, self.queue_size)
         self.clients.add(client)
+        WEBSOCKET_CLIENTS.inc()
         return client
 
     def unregister(self, client: Client) -> None:
-        self.clients.discard(client)
+        if client in self.clients:
+            self.clients.discard(client)
+            WEBSOCKET_CLIENTS.dec()

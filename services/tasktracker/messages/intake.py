@@ -11,6 +11,7 @@ from typing import Protocol
 
 from tasktracker.events.schemas import Event, EventType
 from tasktracker.messages.schemas import MessagePublic
+from tasktracker.metrics import MESSAGES_INGESTED
 
 
 class Pipeline(Protocol):
@@ -25,6 +26,8 @@ async def announce(pipeline: Pipeline, created: Sequence[MessagePublic]) -> None
     """Publish `message.received` for newly stored messages and send their classification jobs."""
     if not created:
         return
+    for message in created:
+        MESSAGES_INGESTED.labels(message.channel.kind).inc()
     await pipeline.publish(
         [Event(type=EventType.message_received, data=m.model_dump(mode="json")) for m in created]
     )

@@ -7,6 +7,7 @@ import logging
 import signal
 
 from tasktracker.config import Settings
+from tasktracker.metrics import refresh_queue_lag
 from tasktracker.probes import ProbeServer, runtime_checks
 from tasktracker.runtime import Role, build_runtime
 
@@ -19,7 +20,13 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    probes = ProbeServer(settings.health_port, lambda: runtime_checks(runtime))
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    probes = ProbeServer(
+        settings.health_port,
+        lambda: runtime_checks(runtime),
+        metrics_token=token,
+        before_scrape=lambda: refresh_queue_lag(runtime.broker, settings.nats_stream, settings.nats_durable),
+    )
     await runtime.start()
     if settings.health_port:
         await probes.start()
