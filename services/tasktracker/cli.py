@@ -53,9 +53,8 @@ def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port:
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips="*",
         timeout_graceful_shutdown=20,
+        **application.state.uvicorn_options,
     )
 
 
