@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     job_max_deliver: int = Field(default=5, ge=1)
     job_max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     worker_concurrency: int = Field(default=8, ge=1, le=1000)
+    # A request never waits longer on the broker: unsent jobs are left to the sweep.
+    enqueue_timeout_s: float = Field(default=1.0, gt=0, le=60)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
 
     sweep_interval_s: float = Field(default=30.0, gt=0)
