@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tasktracker import __version__
 from tasktracker.ai.base import Classifier
-from tasktracker.api import system, ws
+from tasktracker.api import openapi, system, ws
 from tasktracker.api.errors import CatchUnhandled, install_error_handlers
 from tasktracker.api.hosts import ForwardedHeaders, TrustedHosts
 from tasktracker.api.input_guard import InputGuard
@@ -77,6 +77,7 @@ def create_app(
         telemetry=http_telemetry(),
     )
     app.state.uvicorn_options = uvicorn_options(settings)
+    openapi.install(app)
     install_error_handlers(app)
     # Added innermost first: a request passes ForwardedHeaders, TrustedHosts, CORS, BodySizeLimit,
     # InputGuard, AnswerOptions, CatchUnhandled, then the routes.

@@ -24,7 +24,7 @@ def _check_secret(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
-SECRET_LIMITS = {"minLength": MIN_SECRET_LENGTH, "maxLength": MAX_SECRET_LENGTH}
+SECRET_LIMITS: dict[str, Any] = {"minLength": MIN_SECRET_LENGTH, "maxLength": MAX_SECRET_LENGTH}
 
 
 class ChannelRef(BaseModel):

@@ -88,7 +88,10 @@ async def delete_task(task_id: IdPath, session: SessionDep, runtime: RuntimeDep)
     await runtime.publish([Event(type=EventType.task_deleted, data={"id": task_id})])
 
 
-@router.post("/{task_id}/merge")
+@router.post(
+    "/{task_id}/merge",
+    responses={409: {"description": "The target was itself merged (`merge_target_merged`)."}},
+)
 async def merge_task(
     task_id: IdPath, data: TaskMerge, session: SessionDep, runtime: RuntimeDep
 ) -> TaskPublic:
