@@ -100,6 +100,8 @@ class ForwardedHeaders:
             peer = ip_address(client[0])
         except ValueError:  # a Unix socket path: a proxy on this machine
             return True
+        if peer.version == 6 and peer.ipv4_mapped is not None:  # a dual-stack socket's IPv4 peer
+            peer = peer.ipv4_mapped
         return any(peer in network for network in self.networks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
