@@ -1,8 +1,9 @@
 """A bounded schemathesis run against the real app on SQLite and PostgreSQL: no 5xx, and every
 response is one the OpenAPI document declares, in the declared shape.
 
-Positive and negative cases (schemathesis' own generation, NUL bytes included), derandomised so a
-failure reproduces; `TT_FUZZ_EXAMPLES` raises the bound for a longer local run.
+Positive and negative cases (schemathesis' own generation, NUL bytes included) for each operation,
+then sequences along the links schemathesis infers; derandomised so a failure reproduces.
+`TT_FUZZ_EXAMPLES` / `TT_FUZZ_SEQUENCES` raise the bounds for a longer local run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tasktracker.runtime import Role
 from tests.support.app import ScriptedClassifier, serve
 
 EXAMPLES = int(os.environ.get("TT_FUZZ_EXAMPLES", "25"))
+SEQUENCES = int(os.environ.get("TT_FUZZ_SEQUENCES", "10"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -43,6 +45,7 @@ CHECKS = [
 @dataclass
 class Findings:
     cases: int = 0
+    steps: int = 0  # of them, in sequences
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -90,11 +93,47 @@ def fuzz_operation(operation: schemathesis.APIOperation, base_url: str, findings
     run()
 
 
+def fuzz_sequences(schema: schemathesis.BaseSchema, base_url: str, findings: Findings) -> None:
+    """Sequences along the links schemathesis infers (create a task, then patch, merge or delete
+    it...), so operations on rows that exist are exercised, not only 404s."""
+    http = requests.Session()
+
+    class Sequences(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"base_url": base_url, "session": http, "timeout": 30}
+
+        def validate_response(
+            self, response: schemathesis.Response, case: schemathesis.Case, **_: object
+        ) -> None:
+            findings.cases += 1
+            findings.steps += 1
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except FailureGroup as group:
+                for failure in group.exceptions:
+                    findings.add(f"{case.operation.label} (in a sequence)", failure, case)
+            except Failure as failure:
+                findings.add(f"{case.operation.label} (in a sequence)", failure, case)
+
+    Sequences.run(
+        settings=settings(
+            max_examples=SEQUENCES,
+            stateful_step_count=8,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+
 def fuzz(base_url: str) -> Findings:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     findings = Findings()
     for result in schema.get_all_operations():
         fuzz_operation(result.ok(), base_url, findings)
+    fuzz_sequences(schema, base_url, findings)
     return findings
 
 
@@ -107,7 +146,8 @@ async def test_api_answers_every_generated_request_as_documented(make_settings) 
     app = create_app(settings_, role=Role.all, migrate=True, classifier=ScriptedClassifier())
     async with serve(app) as base_url:
         findings = await asyncio.to_thread(fuzz, base_url)
-    assert findings.cases > 0
+    assert findings.cases > 0 and findings.steps > 0
+    print(f"fuzz: {findings.cases} cases, {findings.steps} of them in sequences")
     assert not findings.failures, (
         f"{len(findings.failures)} distinct failures in {findings.cases} cases:\n{findings.report()}"
     )
