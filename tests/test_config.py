@@ -48,11 +48,15 @@ def test_production_refuses_default_secret() -> None:
         load_settings(environment="production", database_url="postgresql://x@y/z")
 
 
-def test_production_needs_trusted_hosts() -> None:
+def test_serving_in_production_needs_trusted_hosts() -> None:
+    from tasktracker.api.app import create_app
+
     base = {"environment": "production", "database_url": "postgresql://x@y/z", "secret_key": "s" * 32}
+    load_settings(**base)  # a worker, the bot or a migration serve no HTTP
     with pytest.raises(ConfigError, match="TASKTRACKER_TRUSTED_HOSTS"):
-        load_settings(**base)
+        create_app(load_settings(**base))
     settings = load_settings(**base, trusted_hosts="Tracker.example.com, *.example.org")
+    create_app(settings)
     assert settings.trusted_host_list == [
         "localhost",
         "127.0.0.1",

@@ -44,6 +44,7 @@ def create_app(
     classifier: Classifier | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_serving()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
