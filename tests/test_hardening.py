@@ -212,8 +212,11 @@ async def _raw_exchange(
     return int(lines[0].split()[1]), headers
 
 
-async def test_after_a_500_the_connection_stays_usable(make_settings) -> None:
-    app: FastAPI = create_app(make_settings(), role=Role.all, migrate=True, classifier=ScriptedClassifier())
+async def test_after_a_500_the_connection_stays_usable(make_settings, tmp_path) -> None:
+    settings = make_settings(
+        dashboard_dir=tmp_path / "no-dashboard"
+    )  # its catch-all route would shadow /boom
+    app: FastAPI = create_app(settings, role=Role.all, migrate=True, classifier=ScriptedClassifier())
 
     async def boom() -> None:
         raise RuntimeError("a bug")

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 MAX_LABELS = 20
 MAX_LABEL_LENGTH = 50
@@ -54,5 +54,10 @@ def _as_utc(value: datetime | None) -> datetime | None:
         raise ValueError("the time is out of range once converted to UTC") from None
 
 
-ExternalId = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_number_as_text)]
+ExternalId = Annotated[
+    Annotated[str, Field(max_length=200)] | None,
+    BeforeValidator(_number_as_text),
+    # Documented as taken: a number, stored as its text.
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}, {"type": "null"}]}),
+]
 SentAt = Annotated[datetime | None, AfterValidator(_as_utc)]

@@ -668,7 +668,7 @@ export interface components {
              */
             content: string;
             /** External Id */
-            external_id?: string | null;
+            external_id?: string | number | null;
             /** Meta */
             meta?: {
                 [key: string]: unknown;
