@@ -9,7 +9,7 @@ import {
   type DragEndEvent,
   type DragStartEvent,
 } from "@dnd-kit/core";
-import { useId, useRef, useState, type MutableRefObject } from "react";
+import { useCallback, useId, useState } from "react";
 import { useTaskList, useUpdateTask } from "../../api/queries";
 import { TASK_STATUSES, type Task, type TaskStatus } from "../../api/types";
 import { StatusIcon } from "../../components/Badges";
@@ -24,13 +24,15 @@ function Column({
   filters,
   onMove,
   instructionsId,
-  refocus,
+  refocusId,
+  onRefocused,
 }: {
   status: TaskStatus;
   filters: TaskFilters;
   onMove: (task: Task, direction: -1 | 1) => void;
   instructionsId: string;
-  refocus: MutableRefObject<number | null>;
+  refocusId: number | null;
+  onRefocused: () => void;
 }) {
   const { t, label, formatNumber } = useI18n();
   const query = useTaskList({ ...toTaskQuery(filters), status: [status] });
@@ -64,7 +66,14 @@ function Column({
       ) : (
         <ul className="board__list">
           {tasks.map((task) => (
-            <TaskCard key={task.id} task={task} onMove={onMove} describedBy={instructionsId} refocus={refocus} />
+            <TaskCard
+              key={task.id}
+              task={task}
+              onMove={onMove}
+              describedBy={instructionsId}
+              refocus={refocusId === task.id}
+              onRefocused={onRefocused}
+            />
           ))}
         </ul>
       )}
@@ -80,7 +89,9 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
   const instructionsId = useId();
   const [dragging, setDragging] = useState<Task | null>(null);
   const [announcement, setAnnouncement] = useState("");
-  const refocus = useRef<number | null>(null);
+  // A card moved by keyboard takes focus again where it lands.
+  const [refocusId, setRefocusId] = useState<number | null>(null);
+  const onRefocused = useCallback(() => setRefocusId(null), []);
   const columns = filters.status.length ? TASK_STATUSES.filter((s) => filters.status.includes(s)) : [...TASK_STATUSES];
   const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 5 } }));
 
@@ -96,10 +107,10 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
   };
 
   const moveBy = (task: Task, direction: -1 | 1) => {
-    const index = TASK_STATUSES.indexOf(task.status as TaskStatus);
+    const index = TASK_STATUSES.indexOf(task.status);
     const target = TASK_STATUSES[index + direction];
     if (index < 0 || !target) return;
-    refocus.current = task.id;
+    setRefocusId(task.id);
     move(task, target);
   };
 
@@ -139,7 +150,8 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
             filters={filters}
             onMove={moveBy}
             instructionsId={instructionsId}
-            refocus={refocus}
+            refocusId={refocusId}
+            onRefocused={onRefocused}
           />
         ))}
       </div>
