@@ -18,6 +18,7 @@ import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 import { toTaskQuery, type TaskFilters } from "../tasks/filters";
 import { TaskCard, TaskCardBody } from "./TaskCard";
+import "./KanbanBoard.css";
 
 function Column({
   status,

@@ -5,6 +5,7 @@ import type { Task } from "../../api/types";
 import { Avatar, CategoryChip, ChannelTag, PriorityBadge } from "../../components/Badges";
 import { Icon } from "../../components/Icon";
 import { useI18n } from "../../i18n/I18nProvider";
+import "./TaskCard.css";
 
 export function TaskCardBody({ task }: { task: Task }) {
   const { t, plural } = useI18n();

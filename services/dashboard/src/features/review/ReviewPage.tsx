@@ -11,6 +11,7 @@ import { usePageTitle } from "../../hooks/usePageTitle";
 import { useI18n } from "../../i18n/I18nProvider";
 import { MergeDialog } from "../tasks/MergeDialog";
 import { CATEGORY_KEYS, PRIORITY_KEYS, useReviewShortcuts } from "./useReviewShortcuts";
+import "./ReviewPage.css";
 
 export const REVIEW_QUERY: TaskQuery = { needs_review: true, sort: "-created_at", limit: 100 };
 

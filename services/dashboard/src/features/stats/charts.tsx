@@ -1,4 +1,5 @@
 import { useI18n } from "../../i18n/I18nProvider";
+import "./charts.css";
 
 export interface DayCount {
   day: string;

@@ -7,6 +7,7 @@ import { Icon } from "../../components/Icon";
 import { Spinner, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
+import "./MergeDialog.css";
 
 interface MergeDialogProps {
   source: Task | null;
