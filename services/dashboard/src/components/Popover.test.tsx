@@ -43,7 +43,11 @@ describe("popover menu", () => {
     const user = userEvent.setup();
     const outer = vi.fn();
     render(
-      <div onKeyDown={(event) => event.key === "Escape" && outer()}>
+      <div
+        onKeyDown={(event) => {
+          if (event.key === "Escape") outer();
+        }}
+      >
         <Toolbar />
       </div>,
     );

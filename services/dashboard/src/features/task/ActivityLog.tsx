@@ -57,7 +57,8 @@ function ActivityRow({ item }: { item: Activity }) {
     const group = ENUM_FIELDS[field];
     if (group && typeof raw === "string") return label(group, raw);
     if (Array.isArray(raw)) return raw.join(", ");
-    return typeof raw === "object" ? JSON.stringify(raw) : String(raw);
+    if (typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean") return String(raw);
+    return JSON.stringify(raw);
   };
   const data = (item.data ?? {}) as Record<string, unknown>;
   const changes = Object.entries(data).filter((entry): entry is [string, Change] => isChange(entry[1]));
