@@ -17,9 +17,9 @@ const EDGE_PADDING = 8;
 
 /**
  * A button that opens a small panel below it (above it when there is no room below, shifted
- * sideways to stay on screen). Escape or a click elsewhere closes it and gives focus back to the
- * button; moving focus out of the panel (Tab) closes it too. The panel's first control gets focus
- * on open.
+ * sideways to stay on screen). The panel's first control gets focus on open. Escape closes it and
+ * gives focus back to the button; a click elsewhere or focus leaving the panel (Tab) closes it and
+ * leaves focus where it went.
  */
 export function Popover({
   label,
