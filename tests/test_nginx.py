@@ -15,6 +15,7 @@ import pytest
 import websockets
 
 from tasktracker.api.app import create_app
+from tasktracker.api.security_headers import API_CSP, DASHBOARD_CSP
 from tasktracker.runtime import Role
 from tests.support.app import ScriptedClassifier, serve
 from tests.support.services import free_port, wait_port
@@ -83,6 +84,14 @@ async def test_nginx_serves_dashboard_and_proxies_api_and_ws(nginx_binary, make_
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
                 index = await client.get("/")
                 assert index.status_code == 200 and "<div id=" in index.text
+                # the dashboard's security headers, the same as the API would send with it
+                assert index.headers["content-security-policy"] == DASHBOARD_CSP
+                assert index.headers["x-frame-options"] == "DENY"
+                assert index.headers["x-content-type-options"] == "nosniff"
+                assert index.headers["referrer-policy"] == "no-referrer"
+                proxied = await client.get("/api/health")
+                assert proxied.headers.get_list("x-content-type-options") == ["nosniff"]  # once: the API's
+                assert proxied.headers["content-security-policy"] == API_CSP
                 deep = await client.get("/board?category=bug")  # a dashboard route: index.html
                 assert deep.status_code == 200 and deep.text == index.text
                 health = await client.get("/api/health")

@@ -314,6 +314,18 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("cors_origins", mode="after")
+    @classmethod
+    def _check_cors_origins(cls, value: str) -> str:
+        for origin in _split(value):
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or origin == "*":
+                raise ValueError(
+                    f"{origin!r} is not an origin; give exact origins, scheme://host[:port] "
+                    "(no wildcard: every origin allowed would let any site call the API)"
+                )
+        return value
+
     @field_validator("forwarded_allow_ips", mode="after")
     @classmethod
     def _check_proxies(cls, value: str) -> str:

@@ -20,6 +20,7 @@ from tasktracker.api.hosts import ForwardedHeaders, TrustedHosts
 from tasktracker.api.input_guard import InputGuard
 from tasktracker.api.limits import BodySizeLimit
 from tasktracker.api.options import AnswerOptions
+from tasktracker.api.security_headers import SecurityHeaders
 from tasktracker.api.server import uvicorn_options
 from tasktracker.api.tracing import http_telemetry
 from tasktracker.bot import webhook as telegram_webhook
@@ -81,18 +82,22 @@ def create_app(
     app.state.uvicorn_options = uvicorn_options(settings)
     openapi.install(app)
     install_error_handlers(app)
-    # Added innermost first: a request passes HttpMetrics, ForwardedHeaders, TrustedHosts, CORS, BodySizeLimit,
-    # InputGuard, AnswerOptions, CatchUnhandled, then the routes.
+    # Added innermost first: a request passes HttpMetrics, SecurityHeaders, ForwardedHeaders,
+    # TrustedHosts, CORS, BodySizeLimit, InputGuard, AnswerOptions, CatchUnhandled, then the routes.
     app.add_middleware(CatchUnhandled)
     app.add_middleware(AnswerOptions)
     app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"]
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,  # exact origins only: the settings refuse "*"
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["content-type", "authorization", "traceparent"],
         )
     app.add_middleware(TrustedHosts, allowed=settings.trusted_host_list)
     app.add_middleware(ForwardedHeaders, allowed=settings.forwarded_allow_list)
+    app.add_middleware(SecurityHeaders)  # on every answer, refusals of the layers inside included
     app.add_middleware(HttpMetrics)  # outermost: counts what every other layer answered too
     app.include_router(system.router)
     app.include_router(scrape.router)
