@@ -6,6 +6,7 @@ tasktracker worker     the classification worker only (production, with NATS)
 tasktracker migrate    apply database migrations
 tasktracker classify   classify a text and print the result
 tasktracker config     the effective settings; --docs: the reference of every variable
+tasktracker secrets rotate   re-encrypt stored secrets with the current secret key
 tasktracker openapi    print the OpenAPI document
 """
 
@@ -180,6 +181,40 @@ def config_command(
     settings = _settings()
     typer.echo(settings.model_dump_json(indent=2, exclude={"database_url"}))
     typer.echo(f"database: {settings.effective_database_url.split('@')[-1]}")
+
+
+secrets_app = typer.Typer(
+    help="Secrets stored in the database (channel keys), encrypted with TASKTRACKER_SECRET_KEY.",
+    no_args_is_help=True,
+)
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("rotate")
+def rotate_secrets() -> None:
+    """Re-encrypt every stored secret with the current TASKTRACKER_SECRET_KEY (the old key must be in
+    TASKTRACKER_PREVIOUS_SECRET_KEYS meanwhile; it can go once this has run)."""
+    settings = _settings()
+    from tasktracker.channels.service import reseal_secrets
+    from tasktracker.crypto import SecretBox, SecretUnreadable
+    from tasktracker.db import create_engine, create_sessionmaker
+
+    async def _rotate() -> int:
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                count = await reseal_secrets(session, SecretBox.from_settings(settings))
+                await session.commit()
+                return count
+        finally:
+            await engine.dispose()
+
+    try:
+        count = asyncio.run(_rotate())
+    except SecretUnreadable as exc:
+        typer.echo(f"nothing changed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{count} stored secret(s) encrypted with the current key")
 
 
 @app.command()

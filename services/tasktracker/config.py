@@ -102,6 +102,7 @@ FILE_SETTINGS = (
     "telegram_webhook_secret",
     "slack_signing_secret",
     "metrics_token",
+    "previous_secret_keys",
 )
 
 
@@ -161,6 +162,9 @@ class Settings(BaseSettings):
     # Bearer token Prometheus sends to read /metrics; unset, nobody can read them.
     metrics_token: SecretStr | None = None
     secret_key: SecretStr = SecretStr("change-me")
+    # Comma-separated keys used before the current one: stored secrets sealed with them stay readable
+    # until `tasktracker secrets rotate` has re-encrypted them.
+    previous_secret_keys: SecretStr | None = None
 
     database_url: str = Field(default="", validation_alias=_env("DATABASE_URL"))
     # Given apart from the URL (as PostgreSQL Secrets hold it): put into the URL, which must name the user.
@@ -410,6 +414,11 @@ class Settings(BaseSettings):
         if self.otel_exporter_otlp_endpoint:
             return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
         return ""
+
+    @property
+    def previous_secret_key_list(self) -> list[str]:
+        keys = self.previous_secret_keys.get_secret_value() if self.previous_secret_keys else ""
+        return _split(keys)
 
     @property
     def cors_origin_list(self) -> list[str]:

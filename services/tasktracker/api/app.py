@@ -54,7 +54,7 @@ def create_app(
         if migrate:
             from tasktracker.migrations import upgrade
 
-            await upgrade(runtime.engine)
+            await upgrade(runtime.engine, settings=settings)
         hub = Hub(settings.ws_queue_size)
         app.state.runtime = runtime
         app.state.hub = hub

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from tasktracker.api.deps import SessionDep
+from tasktracker.api.deps import SessionDep, SettingsDep
 from tasktracker.api.params import IdPath
 from tasktracker.channels import service
 from tasktracker.channels.schemas import ChannelCreate, ChannelPublic, ChannelsPublic, ChannelUpdate
+from tasktracker.crypto import SecretBox
 
 router = APIRouter(prefix="/api/channels", tags=["channels"])
 
@@ -21,9 +22,9 @@ async def list_channels(session: SessionDep) -> ChannelsPublic:
 @router.post(
     "", status_code=status.HTTP_201_CREATED, responses={409: {"description": "Name or external id taken."}}
 )
-async def create_channel(data: ChannelCreate, session: SessionDep) -> ChannelPublic:
+async def create_channel(data: ChannelCreate, session: SessionDep, settings: SettingsDep) -> ChannelPublic:
     """Create a channel. `webhook` and `email` channels need a `secret` (their HMAC key)."""
-    channel = await service.create(session, data)
+    channel = await service.create(session, data, SecretBox.from_settings(settings))
     await session.commit()
     return service.to_public(channel)
 
@@ -34,9 +35,11 @@ async def get_channel(channel_id: IdPath, session: SessionDep) -> ChannelPublic:
 
 
 @router.patch("/{channel_id}", responses={409: {"description": "Name or external id taken."}})
-async def update_channel(channel_id: IdPath, data: ChannelUpdate, session: SessionDep) -> ChannelPublic:
+async def update_channel(
+    channel_id: IdPath, data: ChannelUpdate, session: SessionDep, settings: SettingsDep
+) -> ChannelPublic:
     """Rename, enable or disable, mute, set or rotate the secret, change routing defaults."""
-    channel = await service.update(session, channel_id, data)
+    channel = await service.update(session, channel_id, data, SecretBox.from_settings(settings))
     await session.commit()
     return service.to_public(channel)
 

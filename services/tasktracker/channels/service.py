@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -21,10 +22,13 @@ from tasktracker.channels.schemas import (
     WebhookStatus,
 )
 from tasktracker.config import Settings
-from tasktracker.errors import Conflict, NotFound
+from tasktracker.crypto import SecretBox, SecretUnreadable
+from tasktracker.errors import Conflict, NotFound, Unavailable
 from tasktracker.messages import service as messages_service
 from tasktracker.messages.schemas import MessageIn
 from tasktracker.models import Channel, ChannelKind, Message
+
+log = logging.getLogger(__name__)
 
 SLACK_SOURCE = "slack"
 
@@ -94,6 +98,31 @@ async def _check_free(
             )
 
 
+def signing_secret(channel: Channel, box: SecretBox) -> str | None:
+    """The channel's secret in clear, to verify a signature with; never logged, never returned."""
+    if not channel.secret:
+        return None
+    try:
+        return box.open(channel.secret)
+    except SecretUnreadable as exc:
+        log.error("channel %s: %s", channel.name, exc)
+        raise Unavailable(
+            "this channel's secret cannot be read with the configured keys; try again later",
+            code="secret_unreadable",
+        ) from None
+
+
+async def reseal_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Encrypt every stored channel secret with the current key (after a key rotation); returns how
+    many were rewritten. Raises SecretUnreadable, changing nothing, if one cannot be decrypted."""
+    channels = [channel for channel in await repository.list_all(session) if channel.secret]
+    for channel in channels:
+        assert channel.secret is not None
+        channel.secret = box.reseal(channel.secret)
+    await session.flush()
+    return len(channels)
+
+
 async def _flush(session: AsyncSession, channel: Channel) -> Channel:
     try:
         return await repository.add(session, channel)
@@ -103,20 +132,20 @@ async def _flush(session: AsyncSession, channel: Channel) -> Channel:
         ) from None
 
 
-async def create(session: AsyncSession, data: ChannelCreate) -> Channel:
+async def create(session: AsyncSession, data: ChannelCreate, box: SecretBox) -> Channel:
     await _check_free(session, data.name, data.kind, data.external_id, None)
     channel = Channel(
         kind=data.kind,
         name=data.name,
         external_id=data.external_id,
         enabled=data.enabled,
-        secret=data.secret.get_secret_value() if data.secret else None,
+        secret=box.seal(data.secret.get_secret_value()) if data.secret else None,
         settings={"defaults": data.defaults.model_dump()},
     )
     return await _flush(session, channel)
 
 
-async def update(session: AsyncSession, channel_id: int, data: ChannelUpdate) -> Channel:
+async def update(session: AsyncSession, channel_id: int, data: ChannelUpdate, box: SecretBox) -> Channel:
     channel = await get_or_404(session, channel_id)
     given = data.model_fields_set
     await _check_free(
@@ -131,7 +160,7 @@ async def update(session: AsyncSession, channel_id: int, data: ChannelUpdate) ->
     if "secret" in given:
         if data.secret is None and channel.kind in GENERIC_KINDS:
             raise Conflict(f"a {channel.kind} channel cannot be without its secret", code="secret_required")
-        channel.secret = data.secret.get_secret_value() if data.secret else None
+        channel.secret = box.seal(data.secret.get_secret_value()) if data.secret else None
     settings = dict(channel.settings)
     if data.defaults is not None:
         settings["defaults"] = data.defaults.model_dump()

@@ -16,6 +16,7 @@ from tasktracker.api.deps import RuntimeDep, SessionDep
 from tasktracker.channels import service, signing, slack
 from tasktracker.channels.payloads import json_object, read_body
 from tasktracker.channels.schemas import GenericMessageIn, SlackChallenge, WebhookResult, WebhookStatus
+from tasktracker.crypto import SecretBox
 from tasktracker.errors import NotFound, invalid
 from tasktracker.messages import intake
 from tasktracker.messages import service as messages_service
@@ -97,7 +98,8 @@ async def generic_message(
     signature = next(
         (request.headers[h] for h in signing.GENERIC_SIGNATURE_HEADERS if h in request.headers), None
     )
-    signing.verify_generic(row.secret, signature, body)
+    secret = service.signing_secret(row, SecretBox.from_settings(runtime.settings))
+    signing.verify_generic(secret, signature, body)
     if not row.enabled:
         return service.disabled_result(row)
     try:

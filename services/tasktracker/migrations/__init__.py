@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from tasktracker.config import Settings
 
 HERE = Path(__file__).parent
 
@@ -21,25 +25,29 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
-    """Run an Alembic command on the engine's own connection, in one transaction."""
+async def _run(
+    engine: AsyncEngine, action: Callable[[Config], None], settings: Settings | None = None
+) -> None:
+    """Run an Alembic command on the engine's own connection, in one transaction. The settings (else
+    the environment's) give the key of migrations that encrypt stored secrets."""
 
     def _in_connection(connection: Connection) -> None:
         config = alembic_config(str(engine.url))
         config.attributes["connection"] = connection
+        config.attributes["settings"] = settings
         action(config)
 
     async with engine.begin() as conn:
         await conn.run_sync(_in_connection)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "head", settings: Settings | None = None) -> None:
     """Apply migrations up to `revision`."""
-    await _run(engine, lambda config: command.upgrade(config, revision))
+    await _run(engine, lambda config: command.upgrade(config, revision), settings)
 
 
-async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    await _run(engine, lambda config: command.downgrade(config, revision))
+async def downgrade(engine: AsyncEngine, revision: str, settings: Settings | None = None) -> None:
+    await _run(engine, lambda config: command.downgrade(config, revision), settings)
 
 
 async def pending(engine: AsyncEngine) -> list[str]:
@@ -81,9 +89,10 @@ def upgrade_sync(url: str) -> None:
     from tasktracker.db import create_engine
 
     async def _main() -> None:
-        engine = create_engine(load_settings(database_url=url))
+        settings = load_settings(database_url=url)
+        engine = create_engine(settings)
         try:
-            await upgrade(engine)
+            await upgrade(engine, settings=settings)
         finally:
             await engine.dispose()
 

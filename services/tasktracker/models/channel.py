@@ -27,6 +27,7 @@ class Channel(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)
     external_id: str | None = Field(default=None, max_length=200)
     enabled: bool = Field(default=True)
-    secret: str | None = Field(default=None, max_length=500)
+    # `enc:` + a Fernet token (tasktracker.crypto), never the secret itself
+    secret: str | None = Field(default=None, max_length=1000)
     settings: dict[str, Any] = json_field(dict)
     created_at: datetime = created_at_field()
