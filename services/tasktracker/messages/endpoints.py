@@ -129,3 +129,20 @@ async def list_messages(
 async def get_message(message_id: IdPath, session: SessionDep) -> MessageDetail:
     """One message with its whole classification history."""
     return await service.detail(session, message_id)
+
+
+@router.post(
+    "/{message_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        404: {"description": "No such message."},
+        409: {"description": "The message has not failed (`not_failed`)."},
+    },
+)
+async def retry_message(message_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> MessagePublic:
+    """Retry a dead letter: a message that failed every classification attempt gets a fresh set of
+    attempts and is queued again (202). List them with `GET /api/messages?status=failed`."""
+    public = await service.retry(session, message_id)
+    await session.commit()
+    await runtime.enqueue_classification([message_id])  # after the commit; the sweep covers a miss
+    return public

@@ -150,6 +150,17 @@ async def set_status(session: AsyncSession, message_id: int, status: MessageStat
     )
 
 
+async def retry_failed(session: AsyncSession, message_id: int) -> bool:
+    """A failed message back to `received` with its attempts reset; False when it is not `failed`."""
+    result = await execute_dml(
+        session,
+        update(Message)
+        .where(col(Message.id) == message_id, col(Message.status) == MessageStatus.failed)
+        .values(status=MessageStatus.received, attempts=0, updated_at=utcnow()),
+    )
+    return bool(result.rowcount)
+
+
 async def stuck(
     session: AsyncSession, received_before: datetime, classifying_before: datetime, limit: int = 500
 ) -> list[int]:

@@ -128,3 +128,19 @@ async def list_messages(
 ) -> tuple[list[MessagePublic], str | None]:
     rows, next_cursor = await repository.list_page(session, filters, limit, cursor)
     return await publics(session, rows), next_cursor
+
+
+async def retry(session: AsyncSession, message_id: int) -> MessagePublic:
+    """Give a message that failed every attempt a fresh set of attempts (a dead letter retried)."""
+    if not await repository.retry_failed(session, message_id):
+        message = await repository.get(session, message_id)
+        if message is None:
+            raise NotFound(f"message {message_id} not found")
+        raise Conflict(
+            f"message {message_id} is {message.status}, not failed: only failed messages are retried",
+            code="not_failed",
+        )
+    message = await repository.get(session, message_id)
+    assert message is not None
+    await session.refresh(message)
+    return await public(session, message)

@@ -184,6 +184,18 @@ export function useMergeTask() {
   });
 }
 
+/** Retry a dead letter (a message that failed every attempt): it is queued for classification again. */
+export function useRetryMessage() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) => unwrap(api.POST("/api/messages/{message_id}/retry", { params: { path: { message_id: id } } })),
+    onSuccess: (message) => {
+      upsertMessage(client, message);
+      void client.invalidateQueries({ queryKey: keys.messageLists });
+    },
+  });
+}
+
 export function usePostMessage() {
   const client = useQueryClient();
   return useMutation({

@@ -88,6 +88,14 @@ export function installFakeApi(tasks: Task[], messages: Message[] = []): FakeApi
       api.messages.unshift(message);
       return json(message, 202);
     }
+    const retry = path.match(/^\/api\/messages\/(\d+)\/retry$/);
+    if (retry && request.method === "POST") {
+      const message = api.messages.find((row) => row.id === Number(retry[1]));
+      if (!message) return json({ detail: "message not found", code: "not_found" }, 404);
+      if (message.status !== "failed") return json({ detail: `message is ${message.status}, not failed`, code: "not_failed" }, 409);
+      message.status = "received";
+      return json(message, 202);
+    }
     if (path === "/api/messages") {
       const q = url.searchParams;
       const rows = api.messages.filter((message) => {

@@ -66,7 +66,8 @@ describe("inbox page", () => {
     expect(within(noise).getByText("Unknown author")).toBeInTheDocument();
     expect(within(noise).getByText("No task")).toBeInTheDocument();
 
-    expect(within(rowOf("Can we export to CSV?")).getByText("Classification failed; it will be retried.")).toBeInTheDocument();
+    expect(within(rowOf("Can we export to CSV?")).getByText("Classification failed after every attempt.")).toBeInTheDocument();
+    expect(within(classified).queryByRole("button", { name: "Retry now" })).not.toBeInTheDocument();
     expect(screen.getByText("3 messages")).toBeInTheDocument();
   });
 
@@ -91,6 +92,27 @@ describe("inbox page", () => {
     await waitFor(() => expect(router.state.location.search).toBe("?category=noise&q=thanks"));
     await waitFor(() => expect(listRequests(api).at(-1)?.query.get("q")).toBe("thanks"));
     expect(listRequests(api).at(-1)?.query.getAll("category")).toEqual(["noise"]);
+  });
+
+  it("retries a message that failed every attempt", async () => {
+    const user = userEvent.setup();
+    renderApp("/inbox?status=failed");
+    await waitFor(() => expect(rows().map((row) => row.dataset.messageId)).toEqual(["1"]));
+    await user.click(within(rowOf("Can we export to CSV?")).getByRole("button", { name: "Retry now" }));
+
+    expect(api.requests.filter((r) => r.method === "POST").map((r) => r.path)).toEqual(["/api/messages/1/retry"]);
+    expect(await screen.findByText("Queued for classification again")).toHaveClass("toast__text");
+    // no longer a dead letter: the failed-only list is fetched again and is empty
+    await waitFor(() => expect(screen.queryAllByTestId("message")).toHaveLength(0));
+  });
+
+  it("shows why a retry was refused", async () => {
+    const user = userEvent.setup();
+    api.failures["POST /api/messages/1/retry"] = { status: 409, detail: "message 1 is classified, not failed" };
+    renderApp("/inbox");
+    await screen.findByText("Can we export to CSV?");
+    await user.click(within(rowOf("Can we export to CSV?")).getByRole("button", { name: "Retry now" }));
+    expect(await screen.findByText("message 1 is classified, not failed")).toBeInTheDocument();
   });
 
   it("sends a new message from the compose dialog", async () => {

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { useChannels, useMessageList, usePostMessage } from "../../api/queries";
+import { useChannels, useMessageList, usePostMessage, useRetryMessage } from "../../api/queries";
 import { CATEGORIES, MESSAGE_STATUSES, isOneOf, type Message, type MessageQuery } from "../../api/types";
 import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, RelativeTime } from "../../components/Badges";
 import { Dialog } from "../../components/Dialog";
@@ -73,10 +73,29 @@ function MessageRow({ message, fresh }: { message: Message; fresh: boolean }) {
             ) : null}
           </div>
         ) : message.status === "failed" ? (
-          <p className="feed__failed">{t("inbox.failed")}</p>
+          <div className="feed__failed">
+            <p>{t("inbox.failed")}</p>
+            <RetryButton id={message.id} />
+          </div>
         ) : null}
       </div>
     </li>
+  );
+}
+
+function RetryButton({ id }: { id: number }) {
+  const { t } = useI18n();
+  const retry = useRetryMessage();
+  const toast = useToast();
+  const onClick = () =>
+    retry.mutate(id, {
+      onSuccess: () => toast.push({ kind: "success", text: t("inbox.retried") }),
+      onError: (error) => toast.push({ kind: "error", text: errorText(error, t("state.networkError")) }),
+    });
+  return (
+    <button type="button" className="btn btn--ghost btn--sm" onClick={onClick} disabled={retry.isPending}>
+      {retry.isPending ? <Spinner /> : <Icon name="refresh" size={14} />} {t("action.retryNow")}
+    </button>
   );
 }
 
