@@ -11,8 +11,8 @@ import pytest
 import websockets
 
 from tasktracker.api.app import create_app
-from tasktracker.runtime import Role, build_runtime
-from tests.support.app import ScriptedClassifier, eventually, get_json, serve
+from tasktracker.runtime import Role
+from tests.support.app import ScriptedClassifier, WorkerProcess, eventually, get_json, serve
 from tests.support.services import free_port
 
 
@@ -72,7 +72,7 @@ async def _next_of_type(ws, kind: str, timeout: float = 15) -> dict:
 async def test_api_and_worker_over_jetstream_with_two_api_replicas(nats_settings) -> None:
     settings = nats_settings()
     await _migrated(settings)
-    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    worker = WorkerProcess(settings, ScriptedClassifier())
     await worker.start()
     try:
         app_a = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
@@ -124,7 +124,7 @@ async def test_stuck_messages_are_recovered_after_broker_outage(nats_settings) -
         page = await get_json(client, "/api/messages", params={"status": "received"})
         assert len(page["data"]) == 5
 
-    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    worker = WorkerProcess(settings, ScriptedClassifier())
     await worker.start()
     try:
         await asyncio.wait_for(worker.broker_ready.wait(), 15)
@@ -148,7 +148,7 @@ async def test_redelivered_job_creates_one_task(nats_settings) -> None:
     settings = nats_settings()
     await _migrated(settings)
     classifier = ScriptedClassifier(delay=0.2)
-    worker = build_runtime(settings, Role.worker, classifier=classifier)
+    worker = WorkerProcess(settings, classifier)
     await worker.start()
     api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
     try:
@@ -179,7 +179,7 @@ async def test_worker_shutdown_finishes_in_flight_job(nats_settings) -> None:
     settings = nats_settings(shutdown_grace_s=10)
     await _migrated(settings)
     classifier = ScriptedClassifier(delay=1.5)
-    worker = build_runtime(settings, Role.worker, classifier=classifier)
+    worker = WorkerProcess(settings, classifier)
     await worker.start()
     api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
     async with serve(api) as base, httpx.AsyncClient(base_url=base) as client:

@@ -83,7 +83,7 @@ async def test_statements_per_ingested_message(make_settings) -> None:
 
 async def test_statements_per_classified_message(make_settings) -> None:
     """The classification job of a new request (a task is made) and of a repeat (linked to it)."""
-    from tasktracker.classification.service import classify_message
+    from tasktracker.worker.jobs import classify_message
 
     settings = make_settings()
     app = create_app(settings, role=Role.api, migrate=True, classifier=ScriptedClassifier())
@@ -98,11 +98,11 @@ async def test_statements_per_classified_message(make_settings) -> None:
     runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
     try:
         with counting(runtime.engine) as counter:
-            first = await classify_message(runtime.sessions, runtime.classifier, settings, ids[0])
+            first = await classify_message(runtime, ids[0])
             new_task = len(counter)
             print("classify (new task):", new_task, counter.statements)
             counter.reset()
-            second = await classify_message(runtime.sessions, runtime.classifier, settings, ids[1])
+            second = await classify_message(runtime, ids[1])
             duplicate = len(counter)
             print("classify (duplicate):", duplicate, counter.statements)
     finally:

@@ -12,10 +12,9 @@ from sqlalchemy import select
 from tasktracker.bot.runner import run_bot
 from tasktracker.db import create_engine, create_sessionmaker
 from tasktracker.models import Message
-from tasktracker.runtime import Role, build_runtime
 from tests.channels import updates as tg
 from tests.channels.fake_telegram import FakeTelegram
-from tests.support.app import ScriptedClassifier, eventually
+from tests.support.app import ScriptedClassifier, WorkerProcess, eventually
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ async def test_bot_process_stores_messages_while_no_worker_is_online(
         assert fake_telegram.webhook is None
 
         # a worker comes online later and finds the job waiting in JetStream
-        worker = build_runtime(settings, Role.worker, ScriptedClassifier())
+        worker = WorkerProcess(settings, ScriptedClassifier())
         await worker.start()
         await eventually(lambda: _all_classified(sessions), timeout=20)
     finally:

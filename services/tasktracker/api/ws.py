@@ -9,8 +9,8 @@ import logging
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from tasktracker import __version__
+from tasktracker.events import schemas as events
 from tasktracker.events.hub import SLOW_CLIENT_CLOSE_CODE, Hub
-from tasktracker.events.schemas import Event, EventType
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -24,9 +24,7 @@ async def events_socket(websocket: WebSocket) -> None:
     client = hub.register(websocket)
     reader = asyncio.create_task(_drain_incoming(websocket))
     try:
-        await websocket.send_text(
-            Event(type=EventType.hello, data={"version": __version__}).model_dump_json()
-        )
+        await websocket.send_text(events.hello(__version__).model_dump_json())
         while not reader.done():
             if client.dropped:
                 await websocket.close(code=SLOW_CLIENT_CLOSE_CODE, reason="too slow; reconnect and refetch")
@@ -40,7 +38,7 @@ async def events_socket(websocket: WebSocket) -> None:
                 getter.cancel()
                 if reader.done():
                     return
-                payload: str | None = Event(type=EventType.heartbeat).model_dump_json()
+                payload: str | None = events.heartbeat().model_dump_json()
             else:
                 payload = getter.result()
             if payload is None:  # server shutting down

@@ -14,6 +14,7 @@ from tasktracker.ai.base import Classifier
 from tasktracker.bot.gateway import TelegramGateway
 from tasktracker.config import Settings
 from tasktracker.runtime import Role, build_runtime
+from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,15 @@ async def run_bot(
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             break
-    await runtime.start()
-    gateway = TelegramGateway(runtime)
-    try:
-        await gateway.start(polling=True, replies=settings.bot_reply)
-        assert gateway.polling is not None
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopping, gateway.polling}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if gateway.polling.done() and not gateway.polling.cancelled():
-            gateway.polling.result()  # the token was refused: fail the command
-    finally:
-        await gateway.stop()
-        await runtime.stop()
+    async with running(runtime):
+        gateway = TelegramGateway(runtime)
+        try:
+            await gateway.start(polling=True, replies=settings.bot_reply)
+            assert gateway.polling is not None
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({stopping, gateway.polling}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if gateway.polling.done() and not gateway.polling.cancelled():
+                gateway.polling.result()  # the token was refused: fail the command
+        finally:
+            await gateway.stop()

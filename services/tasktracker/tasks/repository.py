@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tasktracker.classification.schemas import PRIORITY_RANK
 from tasktracker.db import contains_words, execute_dml, insert_ignoring_conflicts, table_of
-from tasktracker.models import Correction, Task, TaskActivity, TaskExport, TaskStatus
+from tasktracker.models import Correction, Task, TaskActivity, TaskExport
 from tasktracker.pagination import SortSpec, after_cursor, encode_cursor, order_by
 
 # Task.priority is a plain string column: rank it by the enum's values.
@@ -96,11 +96,7 @@ async def add_message(session: AsyncSession, task_id: int, now: datetime) -> Tas
     return await session.get(Task, task_id, populate_existing=True)
 
 
-async def list_page(
-    session: AsyncSession, filters: TaskFilters, sort: str, limit: int, cursor: str | None
-) -> tuple[list[Task], str | None]:
-    spec = SORTS[sort]
-    stmt = select(Task)
+def _filtered(stmt: Select[Any], filters: TaskFilters) -> Select[Any]:
     if filters.status:
         stmt = stmt.where(col(Task.status).in_(filters.status))
     if filters.category:
@@ -119,6 +115,19 @@ async def list_page(
         stmt = stmt.where(col(Task.needs_review) == filters.needs_review)
     if filters.q:
         stmt = stmt.where(contains_words([Task.title, Task.description], filters.q))
+    return stmt
+
+
+async def count(session: AsyncSession, filters: TaskFilters) -> int:
+    stmt = _filtered(select(func.count()).select_from(Task), filters)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def list_page(
+    session: AsyncSession, filters: TaskFilters, sort: str, limit: int, cursor: str | None
+) -> tuple[list[Task], str | None]:
+    spec = SORTS[sort]
+    stmt = _filtered(select(Task), filters)
     if cursor:
         stmt = stmt.where(after_cursor(spec, cursor))
     stmt = stmt.order_by(*order_by(spec)).limit(limit + 1)
@@ -138,14 +147,19 @@ async def list_page(
 
 
 async def open_candidates(
-    session: AsyncSession, channel_id: int | None, category: str, since: datetime, limit: int = 200
+    session: AsyncSession,
+    channel_id: int | None,
+    category: str,
+    since: datetime,
+    open_states: Sequence[str],
+    limit: int = 200,
 ) -> list[tuple[int, str]]:
     """(id, text) of open tasks of a channel and category created recently: where a repeat belongs.
 
     Only two columns are read: this runs for every actionable message.
     """
     stmt = select(col(Task.id), col(Task.description), col(Task.title)).where(
-        col(Task.status).in_([TaskStatus.open, TaskStatus.in_progress]),
+        col(Task.status).in_(open_states),
         col(Task.category) == category,
         col(Task.created_at) >= since,
         col(Task.merged_into_id).is_(None),

@@ -8,6 +8,7 @@ import signal
 
 from tasktracker.config import Settings
 from tasktracker.runtime import Role, build_runtime
+from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +19,9 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await runtime.start()
-    log.info("worker started: stream %s, durable consumer %s", settings.nats_stream, settings.nats_durable)
-    try:
+    async with running(runtime):
+        log.info(
+            "worker started: stream %s, durable consumer %s", settings.nats_stream, settings.nats_durable
+        )
         await stop.wait()
-    finally:
         log.info("worker stopping; unacknowledged jobs return to the stream after ack_wait")
-        await runtime.stop()
