@@ -21,6 +21,7 @@ from tests.support.services import free_port, wait_port
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "services" / "dashboard" / "dist"
 CONF = ROOT / "services" / "nginx" / "nginx.conf"
+JSON_TYPE = {"content-type": "application/json"}
 
 
 @pytest.fixture
@@ -33,9 +34,11 @@ def nginx_binary() -> str:
     return binary
 
 
-def render(tmp: Path, api_port: int, port: int) -> Path:
+def render(tmp: Path, api_port: int, port: int, max_body_bytes: int) -> Path:
     server = CONF.read_text()
-    server = server.replace("${API_UPSTREAM}", f"127.0.0.1:{api_port}")  # what the image's envsubst does
+    # what the image's envsubst does
+    server = server.replace("${API_UPSTREAM}", f"127.0.0.1:{api_port}")
+    server = server.replace("${TASKTRACKER_MAX_BODY_BYTES}", str(max_body_bytes))
     server = server.replace("listen 8080;", f"listen 127.0.0.1:{port};")
     server = server.replace("root /usr/share/nginx/html;", f"root {DIST};")
     temp = {name: tmp / name for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi")}
@@ -66,9 +69,10 @@ http {{
 
 
 async def test_nginx_serves_dashboard_and_proxies_api_and_ws(nginx_binary, make_settings, tmp_path) -> None:
-    app = create_app(make_settings(), role=Role.all, migrate=True, classifier=ScriptedClassifier())
+    settings = make_settings()
+    app = create_app(settings, role=Role.all, migrate=True, classifier=ScriptedClassifier())
     api_port, port = free_port(), free_port()
-    conf = render(tmp_path, api_port, port)
+    conf = render(tmp_path, api_port, port, settings.max_body_bytes)
     check = subprocess.run([nginx_binary, "-t", "-c", str(conf)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     async with serve(app, port=api_port):
@@ -88,6 +92,22 @@ async def test_nginx_serves_dashboard_and_proxies_api_and_ws(nginx_binary, make_
                     "/api/messages", json={"content": "bug: via nginx", "external_id": "n1"}
                 )
                 assert posted.status_code == 202
+                # A full batch of long messages (over 2 MiB) that the API accepts passes the proxy too.
+                batch = [
+                    {"content": f"task: item {i} " + "x" * 4000, "external_id": f"b{i}"}
+                    for i in range(settings.max_batch)
+                ]
+                big = await client.post("/api/messages/batch", json=batch)
+                assert big.status_code == 202 and big.json()["created"] == settings.max_batch, big.text[:200]
+                # Over the one limit: the same JSON answer as the API's, from the proxy or the API.
+                huge = await client.post(
+                    "/api/messages", content=b"x" * (settings.max_body_bytes + 1), headers=JSON_TYPE
+                )
+                assert huge.status_code == 413 and huge.json()["code"] == "content_too_large", huge.text
+                hook = await client.post(
+                    "/webhook/slack", content=b"x" * (settings.max_body_bytes + 1), headers=JSON_TYPE
+                )
+                assert hook.status_code == 413 and hook.json()["code"] == "content_too_large", hook.text
             async with websockets.connect(config["ws_url"]) as ws:
                 assert json.loads(await ws.recv())["type"] == "hello"
         finally:

@@ -56,6 +56,9 @@ async def test_bot_process_stores_messages_while_no_worker_is_online(
     bot = asyncio.create_task(run_bot(settings, stop, classifier=ScriptedClassifier()))
     worker = None
     try:
+        # The bot's broker has connected (it made the stream): before that, a message is stored and
+        # left to the sweep, which this test does not wait for.
+        await eventually(lambda: _stream_exists(settings), timeout=15)
         await fake_telegram.push(
             tg.update(81, tg.message(tg.SUPERGROUP, 1, "bug: stored with no worker online"))
         )
@@ -73,6 +76,17 @@ async def test_bot_process_stores_messages_while_no_worker_is_online(
         if worker is not None:
             await worker.stop()
         await engine.dispose()
+
+
+async def _stream_exists(settings) -> bool:
+    nc = await nats.connect(settings.nats_url)
+    try:
+        await nc.jetstream().stream_info(settings.nats_stream)
+        return True
+    except Exception:
+        return False
+    finally:
+        await nc.close()
 
 
 async def _all_classified(sessions) -> bool:

@@ -17,6 +17,7 @@ from tasktracker.ai.base import Classifier
 from tasktracker.api import system, ws
 from tasktracker.api.errors import install_error_handlers
 from tasktracker.api.limits import BodySizeLimit
+from tasktracker.api.openapi import install_openapi
 from tasktracker.api.tracing import http_telemetry
 from tasktracker.bot import webhook as telegram_webhook
 from tasktracker.channels import endpoints as channels
@@ -73,6 +74,7 @@ def create_app(
         telemetry=http_telemetry(),
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(

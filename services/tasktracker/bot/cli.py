@@ -19,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from tasktracker.config import ConfigError, Settings, load_settings
+from tasktracker.config import Settings
+from tasktracker.config import settings_or_exit as _settings
 
 T = TypeVar("T")
 
@@ -27,14 +28,6 @@ WEBHOOK_PATH = "/webhook/telegram"
 WEBHOOK_PORTS = {None, 443, 80, 88, 8443}  # the only ports Telegram delivers to
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 IMPORT_BATCH = 200
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _bot_settings() -> Settings:

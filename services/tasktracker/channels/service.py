@@ -18,9 +18,11 @@ from tasktracker.channels.schemas import (
     RoutingDefaults,
     WebhookResult,
     WebhookStatus,
+    json_object,
 )
 from tasktracker.config import Settings
-from tasktracker.errors import Conflict, NotFound
+from tasktracker.errors import Conflict, NotFound, invalid
+from tasktracker.fields import MAX_ID
 from tasktracker.messages import service as messages_service
 from tasktracker.messages.schemas import MessageIn
 from tasktracker.models import Channel, ChannelKind, Message
@@ -60,6 +62,20 @@ def to_public(channel: Channel) -> ChannelPublic:
 
 async def list_channels(session: AsyncSession) -> list[ChannelPublic]:
     return [to_public(c) for c in await repository.list_all(session)]
+
+
+async def resolve_ids(session: AsyncSession, names: list[str]) -> list[int] | None:
+    """Resolve channel names or ids. None means: a named channel does not exist, so nothing matches."""
+    if not names:
+        return []
+    by_name = {c.name: c.id for c in await repository.list_all(session) if c.id is not None}
+    ids: list[int] = []
+    for name in names:
+        if name in by_name:
+            ids.append(by_name[name])
+        elif name.isascii() and name.isdigit() and len(name) <= 10 and 0 < int(name) <= MAX_ID:
+            ids.append(int(name))
+    return ids or None
 
 
 async def get_or_404(session: AsyncSession, channel_id: int) -> Channel:
@@ -191,11 +207,17 @@ async def generic_channel(session: AsyncSession, name: str) -> Channel:
 
 
 async def receive_generic(
-    uow: UnitOfWork, settings: Settings, channel: Channel, data: GenericMessageIn, body: bytes
+    uow: UnitOfWork, settings: Settings, channel: Channel, body: bytes
 ) -> WebhookResult:
-    """Store a signed message. Without an id the body's hash is the id, so a resent body is a duplicate."""
+    """Store a signed message. Without an id the body's hash is the id, so a resent body is a duplicate.
+
+    A disabled channel stores nothing and is told so, whatever the body holds."""
     if not channel.enabled:
         return disabled_result(channel)
+    try:
+        data = GenericMessageIn.model_validate(json_object(body))
+    except ValidationError as exc:
+        raise invalid(exc) from None
     external_id = data.external_id or "sha256:" + hashlib.sha256(body).hexdigest()[:40]
     message_in = MessageIn(
         content=data.text,

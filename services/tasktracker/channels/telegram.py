@@ -23,7 +23,7 @@ from tasktracker.config import Settings
 from tasktracker.errors import NotFound
 from tasktracker.messages import service as messages_service
 from tasktracker.messages.schemas import MessageIn
-from tasktracker.models import Channel, ChannelKind, Message, Task, TaskStatus
+from tasktracker.models import OPEN_STATUSES, Channel, ChannelKind, Message, Task, TaskStatus
 from tasktracker.tasks import service as tasks_service
 from tasktracker.tasks.schemas import TaskPublic, TaskUpdate
 from tasktracker.unit_of_work import UnitOfWork
@@ -203,7 +203,7 @@ async def complete(
 ) -> tuple[Task, bool]:
     """Mark a task of this chat completed; returns it and whether its status changed."""
     task = await chat_task(session, channel, task_id)
-    if task.status not in tasks_service.OPEN_STATES:
+    if task.status not in OPEN_STATUSES:
         return task, False
     task = await tasks_service.update(session, task_id, TaskUpdate(status=TaskStatus.completed), actor)
     return task, True

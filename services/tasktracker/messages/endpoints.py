@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from tasktracker.api.deps import SessionDep, SettingsDep, UnitOfWorkDep
-from tasktracker.api.params import ChannelNames, Cursor, IdPath, IdQuery, Limit, SearchQuery, channel_ids
+from tasktracker.api.params import ChannelNames, Cursor, IdPath, IdQuery, Limit, SearchQuery
+from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category
 from tasktracker.messages import repository, service
 from tasktracker.messages.schemas import (

@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from tasktracker.db import contains_words, execute_dml, insert_ignoring_conflicts, table_of, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
-from tasktracker.pagination import SortSpec, after_cursor, encode_cursor, order_by
+from tasktracker.pagination import SortSpec, page
 
 
 @dataclass
@@ -75,17 +75,7 @@ async def list_page(
                 )
             )
         )
-    if cursor:
-        stmt = stmt.where(after_cursor(MESSAGE_SORT, cursor))
-    stmt = stmt.order_by(*order_by(MESSAGE_SORT)).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        assert last.id is not None  # a stored row
-        next_cursor = encode_cursor(last.received_at, last.id)
-    return rows, next_cursor
+    return await page(session, stmt, MESSAGE_SORT, limit, cursor, lambda message: message.received_at)
 
 
 def _latest_issue_ids() -> Select[Any]:

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from tasktracker.api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
-from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQuery, channel_ids
+from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQuery
+from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.events import schemas as events
 from tasktracker.models import TaskStatus

@@ -13,8 +13,8 @@ from sqlmodel import col
 
 from tasktracker.classification.schemas import PRIORITY_RANK
 from tasktracker.db import contains_words, execute_dml, insert_ignoring_conflicts, table_of
-from tasktracker.models import Correction, Task, TaskActivity, TaskExport
-from tasktracker.pagination import SortSpec, after_cursor, encode_cursor, order_by
+from tasktracker.models import OPEN_STATUSES, Correction, Task, TaskActivity, TaskExport
+from tasktracker.pagination import SortSpec, page
 
 # Task.priority is a plain string column: rank it by the enum's values.
 PRIORITY_RANK_BY_VALUE: dict[str, int] = {p.value: rank for p, rank in PRIORITY_RANK.items()}
@@ -127,23 +127,15 @@ async def list_page(
     session: AsyncSession, filters: TaskFilters, sort: str, limit: int, cursor: str | None
 ) -> tuple[list[Task], str | None]:
     spec = SORTS[sort]
-    stmt = _filtered(select(Task), filters)
-    if cursor:
-        stmt = stmt.where(after_cursor(spec, cursor))
-    stmt = stmt.order_by(*order_by(spec)).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        key = (
-            PRIORITY_RANK_BY_VALUE.get(last.priority, -1)
+
+    def key_of(task: Task) -> Any:
+        return (
+            PRIORITY_RANK_BY_VALUE.get(task.priority, -1)
             if spec.kind == "int"
-            else getattr(last, sort.lstrip("-"))
+            else getattr(task, sort.lstrip("-"))
         )
-        assert last.id is not None  # a stored row
-        next_cursor = encode_cursor(key, last.id)
-    return rows, next_cursor
+
+    return await page(session, _filtered(select(Task), filters), spec, limit, cursor, key_of)
 
 
 async def open_candidates(
@@ -151,7 +143,6 @@ async def open_candidates(
     channel_id: int | None,
     category: str,
     since: datetime,
-    open_states: Sequence[str],
     limit: int = 200,
 ) -> list[tuple[int, str]]:
     """(id, text) of open tasks of a channel and category created recently: where a repeat belongs.
@@ -159,7 +150,7 @@ async def open_candidates(
     Only two columns are read: this runs for every actionable message.
     """
     stmt = select(col(Task.id), col(Task.description), col(Task.title)).where(
-        col(Task.status).in_(open_states),
+        col(Task.status).in_(OPEN_STATUSES),
         col(Task.category) == category,
         col(Task.created_at) >= since,
         col(Task.merged_into_id).is_(None),

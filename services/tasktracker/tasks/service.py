@@ -17,7 +17,7 @@ from tasktracker.errors import Conflict, Invalid, NotFound
 from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
 from tasktracker.messages.schemas import IssuePublic
-from tasktracker.models import Channel, Correction, Task, TaskStatus
+from tasktracker.models import CLOSED_STATUSES, OPEN_STATUSES, Channel, Correction, Task, TaskStatus
 from tasktracker.tasks import repository
 from tasktracker.tasks.schemas import (
     ActivityPublic,
@@ -27,9 +27,6 @@ from tasktracker.tasks.schemas import (
     TaskPublic,
     TaskUpdate,
 )
-
-OPEN_STATES = (TaskStatus.open, TaskStatus.in_progress)
-CLOSED_STATES = (TaskStatus.completed, TaskStatus.closed)
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,7 @@ async def open_candidates(
     session: AsyncSession, channel_id: int | None, category: str, since: datetime
 ) -> list[tuple[int, str]]:
     """(id, text) of the open tasks of a channel and category made since then: where a repeat belongs."""
-    return await repository.open_candidates(session, channel_id, category, since, OPEN_STATES)
+    return await repository.open_candidates(session, channel_id, category, since)
 
 
 async def link_message(
@@ -154,7 +151,7 @@ async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: s
     now = utcnow()
     task.updated_at = now
     if "status" in changes:
-        task.closed_at = now if task.status in CLOSED_STATES else None
+        task.closed_at = now if task.status in CLOSED_STATUSES else None
     if ("category" in changes or "priority" in changes) and task.source_message_id is not None:
         await _record_correction(session, task, changes, actor)
         if "needs_review" not in changes:
@@ -238,7 +235,7 @@ async def list_tasks(
 
 
 def _open_of_channel(channel_id: int) -> repository.TaskFilters:
-    return repository.TaskFilters(status=[s.value for s in OPEN_STATES], channel_ids=[channel_id])
+    return repository.TaskFilters(status=[s.value for s in OPEN_STATUSES], channel_ids=[channel_id])
 
 
 async def open_of_channel(session: AsyncSession, channel_id: int, limit: int) -> list[TaskPublic]:
