@@ -75,12 +75,7 @@ class Runtime:
         log.info("broker connected")
 
     async def stop(self) -> None:
-        for task in reversed(self._background):
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._background.clear()
+        await cancel_all(self._background)
         if self.broker_ready.is_set():
             with contextlib.suppress(Exception):
                 await self.broker.shutdown()
@@ -91,6 +86,16 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await close()
         await self.engine.dispose()
+
+
+async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel background tasks, newest first, wait for each to end, and forget them."""
+    for task in reversed(tasks):
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    tasks.clear()
 
 
 def build_runtime(settings: Settings, role: Role, classifier: Classifier | None = None) -> Runtime:

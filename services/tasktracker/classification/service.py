@@ -63,9 +63,7 @@ async def claim(session: AsyncSession, settings: Settings, message_id: int) -> s
     """Take a message for classification; returns its text, or None when there is nothing to do: it
     is done, another run holds a fresh claim, or it used up its attempts (then it is marked failed)."""
     stale_before = utcnow() - timedelta(seconds=settings.job_ack_wait_s)
-    if not await messages_repo.claim(session, message_id, stale_before):
-        return None
-    message = await messages_repo.get(session, message_id)
+    message = await messages_repo.claim(session, message_id, stale_before)
     if message is None:
         return None
     if message.attempts > settings.job_max_deliver:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tasktracker.classification.schemas import PRIORITY_RANK
-from tasktracker.db import contains_words, execute_dml, insert_ignoring_conflicts, table_of
+from tasktracker.db import contains_words, execute_dml, insert_new
 from tasktracker.models import OPEN_STATUSES, Correction, Task, TaskActivity, TaskExport
 from tasktracker.pagination import SortSpec, page
 
@@ -73,11 +73,12 @@ async def get_by_source_message(session: AsyncSession, message_id: int) -> Task 
 
 async def insert_for_message(session: AsyncSession, values: dict[str, Any]) -> tuple[Task, bool]:
     """Create the task of a message; a second attempt for the same message returns the first task."""
-    stmt = insert_ignoring_conflicts(session.bind.dialect.name, table_of(Task), values, ["source_message_id"])
-    created = bool((await execute_dml(session, stmt)).rowcount)
+    new = await insert_new(session, Task, values, ["source_message_id"])
+    if new is not None:
+        return new, True
     task = await get_by_source_message(session, values["source_message_id"])
-    assert task is not None
-    return task, created
+    assert task is not None  # the conflict was with this message's task
+    return task, False
 
 
 async def add_message(session: AsyncSession, task_id: int, now: datetime) -> Task | None:

@@ -22,7 +22,7 @@ from tasktracker import telemetry
 from tasktracker.broker import CLASSIFY_MESSAGE
 from tasktracker.classification import service as classification
 from tasktracker.config import ClassifierMode
-from tasktracker.runtime import Runtime
+from tasktracker.runtime import Runtime, cancel_all
 from tasktracker.unit_of_work import send_classification_jobs, unit_of_work
 from tasktracker.worker import jobs
 
@@ -146,12 +146,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._receiver), self.settings.shutdown_grace_s + 1)
             self._background.append(self._receiver)
-        for task in reversed(self._background):
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._background.clear()
+        await cancel_all(self._background)
         await self._finish_in_memory_jobs()
 
 
