@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 
 from tasktracker.broker import CLASSIFY_MESSAGE
+from tasktracker.config import Settings
 from tasktracker.db import create_engine, create_sessionmaker
 from tasktracker.events import schemas as events
 from tasktracker.events.bus import InProcessBus
@@ -22,27 +23,30 @@ from tasktracker.unit_of_work import unit_of_work
 
 @dataclass
 class Resources:
+    settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     bus: InProcessBus
     broker: AsyncBroker
-    broker_ready: asyncio.Event = field(default_factory=asyncio.Event)
     jobs: list[int] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
+
+    def broker_connected(self) -> bool:
+        return True
 
 
 @pytest.fixture
 async def resources(make_settings) -> AsyncIterator[Resources]:
-    engine = create_engine(make_settings())
+    settings = make_settings()
+    engine = create_engine(settings)
     await upgrade(engine)
     broker = InMemoryBroker()
-    res = Resources(create_sessionmaker(engine), InProcessBus(), broker)
+    res = Resources(settings, create_sessionmaker(engine), InProcessBus(), broker)
 
     async def classify(message_id: int) -> None:
         res.jobs.append(message_id)
 
     broker.register_task(classify, task_name=CLASSIFY_MESSAGE)
     await broker.startup()
-    res.broker_ready.set()
 
     async def listen() -> None:
         async for event in res.bus.subscribe():

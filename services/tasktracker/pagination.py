@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, or_
@@ -43,9 +43,10 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
             value = datetime.fromisoformat(value)
             if value.tzinfo is None:  # we write UTC offsets; a naive one cannot be bound (a 500)
                 raise ValueError
-        elif not isinstance(value, int) or abs(value) > MAX_ID:
+            value = value.astimezone(UTC)  # OverflowError past year 1 or 9999
+        elif not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_ID:
             raise ValueError
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
         raise Invalid(
             "cursor is not valid; pass the next_cursor of a previous page", code="bad_cursor"
         ) from None

@@ -25,6 +25,7 @@ from taskiq import AsyncBroker
 
 from tasktracker import telemetry
 from tasktracker.broker import CLASSIFY_MESSAGE, enqueue
+from tasktracker.config import Settings
 from tasktracker.events.bus import EventBus
 from tasktracker.events.schemas import Event
 
@@ -43,7 +44,8 @@ class Resources(Protocol):
     @property
     def broker(self) -> AsyncBroker: ...
     @property
-    def broker_ready(self) -> asyncio.Event: ...
+    def settings(self) -> Settings: ...
+    def broker_connected(self) -> bool: ...
 
 
 @dataclass
@@ -110,16 +112,31 @@ async def publish(bus: EventBus, events: list[Event]) -> None:
 
 
 async def send_classification_jobs(resources: Resources, message_ids: list[int]) -> int:
-    """Send classification jobs; returns how many were sent. Unsent ones are picked up by the sweep."""
-    if not resources.broker_ready.is_set():
+    """Send classification jobs; returns how many were sent. Unsent ones are picked up by the sweep.
+
+    The messages are committed already, so a caller never waits on a broker that is down: while it
+    is disconnected nothing is tried, and a send that takes longer than `enqueue_timeout_s` stops
+    the rest (a job that went out anyway only runs twice, and jobs are idempotent).
+    """
+    if not resources.broker_connected():
         log.warning("broker not connected; %d message(s) left for the sweep", len(message_ids))
         return 0
+    timeout_s = resources.settings.enqueue_timeout_s
     sent = 0
     for message_id in message_ids:
         try:
             with telemetry.span("messages.enqueue", {"message.id": message_id}, kind=SpanKind.PRODUCER):
-                await enqueue(resources.broker, CLASSIFY_MESSAGE, message_id)  # carries the span's context
+                # carries the span's context
+                await asyncio.wait_for(enqueue(resources.broker, CLASSIFY_MESSAGE, message_id), timeout_s)
             sent += 1
+        except TimeoutError:
+            log.warning(
+                "broker did not take message %s within %.1f s; %d message(s) left for the sweep",
+                message_id,
+                timeout_s,
+                len(message_ids) - sent,
+            )
+            break
         except Exception:
             log.warning("could not enqueue message %s; the sweep will retry", message_id, exc_info=True)
     return sent

@@ -27,7 +27,10 @@ router = APIRouter(prefix="/api/messages", tags=["messages"])
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"model": MessagePublic, "description": "Already known: the stored message."}},
+    responses={
+        200: {"model": MessagePublic, "description": "Already known: the stored message."},
+        409: {"description": "The channel is disabled (`channel_disabled`): nothing stored."},
+    },
 )
 async def post_message(
     data: MessageIn, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
@@ -45,7 +48,11 @@ BatchBody = Annotated[
 ]
 
 
-@router.post("/batch", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"description": "A channel is disabled (`channel_disabled`): nothing stored."}},
+)
 async def post_batch(body: BatchBody, uow: UnitOfWorkDep, settings: SettingsDep) -> BatchResult:
     """Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently."""
     return await service.ingest_batch(uow, settings, _items(body))

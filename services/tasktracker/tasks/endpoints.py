@@ -87,7 +87,10 @@ async def delete_task(task_id: IdPath, uow: UnitOfWorkDep) -> None:
     uow.queue_event(events.task_deleted(task_id))
 
 
-@router.post("/{task_id}/merge")
+@router.post(
+    "/{task_id}/merge",
+    responses={409: {"description": "The target was itself merged (`merge_target_merged`)."}},
+)
 async def merge_task(task_id: IdPath, data: TaskMerge, uow: UnitOfWorkDep) -> TaskPublic:
     """Merge this task into another; answers the target."""
     source, target = await service.merge(uow.session, task_id, data.into)

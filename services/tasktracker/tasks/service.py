@@ -28,6 +28,9 @@ from tasktracker.tasks.schemas import (
     TaskUpdate,
 )
 
+# Of the fields a PATCH may send, only these may be set to null (the column is nullable).
+NULLABLE_FIELDS = {"assignee"}
+
 
 @dataclass(frozen=True)
 class FromMessage:
@@ -140,7 +143,7 @@ async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: s
     task = await get_or_404(session, task_id)
     changes: dict[str, Any] = {}
     for field, value in data.model_dump(exclude_unset=True).items():
-        if field in {"title", "category", "priority", "status"} and value is None:
+        if value is None and field not in NULLABLE_FIELDS:
             raise Invalid(f"{field} cannot be null", code="null_field")
         old = getattr(task, field)
         if value != old:

@@ -404,7 +404,7 @@ export interface components {
             name: string;
             /**
              * Secret
-             * @description HMAC key of a generic webhook (at least 16 characters). Never returned.
+             * @description HMAC key of a generic webhook (16 to 500 characters). Never returned.
              */
             secret?: string | null;
         };
@@ -538,6 +538,22 @@ export interface components {
              */
             day: string;
         };
+        /**
+         * Error
+         * @description Every error the API answers: `{"detail", "code"}`.
+         */
+        Error: {
+            /**
+             * Code
+             * @description Machine-readable, e.g. `not_found`, `validation_error`, `null_field`.
+             */
+            code: string;
+            /**
+             * Detail
+             * @description What went wrong: a sentence, or (code `validation_error`) one issue per bad field.
+             */
+            detail: string | components["schemas"]["ValidationIssue"][];
+        };
         /** ExportPublic */
         ExportPublic: {
             /**
@@ -555,11 +571,6 @@ export interface components {
             tracker: string;
             /** Url */
             url: string | null;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** Health */
         Health: {
@@ -720,7 +731,7 @@ export interface components {
              */
             content: string;
             /** External Id */
-            external_id?: string | null;
+            external_id?: string | number | null;
             /** Meta */
             meta?: {
                 [key: string]: unknown;
@@ -1035,17 +1046,16 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
+        /** ValidationIssue */
+        ValidationIssue: {
+            /**
+             * Loc
+             * @description Where: `body`, `query` or `path`, then the field.
+             */
             loc: (string | number)[];
-            /** Message */
+            /** Msg */
             msg: string;
-            /** Error Type */
+            /** Type */
             type: string;
         };
         /**
@@ -1098,6 +1108,15 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelsPublic"];
                 };
             };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_channel_api_channels_post: {
@@ -1122,20 +1141,40 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelPublic"];
                 };
             };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Name or external id taken. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1160,13 +1199,22 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1189,20 +1237,31 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The channel has messages: disable it instead. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1231,20 +1290,49 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelPublic"];
                 };
             };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Name or external id taken. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1271,13 +1359,31 @@ export interface operations {
                     "application/json": components["schemas"]["Classification"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1300,6 +1406,15 @@ export interface operations {
                     "application/json": components["schemas"]["ClientConfig"];
                 };
             };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     health_api_health_get: {
@@ -1320,6 +1435,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     ready_api_health_ready_get: {
@@ -1338,6 +1462,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Something is down; `down` and `checks` say what. */
@@ -1381,13 +1514,13 @@ export interface operations {
                     "application/json": components["schemas"]["MessagesPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1423,13 +1556,40 @@ export interface operations {
                     "application/json": components["schemas"]["MessagePublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The channel is disabled (`channel_disabled`): nothing stored. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1456,13 +1616,40 @@ export interface operations {
                     "application/json": components["schemas"]["BatchResult"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A channel is disabled (`channel_disabled`): nothing stored. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1487,13 +1674,22 @@ export interface operations {
                     "application/json": components["schemas"]["MessageDetail"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1514,6 +1710,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatsPublic"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1553,13 +1758,13 @@ export interface operations {
                     "application/json": components["schemas"]["TasksPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1586,13 +1791,31 @@ export interface operations {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1617,13 +1840,22 @@ export interface operations {
                     "application/json": components["schemas"]["TaskDetail"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1646,13 +1878,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1681,13 +1922,40 @@ export interface operations {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1716,13 +1984,49 @@ export interface operations {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The target was itself merged (`merge_target_merged`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1761,35 +2065,54 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Signature missing, wrong or stale (`code` says which). */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description No such channel, or the integration is not configured. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The channel this delivery needs clashes with an existing one (`channel_name_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description The body is over `TASKTRACKER_MAX_BODY_BYTES` (10 MiB), like any request's. */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description JSON of the wrong shape (`code`: `validation_error`) or content too long. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1823,35 +2146,54 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Signature missing, wrong or stale (`code` says which). */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description No such channel, or the integration is not configured. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The channel this delivery needs clashes with an existing one (`channel_name_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description The body is over `TASKTRACKER_MAX_BODY_BYTES` (10 MiB), like any request's. */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description JSON of the wrong shape (`code`: `validation_error`) or content too long. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1880,28 +2222,36 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description X-Telegram-Bot-Api-Secret-Token missing or wrong (`bad_secret_token`). */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description No bot or no webhook secret configured (`telegram_not_configured`). */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Not a Telegram Update (`invalid_update`). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
