@@ -15,12 +15,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskiq import InMemoryBroker
 
 from tasktracker import __version__
-from tasktracker.config import ConfigError, Settings, get_settings
+from tasktracker.config import ConfigError, Settings
+from tasktracker.config import settings_or_exit as _settings
+from tasktracker.events.bus import InProcessBus
 
 app = typer.Typer(
     name="tasktracker",
@@ -29,14 +34,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ConfigError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port: int | None) -> None:
@@ -183,6 +180,19 @@ def config_command(
     typer.echo(f"database: {settings.effective_database_url.split('@')[-1]}")
 
 
+@dataclass
+class _StoreOnly:
+    """What a unit of work needs, for commands that only write rows (no jobs, no events)."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    bus: InProcessBus = field(default_factory=InProcessBus)
+    broker: InMemoryBroker = field(default_factory=InMemoryBroker)
+
+    def broker_connected(self) -> bool:
+        return False
+
+
 secrets_app = typer.Typer(
     help="Secrets stored in the database (channel keys), encrypted with TASKTRACKER_SECRET_KEY.",
     no_args_is_help=True,
@@ -198,14 +208,14 @@ def rotate_secrets() -> None:
     from tasktracker.channels.service import reseal_secrets
     from tasktracker.crypto import SecretBox, SecretUnreadable
     from tasktracker.db import create_engine, create_sessionmaker
+    from tasktracker.unit_of_work import unit_of_work
 
     async def _rotate() -> int:
         engine = create_engine(settings)
+        store = _StoreOnly(settings, create_sessionmaker(engine))
         try:
-            async with create_sessionmaker(engine)() as session:
-                count = await reseal_secrets(session, SecretBox.from_settings(settings))
-                await session.commit()
-                return count
+            async with unit_of_work(store) as uow:
+                return await reseal_secrets(uow.session, SecretBox.from_settings(settings))
         finally:
             await engine.dispose()
 

@@ -15,10 +15,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from taskiq import AsyncBroker
 
 log = logging.getLogger(__name__)
@@ -70,40 +68,6 @@ def authorized(authorization: str | None, token: str | None) -> bool:
 
 def render() -> bytes:
     return generate_latest()
-
-
-class HttpMetrics:
-    """ASGI middleware: count and time each HTTP request by its route template and status."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = _route_template(scope)
-            method = scope["method"]
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
-
-
-def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return str(path) if path else UNMATCHED_ROUTE
 
 
 async def refresh_queue_lag(broker: AsyncBroker, stream: str, consumer: str, timeout_s: float = 2.0) -> None:

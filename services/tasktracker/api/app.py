@@ -17,6 +17,7 @@ from tasktracker.ai.base import Classifier
 from tasktracker.api import openapi, scrape, system, ws
 from tasktracker.api.errors import CatchUnhandled, install_error_handlers
 from tasktracker.api.hosts import ForwardedHeaders, TrustedHosts
+from tasktracker.api.http_metrics import HttpMetrics
 from tasktracker.api.input_guard import InputGuard
 from tasktracker.api.limits import BodySizeLimit
 from tasktracker.api.options import AnswerOptions
@@ -29,9 +30,9 @@ from tasktracker.channels import webhooks
 from tasktracker.config import Settings, get_settings
 from tasktracker.events.hub import Hub
 from tasktracker.messages import endpoints as messages
-from tasktracker.metrics import HttpMetrics
 from tasktracker.runtime import Role, build_runtime
 from tasktracker.tasks import endpoints as tasks
+from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +59,18 @@ def create_app(
         hub = Hub(settings.ws_queue_size)
         app.state.runtime = runtime
         app.state.hub = hub
-        await runtime.start()
-        hub.start(runtime.bus)
-        log.info(
-            "tasktracker %s started (%s, %s)",
-            __version__,
-            role.value,
-            "embedded" if settings.embedded_broker else "nats",
-        )
-        try:
-            yield
-        finally:
-            await hub.stop()
-            await runtime.stop()
+        async with running(runtime):
+            hub.start(runtime.bus)
+            log.info(
+                "tasktracker %s started (%s, %s)",
+                __version__,
+                role.value,
+                "embedded" if settings.embedded_broker else "nats",
+            )
+            try:
+                yield
+            finally:
+                await hub.stop()
 
     app = FastAPI(
         title="Task Tracker",

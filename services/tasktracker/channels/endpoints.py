@@ -25,7 +25,6 @@ async def list_channels(session: SessionDep) -> ChannelsPublic:
 async def create_channel(data: ChannelCreate, session: SessionDep, settings: SettingsDep) -> ChannelPublic:
     """Create a channel. `webhook` and `email` channels need a `secret` (their HMAC key)."""
     channel = await service.create(session, data, SecretBox.from_settings(settings))
-    await session.commit()
     return service.to_public(channel)
 
 
@@ -40,7 +39,6 @@ async def update_channel(
 ) -> ChannelPublic:
     """Rename, enable or disable, mute, set or rotate the secret, change routing defaults."""
     channel = await service.update(session, channel_id, data, SecretBox.from_settings(settings))
-    await session.commit()
     return service.to_public(channel)
 
 
@@ -52,5 +50,4 @@ async def update_channel(
 async def delete_channel(channel_id: IdPath, session: SessionDep) -> Response:
     """Delete a channel that has no messages."""
     await service.delete(session, channel_id)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

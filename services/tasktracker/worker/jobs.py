@@ -1,36 +1,34 @@
-"""TaskIQ jobs: thin adapters that take ids, call one service function, and publish after commit."""
+"""The jobs a worker runs: thin adapters that take ids and run services in units of work.
+
+`messages.classify` is the one job with two units: claim the message (short), classify it outside
+any transaction (the LLM may take seconds), then record the result (short).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from taskiq import Context, TaskiqDepends
+from opentelemetry.trace import SpanKind
 
 from tasktracker import telemetry
+from tasktracker.broker import CLASSIFY_MESSAGE
 from tasktracker.classification import service as classification
+from tasktracker.classification.service import Exhausted, Outcome
 from tasktracker.metrics import CLASSIFICATION_LATENCY, JOBS, model_family
-from tasktracker.worker.broker import CLASSIFY_MESSAGE
-
-if TYPE_CHECKING:
-    from tasktracker.classification.service import Outcome
-    from tasktracker.runtime import Runtime
+from tasktracker.runtime import Runtime
+from tasktracker.unit_of_work import unit_of_work
 
 
-def register_jobs(runtime: Runtime) -> None:
-    async def classify_message(message_id: int, context: Context = TaskiqDepends()) -> None:
-        with telemetry.continued(context.message.labels):  # the trace of the request that sent the job
-            try:
-                outcome = await classification.classify_message(
-                    runtime.sessions, runtime.classifier, runtime.settings, message_id
-                )
-            except Exception:
-                JOBS.labels(CLASSIFY_MESSAGE, "error").inc()  # not acked: JetStream delivers it again
-                raise
-            record_outcome(outcome)
-            await runtime.publish(outcome.events)
-
-    if runtime.broker.find_task(CLASSIFY_MESSAGE) is None:
-        runtime.broker.register_task(classify_message, task_name=CLASSIFY_MESSAGE)
+async def classify_message(runtime: Runtime, message_id: int) -> Outcome:
+    """Classify one stored message, exactly once however often its job is delivered."""
+    with telemetry.span("messages.classify", {"message.id": message_id}, kind=SpanKind.CONSUMER) as span:
+        try:
+            outcome = await _classify(runtime, message_id)
+        except Exception:
+            JOBS.labels(CLASSIFY_MESSAGE, "error").inc()  # not acknowledged: delivered again
+            raise
+        record_outcome(outcome)
+        if span.is_recording():
+            span.set_attributes(outcome.span_attributes())
+    return outcome
 
 
 def record_outcome(outcome: Outcome) -> None:
@@ -40,3 +38,20 @@ def record_outcome(outcome: Outcome) -> None:
         CLASSIFICATION_LATENCY.labels(model_family(result.model)).observe(result.latency_ms / 1000)
     label = "failed" if outcome.failed else "skipped" if outcome.skipped else "classified"
     JOBS.labels(CLASSIFY_MESSAGE, label).inc()
+
+
+async def _classify(runtime: Runtime, message_id: int) -> Outcome:
+    async with unit_of_work(runtime) as uow:
+        content = await classification.claim(uow.session, runtime.settings, message_id)
+    if isinstance(content, Exhausted):
+        return Outcome(message_id, skipped=True, failed=True)
+    if content is None:
+        return Outcome(message_id, skipped=True)
+
+    result = await runtime.classifier.classify(content)  # outside any transaction: may take seconds
+
+    async with unit_of_work(runtime) as uow:
+        outcome = await classification.record(uow, runtime.settings, message_id, result)
+        if outcome.skipped:  # another delivery of this job finished first: keep nothing of this run
+            uow.discard()
+    return outcome

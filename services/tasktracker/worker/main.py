@@ -10,6 +10,7 @@ from tasktracker.config import Settings
 from tasktracker.metrics import refresh_queue_lag
 from tasktracker.probes import ProbeServer, runtime_checks
 from tasktracker.runtime import Role, build_runtime
+from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,12 @@ async def run_worker(settings: Settings) -> None:
         metrics_token=token,
         before_scrape=lambda: refresh_queue_lag(runtime.broker, settings.nats_stream, settings.nats_durable),
     )
-    await runtime.start()
-    if settings.health_port:
-        await probes.start()
-    log.info("worker started: stream %s, durable consumer %s", settings.nats_stream, settings.nats_durable)
-    try:
+    async with running(runtime):
+        if settings.health_port:
+            await probes.start()
+        log.info(
+            "worker started: stream %s, durable consumer %s", settings.nats_stream, settings.nats_durable
+        )
         await stop.wait()
-    finally:
         log.info("worker stopping; unacknowledged jobs return to the stream after ack_wait")
         await probes.stop()
-        await runtime.stop()

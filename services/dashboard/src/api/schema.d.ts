@@ -618,6 +618,51 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** HeartbeatData */
+        HeartbeatData: Record<string, never>;
+        /**
+         * HeartbeatEvent
+         * @description Sent after `TASKTRACKER_WS_HEARTBEAT_S` of silence.
+         */
+        HeartbeatEvent: {
+            data: components["schemas"]["HeartbeatData"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "heartbeat";
+        };
+        /** HelloData */
+        HelloData: {
+            /** Version */
+            version: string;
+        };
+        /**
+         * HelloEvent
+         * @description The first frame on a new connection.
+         */
+        HelloEvent: {
+            data: components["schemas"]["HelloData"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "hello";
+        };
         /** IssuePublic */
         IssuePublic: {
             /** Actionable */
@@ -656,10 +701,28 @@ export interface components {
             /** P95 */
             p95: number | null;
         };
+        /** LiveEvent */
+        LiveEvent: components["schemas"]["HelloEvent"] | components["schemas"]["HeartbeatEvent"] | components["schemas"]["MessageReceivedEvent"] | components["schemas"]["MessageClassifiedEvent"] | components["schemas"]["TaskCreatedEvent"] | components["schemas"]["TaskUpdatedEvent"] | components["schemas"]["TaskDeletedEvent"];
         /** MessageBatchIn */
         MessageBatchIn: {
             /** Messages */
             messages: components["schemas"]["MessageIn"][];
+        };
+        /** MessageClassifiedEvent */
+        MessageClassifiedEvent: {
+            data: components["schemas"]["MessagePublic"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message.classified";
         };
         /** MessageDetail */
         MessageDetail: {
@@ -746,6 +809,22 @@ export interface components {
             task_id: number | null;
             /** Thread External Id */
             thread_external_id?: string | null;
+        };
+        /** MessageReceivedEvent */
+        MessageReceivedEvent: {
+            data: components["schemas"]["MessagePublic"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message.received";
         };
         /**
          * MessageStatus
@@ -835,6 +914,43 @@ export interface components {
             priority: components["schemas"]["Priority"];
             /** Title */
             title: string;
+        };
+        /** TaskCreatedEvent */
+        TaskCreatedEvent: {
+            data: components["schemas"]["TaskPublic"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.created";
+        };
+        /** TaskDeletedData */
+        TaskDeletedData: {
+            /** Id */
+            id: number;
+        };
+        /** TaskDeletedEvent */
+        TaskDeletedEvent: {
+            data: components["schemas"]["TaskDeletedData"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.deleted";
         };
         /** TaskDetail */
         TaskDetail: {
@@ -947,6 +1063,22 @@ export interface components {
             status?: components["schemas"]["TaskStatus"] | null;
             /** Title */
             title?: string | null;
+        };
+        /** TaskUpdatedEvent */
+        TaskUpdatedEvent: {
+            data: components["schemas"]["TaskPublic"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.updated";
         };
         /** TasksPublic */
         TasksPublic: {
@@ -2092,7 +2224,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body is over 1 MiB. */
+            /** @description The body is over `TASKTRACKER_MAX_BODY_BYTES` (10 MiB), like any request's. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2173,7 +2305,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body is over 1 MiB. */
+            /** @description The body is over `TASKTRACKER_MAX_BODY_BYTES` (10 MiB), like any request's. */
             413: {
                 headers: {
                     [name: string]: unknown;
