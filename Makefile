@@ -20,10 +20,10 @@ help:
 	@echo "make bench         benchmarks (ratios against a baseline measured in the same run)"
 	@echo "make services-dev  api + worker as separate auto-reloading processes on local PostgreSQL + NATS"
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt operator/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e ./operator
 	@touch $@
 
 install: $(STAMP)
@@ -48,15 +48,15 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -m "not e2e" -x $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests bench
-	$(BIN)/ruff format --check services tests bench
+	$(BIN)/ruff check services tests bench operator
+	$(BIN)/ruff format --check services tests bench operator
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	cd $(DASHBOARD) && npm run lint && npm run check:api
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix services tests bench
-	$(BIN)/ruff format services tests bench
+	$(BIN)/ruff check --fix services tests bench operator
+	$(BIN)/ruff format services tests bench operator
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
