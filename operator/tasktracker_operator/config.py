@@ -1,4 +1,4 @@
-"""The operator's own settings, from TASKTRACKER_OPERATOR_* environment variables."""
+"""The operator's own settings, from OPERATOR_* environment variables (not the app's Settings: no TASKTRACKER_ prefix)."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ class OperatorConfig:
     @classmethod
     def from_env(cls) -> OperatorConfig:
         return cls(
-            recheck_interval_s=_seconds("TASKTRACKER_OPERATOR_RECHECK_INTERVAL_S", cls.recheck_interval_s),
-            pull_backoff_s=_seconds("TASKTRACKER_OPERATOR_PULL_BACKOFF_S", cls.pull_backoff_s),
-            pull_backoff_max_s=_seconds("TASKTRACKER_OPERATOR_PULL_BACKOFF_MAX_S", cls.pull_backoff_max_s),
+            recheck_interval_s=_seconds("OPERATOR_RECHECK_INTERVAL_S", cls.recheck_interval_s),
+            pull_backoff_s=_seconds("OPERATOR_PULL_BACKOFF_S", cls.pull_backoff_s),
+            pull_backoff_max_s=_seconds("OPERATOR_PULL_BACKOFF_MAX_S", cls.pull_backoff_max_s),
         )
 
     def pull_backoff(self, attempts: int) -> float:

@@ -118,7 +118,7 @@ def build_operator_deployment() -> Obj:
             f"--liveness=http://0.0.0.0:{HEALTH_PORT}/healthz",
             "--module=tasktracker_operator.main",
         ],
-        "env": [{"name": "TASKTRACKER_OPERATOR_RECHECK_INTERVAL_S", "value": "20"}],
+        "env": [{"name": "OPERATOR_RECHECK_INTERVAL_S", "value": "20"}],
         "ports": [{"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
         "livenessProbe": {
             "httpGet": {"path": "/healthz", "port": "health"},

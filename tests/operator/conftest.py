@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-os.environ.setdefault("TASKTRACKER_OPERATOR_RECHECK_INTERVAL_S", "0.3")
-os.environ.setdefault("TASKTRACKER_OPERATOR_PULL_BACKOFF_S", "1")
-os.environ.setdefault("TASKTRACKER_OPERATOR_PULL_BACKOFF_MAX_S", "2")
+os.environ.setdefault("OPERATOR_RECHECK_INTERVAL_S", "0.3")
+os.environ.setdefault("OPERATOR_PULL_BACKOFF_S", "1")
+os.environ.setdefault("OPERATOR_PULL_BACKOFF_MAX_S", "2")
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "manifests" / "samples"

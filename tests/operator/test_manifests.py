@@ -113,7 +113,7 @@ def test_operator_chart_values_reach_the_deployment() -> None:
     deployment = next(obj for obj in rendered if obj["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "ghcr.io/tasktracker/tasktracker-operator:9.9.9"
-    assert container["env"] == [{"name": "TASKTRACKER_OPERATOR_RECHECK_INTERVAL_S", "value": "45"}]
+    assert container["env"] == [{"name": "OPERATOR_RECHECK_INTERVAL_S", "value": "45"}]
     assert deployment["metadata"]["name"] == "tt-tasktracker-operator"
 
 
