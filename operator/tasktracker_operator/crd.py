@@ -270,6 +270,12 @@ def spec_schema() -> dict[str, Any]:
                         maximum=1,
                     ),
                     "tokenSecretRef": _secret_ref("Secret holding the bot token from @BotFather.", "token"),
+                    "chats": _str(
+                        "Allow-list of Telegram chat ids, comma-separated (TASKTRACKER_TELEGRAM_CHATS); "
+                        "empty: every chat.",
+                        default="",
+                        pattern=r"^[-0-9, ;]*$",
+                    ),
                     "resources": _resources("Resources of the bot container."),
                 },
                 default={},

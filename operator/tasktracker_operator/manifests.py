@@ -50,7 +50,11 @@ RULES: list[Obj] = [
     {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
     # Secrets: the generated ones are created once and never changed; referenced ones are only read.
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create"]},
-    {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "create", "patch", "delete"]},
+    {
+        "apiGroups": [""],
+        "resources": ["services", "configmaps"],
+        "verbs": ["get", "create", "patch", "delete"],
+    },
     {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "create", "delete"]},
     {
         "apiGroups": ["apps"],

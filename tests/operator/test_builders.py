@@ -10,9 +10,8 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
-from pydantic import AliasChoices
 
-from tasktracker.config import Settings
+from tasktracker.config_docs import known_env_names
 from tasktracker_operator import builders
 from tasktracker_operator.builders.common import pull_job_name
 from tasktracker_operator.spec import Spec, with_defaults
@@ -36,6 +35,7 @@ REQUIRED_LABELS = {
 def all_children(spec: Spec) -> list[dict[str, Any]]:
     """Every object the operator can make for `spec` (both scalers, paused and not)."""
     objs = [
+        builders.build_app_configmap(spec, NAME, NS),
         builders.build_app_secret(spec, NAME, NS, secret_key="k" * 40, webhook_secret="w" * 40),
         builders.build_api_service(spec, NAME, NS),
         builders.build_api_deployment(spec, NAME, NS),
@@ -160,38 +160,69 @@ def test_every_container_runs_locked_down(spec: Spec) -> None:
 
 def test_app_and_dashboard_images_and_users(spec: Spec) -> None:
     registry, version = spec["imageRegistry"], spec["version"]
+    app_pods = 0
     for obj in all_children(spec):
-        for container in _containers(obj):
-            uid = container["securityContext"]["runAsUser"]
-            if container["name"] in ("api", "worker", "bot", "migrate"):
+        pod = _pod_spec(obj)
+        if pod is None:
+            continue
+        for container in pod["containers"] + pod.get("initContainers", []):
+            if container["name"] in ("api", "worker", "bot", "migrate", "wait-for-schema"):
                 assert container["image"] == f"{registry}/tasktracker:{version}"
-                assert container["args"] == [container["name"]]
-                assert uid == 10001
+                assert pod["securityContext"]["runAsUser"] == 10001
+                app_pods += 1
             if container["name"] == "dashboard":
                 assert container["image"] == f"{registry}/tasktracker-dashboard:{version}"
-                assert uid == 101
+                assert pod["securityContext"]["runAsUser"] == 101
+    assert app_pods >= 4
 
 
-def _settings_env_names() -> set[str]:
-    names = set()
-    for field_name, info in Settings.model_fields.items():
-        names.add(f"TASKTRACKER_{field_name.upper()}")
-        alias = info.validation_alias
-        if isinstance(alias, AliasChoices):
-            names.update(str(choice).upper() for choice in alias.choices)
+def _configmap_data(spec: Spec) -> dict[str, str]:
+    return dict(builders.build_app_configmap(spec, NAME, NS)["data"])
+
+
+def _env_names(spec: Spec, container: dict[str, Any]) -> set[str]:
+    """The variables a container gets: its env, plus the keys of the ConfigMap it reads."""
+    names = {env["name"] for env in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        assert source["configMapRef"]["name"] == f"{NAME}-config"
+        names |= set(_configmap_data(spec))
     return names
 
 
 def test_app_containers_only_set_variables_the_app_knows(spec: Spec) -> None:
-    known = _settings_env_names()
-    seen = set()
+    known = known_env_names()
+    seen: set[str] = set()
     for obj in all_children(spec):
-        for container in _containers(obj):
-            if container["name"] in ("api", "worker", "bot", "migrate"):
-                names = {env["name"] for env in container["env"]}
+        pod = _pod_spec(obj)
+        for container in (pod["containers"] + pod.get("initContainers", [])) if pod else []:
+            if container["name"] in ("api", "worker", "bot", "migrate", "wait-for-schema"):
+                names = _env_names(spec, container)
                 assert names <= known, f"{container['name']}: unknown to Settings: {sorted(names - known)}"
                 seen |= names
-    assert {"DATABASE_URL", "NATS_URL", "TASKTRACKER_SECRET_KEY", "TASKTRACKER_NATS_DURABLE"} <= seen
+    assert {"TASKTRACKER_NATS_URL", "TASKTRACKER_SECRET_KEY_FILE", "TASKTRACKER_NATS_DURABLE"} <= seen
+    # Secrets travel as files, never as values in the environment or the ConfigMap.
+    for obj in all_children(spec):
+        for container in _containers(obj):
+            assert all("valueFrom" not in env for env in container.get("env", [])), container["name"]
+
+
+def test_app_pods_wait_for_the_schema_and_read_secrets_from_files(spec: Spec) -> None:
+    api = builders.build_api_deployment(spec, NAME, NS)
+    pod = api["spec"]["template"]["spec"]
+    init = pod["initContainers"][0]
+    assert init["args"] == ["migrate", "--wait", "--timeout", "600"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["app-secrets"]["secret"]["secretName"] == f"{NAME}-app"
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    for variable, path in env.items():
+        assert variable.endswith("_FILE")
+        assert path.rsplit("/", 1)[0] in mounts, f"{variable} points outside the mounted secrets"
+    checksum = api["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    changed = builders.build_api_deployment(
+        dict(spec, workers=dict(spec["workers"], concurrency=99)), NAME, NS
+    )
+    assert changed["spec"]["template"]["metadata"]["annotations"]["checksum/config"] != checksum
 
 
 def _env(container: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +241,7 @@ def test_probes_and_ports_follow_the_conventions(spec: Spec) -> None:
     dashboard = _containers(builders.build_dashboard_deployment(spec, NAME, NS))[0]
     assert dashboard["ports"][0]["containerPort"] == 8080
     nats = builders.build_nats_service(spec, NAME, NS)
-    assert {p["name"]: p["port"] for p in nats["spec"]["ports"]} == {"client": 4222, "monitoring": 8222}
+    assert {p["name"]: p["port"] for p in nats["spec"]["ports"]} == {"client": 4222, "monitor": 8222}
 
 
 def test_worker_replicas_are_left_to_the_autoscaler(spec: Spec) -> None:
@@ -221,7 +252,7 @@ def test_worker_replicas_are_left_to_the_autoscaler(spec: Spec) -> None:
 def test_scaledobject_measures_the_consumer_the_workers_use(spec: Spec) -> None:
     scaled = builders.build_worker_scaledobject(spec, NAME, NS)
     trigger = scaled["spec"]["triggers"][0]["metadata"]
-    worker_env = _env(_containers(builders.build_worker_deployment(spec, NAME, NS))[0])
+    worker_env = _configmap_data(spec)
     assert trigger["consumer"] == worker_env["TASKTRACKER_NATS_DURABLE"] == spec["nats"]["consumer"]
     assert trigger["stream"] == worker_env["TASKTRACKER_NATS_STREAM"] == spec["nats"]["stream"]
     assert trigger["lagThreshold"] == str(spec["workers"]["lagThreshold"])
@@ -236,13 +267,21 @@ def test_scaledobject_measures_the_consumer_the_workers_use(spec: Spec) -> None:
 
 def test_full_sample_wiring(full_sample: dict[str, Any]) -> None:
     spec = with_defaults(full_sample["spec"])
-    api = _env(_containers(builders.build_api_deployment(spec, NAME, NS))[0])
-    # External database: the URL comes from the user's Secret, and no PostgreSQL is built.
-    assert api["DATABASE_URL"] == {"secretKeyRef": {"name": "tasktracker-db", "key": "url"}}
-    # Webhook bot: the API holds the token and the webhook secret; no bot Deployment.
-    assert api["TELEGRAM_BOT_TOKEN"] == {"secretKeyRef": {"name": "telegram-bot", "key": "token"}}
-    assert "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET" in api
-    assert api["TASKTRACKER_PUBLIC_URL"] == "https://tasks.example.com"
+    api_pod = builders.build_api_deployment(spec, NAME, NS)["spec"]["template"]["spec"]
+    env = _env(api_pod["containers"][0])
+    volumes = {v["name"]: v["secret"] for v in api_pod["volumes"] if "secret" in v}
+    # External database: the whole URL is a file from the user's Secret; no PostgreSQL is built.
+    assert env["TASKTRACKER_DATABASE_URL_FILE"] == "/var/run/secrets/tasktracker/database/url"
+    assert volumes["database-secret"]["secretName"] == "tasktracker-db"
+    assert "TASKTRACKER_DATABASE_URL" not in _configmap_data(spec)
+    # Webhook bot: the token and the webhook secret as files; no bot Deployment.
+    assert env["TASKTRACKER_TELEGRAM_BOT_TOKEN_FILE"] == "/var/run/secrets/tasktracker/telegram/token"
+    assert volumes["telegram-secret"]["secretName"] == "telegram-bot"
+    assert "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET_FILE" in env
+    config = _configmap_data(spec)
+    assert config["TASKTRACKER_PUBLIC_URL"] == "https://tasks.example.com"
+    assert config["TASKTRACKER_TELEGRAM_MODE"] == "webhook"
+    assert config["TASKTRACKER_OLLAMA_MODEL"] == "qwen2.5:3b-instruct"
     assert not any(
         obj["kind"] == "Deployment" and obj["metadata"]["name"] == f"{NAME}-bot" for obj in all_children(spec)
     )
@@ -251,7 +290,6 @@ def test_full_sample_wiring(full_sample: dict[str, Any]) -> None:
     assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert api["TASKTRACKER_OLLAMA_MODEL"] == "qwen2.5:3b-instruct"
     ingress = builders.build_ingress(spec, NAME, NS)
     assert ingress["spec"]["tls"] == [{"hosts": ["tasks.example.com"], "secretName": "tasks-example-com-tls"}]
     assert ingress["spec"]["ingressClassName"] == "nginx"

@@ -129,6 +129,7 @@ def test_rbac_allows_what_the_operator_does_and_no_more(minimal_sample: dict[str
     kinds = {
         (obj["apiVersion"].rpartition("/")[0], obj["kind"])
         for obj in [
+            builders.build_app_configmap(spec, "t", "n"),
             builders.build_app_secret(spec, "t", "n", secret_key="k", webhook_secret="w"),
             builders.build_postgres_pvc(spec, "t", "n"),
             builders.build_postgres_service(spec, "t", "n"),
@@ -143,10 +144,10 @@ def test_rbac_allows_what_the_operator_does_and_no_more(minimal_sample: dict[str
     for group, kind in kinds:
         assert _allowed(group, PLURALS[kind], "get") and _allowed(group, PLURALS[kind], "create"), kind
     assert _allowed(crd.GROUP, f"{crd.PLURAL}/status", "patch")
-    # Secrets are never patched or deleted, and nothing may read pods, configmaps or RBAC itself.
+    # Secrets are never patched or deleted, and nothing may read pods or change RBAC itself.
     assert not _allowed("", "secrets", "patch") and not _allowed("", "secrets", "delete")
     assert not _allowed("", "secrets", "list")
-    for group, resource in [("", "pods"), ("", "configmaps"), ("rbac.authorization.k8s.io", "clusterroles")]:
+    for group, resource in [("", "pods"), ("rbac.authorization.k8s.io", "clusterroles")]:
         assert not any(
             _allowed(group, resource, verb) for verb in ("get", "list", "create", "patch", "delete")
         )

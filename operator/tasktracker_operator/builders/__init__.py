@@ -7,6 +7,7 @@ does not say: generated secret values, a model to pull, whether the workers are 
 from tasktracker_operator.builders.app import (
     build_api_deployment,
     build_api_service,
+    build_app_configmap,
     build_bot_deployment,
     build_dashboard_deployment,
     build_dashboard_service,
@@ -33,6 +34,7 @@ from tasktracker_operator.builders.scaling import build_worker_hpa, build_worker
 __all__ = [
     "build_api_deployment",
     "build_api_service",
+    "build_app_configmap",
     "build_app_secret",
     "build_bot_deployment",
     "build_dashboard_deployment",

@@ -6,6 +6,10 @@ environment variables that the app's `Settings` knows (a test checks the names a
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+
 from tasktracker_operator.builders.common import (
     API_PORT,
     APP_UID,
@@ -14,6 +18,9 @@ from tasktracker_operator.builders.common import (
     NATS_CLIENT_PORT,
     NGINX_UID,
     OLLAMA_PORT,
+    POSTGRES_DB,
+    POSTGRES_PORT,
+    POSTGRES_USER,
     Obj,
     app_image,
     app_secret_name,
@@ -21,7 +28,6 @@ from tasktracker_operator.builders.common import (
     container_security,
     dashboard_image,
     empty_dir,
-    http_probe,
     labels,
     metadata,
     migrate_job_name,
@@ -34,10 +40,32 @@ from tasktracker_operator.builders.common import (
 from tasktracker_operator.spec import Spec
 
 DATA_DIR = "/var/lib/tasktracker"
+SECRETS_DIR = "/var/run/secrets/tasktracker"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # the app's default; the dashboard's Nginx gets the same limit
+MIGRATION_WAIT_S = 600
+
+# Probes as the chart has them: (path, port, period, timeout, failures).
+PROBES: dict[str, dict[str, tuple[str, str, int, int | None, int]]] = {
+    "api": {
+        "livenessProbe": ("/api/health", "http", 10, 3, 6),
+        "readinessProbe": ("/api/health/ready", "http", 5, 4, 3),
+        "startupProbe": ("/api/health", "http", 2, None, 60),
+    },
+    "worker": {
+        "livenessProbe": ("/healthz", "health", 10, 3, 6),
+        "readinessProbe": ("/readyz", "health", 10, 4, 3),
+        "startupProbe": ("/healthz", "health", 2, None, 60),
+    },
+    "bot": {
+        "livenessProbe": ("/healthz", "health", 10, 3, 6),
+        "readinessProbe": ("/readyz", "health", 10, 4, 3),
+    },
+}
+MIGRATE_RESOURCES = {"requests": {"cpu": "50m", "memory": "192Mi"}, "limits": {"memory": "512Mi"}}
 
 
-def _secret_env(env_name: str, secret: str, key: str) -> Obj:
-    return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+def config_name(name: str) -> str:
+    return child_name(name, "config")
 
 
 def nats_url(spec: Spec, name: str) -> str:
@@ -45,99 +73,159 @@ def nats_url(spec: Spec, name: str) -> str:
     return nats["url"] if not nats["managed"] else f"nats://{child_name(name, 'nats')}:{NATS_CLIENT_PORT}"
 
 
-def app_env(spec: Spec, name: str, role: str) -> list[Obj]:
-    """The environment of an app container of `role` (api, worker, bot, migrate)."""
-    postgres, ollama, bot = spec["postgres"], spec["ollama"], spec["bot"]
+def build_app_configmap(spec: Spec, name: str, namespace: str) -> Obj:
+    """The settings every app container reads (envFrom), as the chart's ConfigMap has them."""
+    ollama, bot = spec["ollama"], spec["bot"]
+    data = {
+        "TASKTRACKER_ENVIRONMENT": "production",
+        "TASKTRACKER_LOG_LEVEL": "info",
+        "TASKTRACKER_HOST": "0.0.0.0",
+        "TASKTRACKER_PORT": str(API_PORT),
+        "TASKTRACKER_HEALTH_PORT": str(HEALTH_PORT),
+        "TASKTRACKER_DATA_DIR": DATA_DIR,
+    }
+    if spec["postgres"]["managed"]:
+        # Without the password: it comes from a file (TASKTRACKER_DATABASE_PASSWORD_FILE).
+        host = child_name(name, "postgres")
+        data["TASKTRACKER_DATABASE_URL"] = (
+            f"postgresql://{POSTGRES_USER}@{host}:{POSTGRES_PORT}/{POSTGRES_DB}"
+        )
+    data |= {
+        "TASKTRACKER_NATS_URL": nats_url(spec, name),
+        "TASKTRACKER_NATS_STREAM": spec["nats"]["stream"],
+        "TASKTRACKER_NATS_DURABLE": spec["nats"]["consumer"],
+        "TASKTRACKER_WORKER_CONCURRENCY": str(spec["workers"]["concurrency"]),
+        "TASKTRACKER_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        "TASKTRACKER_CLASSIFIER": "ollama" if ollama["enabled"] else "builtin",
+    }
+    if ollama["enabled"]:
+        data["TASKTRACKER_OLLAMA_BASE_URL"] = f"http://{child_name(name, 'ollama')}:{OLLAMA_PORT}"
+        data["TASKTRACKER_OLLAMA_MODEL"] = ollama["models"][0]
+    if spec["ingress"]["enabled"]:
+        data["TASKTRACKER_PUBLIC_URL"] = dashboard_url(spec, name, namespace)
+    if bot["enabled"]:
+        data["TASKTRACKER_TELEGRAM_MODE"] = bot["mode"]
+        data["TASKTRACKER_TELEGRAM_CHATS"] = bot["chats"]
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(spec, name, namespace, "config", config_name(name)),
+        "data": data,
+    }
+
+
+def config_checksum(configmap: Obj) -> str:
+    """Pods carry the ConfigMap's checksum, so a settings change rolls them (as the chart does)."""
+    canonical = json.dumps(configmap["data"], sort_keys=True).encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _secret_files(spec: Spec, name: str) -> tuple[list[Obj], list[Obj], list[Obj]]:
+    """Secrets as files: (env naming the files, volume mounts, volumes). Never in the environment."""
+    postgres, bot = spec["postgres"], spec["bot"]
+    env = [{"name": "TASKTRACKER_SECRET_KEY_FILE", "value": f"{SECRETS_DIR}/app/secret-key"}]
+    mounts = [{"name": "app-secrets", "mountPath": f"{SECRETS_DIR}/app", "readOnly": True}]
+    volumes = [{"name": "app-secrets", "secret": {"secretName": app_secret_name(name), "defaultMode": 0o440}}]
+
+    def secret_volume(volume: str, secret: str, key: str) -> None:
+        mounts.append(
+            {"name": volume, "mountPath": f"{SECRETS_DIR}/{volume.removesuffix('-secret')}", "readOnly": True}
+        )
+        volumes.append(
+            {
+                "name": volume,
+                "secret": {"secretName": secret, "defaultMode": 0o440, "items": [{"key": key, "path": key}]},
+            }
+        )
+
     if postgres["managed"]:
-        database = _secret_env("DATABASE_URL", postgres_secret_name(name), "url")
+        env.append(
+            {"name": "TASKTRACKER_DATABASE_PASSWORD_FILE", "value": f"{SECRETS_DIR}/database/password"}
+        )
+        secret_volume("database-secret", postgres_secret_name(name), "password")
     else:
         ref = postgres["external"]["secretRef"]
-        database = _secret_env("DATABASE_URL", ref["name"], ref["key"])
-    env: list[Obj] = [
-        {"name": "TASKTRACKER_ENVIRONMENT", "value": "production"},
-        {"name": "TASKTRACKER_DATA_DIR", "value": DATA_DIR},
-        database,
-        _secret_env("TASKTRACKER_SECRET_KEY", app_secret_name(name), "secret-key"),
-    ]
-    if role == "migrate":
-        return env
-    env += [
-        {"name": "NATS_URL", "value": nats_url(spec, name)},
-        {"name": "TASKTRACKER_NATS_STREAM", "value": spec["nats"]["stream"]},
-        {"name": "TASKTRACKER_NATS_DURABLE", "value": spec["nats"]["consumer"]},
-    ]
-    if ollama["enabled"]:
-        env += [
-            {"name": "TASKTRACKER_CLASSIFIER", "value": "ollama"},
-            {"name": "OLLAMA_BASE_URL", "value": f"http://{child_name(name, 'ollama')}:{OLLAMA_PORT}"},
-            {"name": "TASKTRACKER_OLLAMA_MODEL", "value": ollama["models"][0]},
-        ]
-    else:
-        env.append({"name": "TASKTRACKER_CLASSIFIER", "value": "builtin"})
-    if role == "api":
-        env.append({"name": "TASKTRACKER_HOST", "value": "0.0.0.0"})
-        if spec["ingress"]["enabled"]:
-            env.append({"name": "TASKTRACKER_PUBLIC_URL", "value": dashboard_url(spec, name, "")})
-    if role == "worker":
-        env.append({"name": "TASKTRACKER_WORKER_CONCURRENCY", "value": str(spec["workers"]["concurrency"])})
-    telegram_here = bot["enabled"] and (
-        (role == "bot" and bot["mode"] == "polling") or (role == "api" and bot["mode"] == "webhook")
-    )
-    if telegram_here:
+        env.append({"name": "TASKTRACKER_DATABASE_URL_FILE", "value": f"{SECRETS_DIR}/database/{ref['key']}"})
+        secret_volume("database-secret", ref["name"], ref["key"])
+    if bot["enabled"]:
         ref = bot["tokenSecretRef"]
-        env.append(_secret_env("TELEGRAM_BOT_TOKEN", ref["name"], ref["key"]))
-        if role == "api":
+        env.append(
+            {"name": "TASKTRACKER_TELEGRAM_BOT_TOKEN_FILE", "value": f"{SECRETS_DIR}/telegram/{ref['key']}"}
+        )
+        secret_volume("telegram-secret", ref["name"], ref["key"])
+        if bot["mode"] == "webhook":
             env.append(
-                _secret_env(
-                    "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET", app_secret_name(name), "telegram-webhook-secret"
-                )
+                {
+                    "name": "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET_FILE",
+                    "value": f"{SECRETS_DIR}/app/telegram-webhook-secret",
+                }
             )
-    return env
+    return env, mounts, volumes
 
 
-def _app_volumes() -> tuple[list[Obj], list[Obj]]:
-    volumes = [empty_dir("tmp"), empty_dir("data")]
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "data", "mountPath": DATA_DIR}]
-    return volumes, mounts
+def _probe(path: str, port: str, period: int, timeout: int | None, failures: int) -> Obj:
+    probe: Obj = {"httpGet": {"path": path, "port": port}, "periodSeconds": period}
+    if timeout is not None:
+        probe["timeoutSeconds"] = timeout
+    probe["failureThreshold"] = failures
+    return probe
 
 
-def app_container(spec: Spec, name: str, role: str) -> Obj:
-    section = {"api": spec["api"], "worker": spec["workers"], "bot": spec["bot"]}.get(role, {})
-    _, mounts = _app_volumes()
-    container: Obj = {
+def _base_container(spec: Spec, name: str, role: str, args: list[str], section: Spec | None) -> Obj:
+    env, secret_mounts, _ = _secret_files(spec, name)
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    if role in ("api", "worker", "bot"):
+        mounts.append({"name": "data", "mountPath": DATA_DIR})
+    return {
         "name": role,
         "image": app_image(spec),
         "imagePullPolicy": spec["imagePullPolicy"],
-        "args": [role],
-        "env": app_env(spec, name, role),
-        "securityContext": container_security(APP_UID),
-        "resources": resources(section),
-        "volumeMounts": mounts,
+        "args": args,
+        "envFrom": [{"configMapRef": {"name": config_name(name)}}],
+        "env": env,
+        "securityContext": container_security(),
+        "resources": resources(section) if section is not None else copy.deepcopy(MIGRATE_RESOURCES),
+        "volumeMounts": mounts + secret_mounts,
     }
+
+
+def app_container(spec: Spec, name: str, role: str) -> Obj:
+    section = {"api": spec["api"], "worker": spec["workers"], "bot": spec["bot"]}.get(role)
+    container = _base_container(spec, name, role, [role], section)
     if role == "api":
         container["ports"] = [{"name": "http", "containerPort": API_PORT, "protocol": "TCP"}]
-        container["livenessProbe"] = http_probe("/api/health", "http", period=10, failures=3)
-        container["readinessProbe"] = http_probe("/api/health/ready", "http", period=5, failures=3)
-        container["startupProbe"] = http_probe("/api/health", "http", period=2, failures=30)
     elif role in ("worker", "bot"):
         container["ports"] = [{"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"}]
-        container["livenessProbe"] = http_probe("/healthz", "health", period=10, failures=3)
-        container["readinessProbe"] = http_probe("/readyz", "health", period=5, failures=3)
-        container["startupProbe"] = http_probe("/healthz", "health", period=2, failures=30)
+    for probe, settings in PROBES.get(role, {}).items():
+        container[probe] = _probe(*settings)
     return container
 
 
-def _app_pod(spec: Spec, name: str, role: str, component: str) -> Obj:
-    volumes, _ = _app_volumes()
-    return {
-        "metadata": {"labels": labels(spec, name, component)},
-        "spec": {
-            **pod_spec_common(spec, APP_UID),
-            "terminationGracePeriodSeconds": 40,
-            "containers": [app_container(spec, name, role)],
-            "volumes": volumes,
-        },
-    }
+def wait_for_schema_container(spec: Spec, name: str) -> Obj:
+    """Init container: the pod starts once the schema is at the image's newest migration."""
+    container = _base_container(
+        spec, name, "wait-for-schema", ["migrate", "--wait", "--timeout", str(MIGRATION_WAIT_S)], None
+    )
+    container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] != "data"]
+    return container
+
+
+def _app_pod(spec: Spec, name: str, role: str, component: str, checksum: str | None) -> Obj:
+    _, _, secret_volumes = _secret_files(spec, name)
+    volumes = [empty_dir("tmp")]
+    if role != "migrate":
+        volumes.append(empty_dir("data"))
+    pod_spec: Obj = {**pod_spec_common(spec, APP_UID)}
+    if role in ("api", "worker"):
+        pod_spec["terminationGracePeriodSeconds"] = 30 if role == "api" else 45
+    if role != "migrate":
+        pod_spec["initContainers"] = [wait_for_schema_container(spec, name)]
+    pod_spec["containers"] = [app_container(spec, name, role)]
+    pod_spec["volumes"] = volumes + secret_volumes
+    template: Obj = {"metadata": {"labels": labels(spec, name, component)}, "spec": pod_spec}
+    if checksum is not None:
+        template["metadata"]["annotations"] = {"checksum/config": checksum}
+    return template
 
 
 def _deployment(spec: Spec, name: str, namespace: str, component: str, pod: Obj) -> Obj:
@@ -152,8 +240,13 @@ def _deployment(spec: Spec, name: str, namespace: str, component: str, pod: Obj)
     }
 
 
+def _checksum(spec: Spec, name: str, namespace: str) -> str:
+    return config_checksum(build_app_configmap(spec, name, namespace))
+
+
 def build_api_deployment(spec: Spec, name: str, namespace: str) -> Obj:
-    deployment = _deployment(spec, name, namespace, "api", _app_pod(spec, name, "api", "api"))
+    pod = _app_pod(spec, name, "api", "api", _checksum(spec, name, namespace))
+    deployment = _deployment(spec, name, namespace, "api", pod)
     deployment["spec"]["replicas"] = spec["api"]["replicas"]
     deployment["spec"]["strategy"] = {
         "type": "RollingUpdate",
@@ -168,14 +261,16 @@ def build_api_service(spec: Spec, name: str, namespace: str) -> Obj:
 
 def build_worker_deployment(spec: Spec, name: str, namespace: str, *, replicas: int | None = None) -> Obj:
     """The worker Deployment. `replicas` is set only while nothing scales it (KEDA or the HPA own it)."""
-    deployment = _deployment(spec, name, namespace, "worker", _app_pod(spec, name, "worker", "worker"))
+    pod = _app_pod(spec, name, "worker", "worker", _checksum(spec, name, namespace))
+    deployment = _deployment(spec, name, namespace, "worker", pod)
     if replicas is not None:
         deployment["spec"]["replicas"] = replicas
     return deployment
 
 
 def build_bot_deployment(spec: Spec, name: str, namespace: str) -> Obj:
-    deployment = _deployment(spec, name, namespace, "bot", _app_pod(spec, name, "bot", "bot"))
+    pod = _app_pod(spec, name, "bot", "bot", _checksum(spec, name, namespace))
+    deployment = _deployment(spec, name, namespace, "bot", pod)
     deployment["spec"]["replicas"] = spec["bot"]["replicas"]
     # Never two pollers at once: Telegram answers the second one with 409 Conflict.
     deployment["spec"]["strategy"] = {"type": "Recreate"}
@@ -184,9 +279,8 @@ def build_bot_deployment(spec: Spec, name: str, namespace: str) -> Obj:
 
 def build_migrate_job(spec: Spec, name: str, namespace: str) -> Obj:
     """`tasktracker migrate` for spec.version: one Job per version, run before the API and workers roll."""
-    pod = _app_pod(spec, name, "migrate", "migrate")
+    pod = _app_pod(spec, name, "migrate", "migrate", None)
     pod["spec"]["restartPolicy"] = "Never"
-    del pod["spec"]["terminationGracePeriodSeconds"]
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -196,25 +290,31 @@ def build_migrate_job(spec: Spec, name: str, namespace: str) -> Obj:
 
 
 def build_dashboard_deployment(spec: Spec, name: str, namespace: str) -> Obj:
-    nginx_dirs = {"tmp": "/tmp", "cache": "/var/cache/nginx", "run": "/var/run", "conf": "/etc/nginx/conf.d"}
     container: Obj = {
         "name": "dashboard",
         "image": dashboard_image(spec),
         "imagePullPolicy": spec["imagePullPolicy"],
-        "env": [{"name": "API_UPSTREAM", "value": f"{child_name(name, 'api')}:{API_PORT}"}],
         "ports": [{"name": "http", "containerPort": DASHBOARD_PORT, "protocol": "TCP"}],
-        "livenessProbe": http_probe("/", "http", period=10, failures=3),
-        "readinessProbe": http_probe("/", "http", period=5, failures=3),
-        "securityContext": container_security(NGINX_UID),
+        "env": [
+            # Read by the image's envsubst step into nginx.conf (services/nginx/nginx.conf).
+            {"name": "API_UPSTREAM", "value": f"{child_name(name, 'api')}:{API_PORT}"},
+            {"name": "TASKTRACKER_MAX_BODY_BYTES", "value": str(MAX_BODY_BYTES)},
+        ],
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5},
+        "securityContext": container_security(),
         "resources": resources(spec["dashboard"]),
-        "volumeMounts": [{"name": volume, "mountPath": path} for volume, path in nginx_dirs.items()],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "conf", "mountPath": "/etc/nginx/conf.d"},
+        ],
     }
     pod = {
         "metadata": {"labels": labels(spec, name, "dashboard")},
         "spec": {
             **pod_spec_common(spec, NGINX_UID),
             "containers": [container],
-            "volumes": [empty_dir(volume) for volume in nginx_dirs],
+            "volumes": [empty_dir("tmp"), empty_dir("conf")],
         },
     }
     deployment = _deployment(spec, name, namespace, "dashboard", pod)

@@ -80,27 +80,32 @@ def build_postgres_service(spec: Spec, name: str, namespace: str) -> Obj:
 
 
 def build_postgres_statefulset(spec: Spec, name: str, namespace: str) -> Obj:
-    secret = postgres_secret_name(name)
-    ready = ["pg_isready", "-U", POSTGRES_USER, "-d", POSTGRES_DB, "-h", "127.0.0.1"]
+    ready = ["pg_isready", "-h", "127.0.0.1", "-U", POSTGRES_USER, "-d", POSTGRES_DB]
     container: Obj = {
         "name": "postgres",
         "image": spec["postgres"]["image"],
         "imagePullPolicy": spec["imagePullPolicy"],
+        "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT, "protocol": "TCP"}],
         "env": [
             {"name": "POSTGRES_DB", "value": POSTGRES_DB},
             {"name": "POSTGRES_USER", "value": POSTGRES_USER},
-            {"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}},
+            {"name": "POSTGRES_PASSWORD_FILE", "value": "/var/run/secrets/postgres/password"},
             {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
         ],
-        "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT, "protocol": "TCP"}],
-        "livenessProbe": {"exec": {"command": ready}, "periodSeconds": 10, "failureThreshold": 6},
-        "readinessProbe": {"exec": {"command": ready}, "periodSeconds": 5, "failureThreshold": 3},
-        "securityContext": container_security(POSTGRES_UID),
+        "livenessProbe": {
+            "exec": {"command": ready},
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+            "failureThreshold": 6,
+        },
+        "readinessProbe": {"exec": {"command": ready}, "periodSeconds": 5, "timeoutSeconds": 5},
+        "securityContext": container_security(),
         "resources": resources(spec["postgres"]),
         "volumeMounts": [
             {"name": "data", "mountPath": "/var/lib/postgresql/data"},
             {"name": "run", "mountPath": "/var/run/postgresql"},
             {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "password", "mountPath": "/var/run/secrets/postgres", "readOnly": True},
         ],
     }
     pod = {
@@ -112,6 +117,10 @@ def build_postgres_statefulset(spec: Spec, name: str, namespace: str) -> Obj:
                 {"name": "data", "persistentVolumeClaim": {"claimName": postgres_pvc_name(name)}},
                 empty_dir("run"),
                 empty_dir("tmp"),
+                {
+                    "name": "password",
+                    "secret": {"secretName": postgres_secret_name(name), "defaultMode": 0o440},
+                },
             ],
         },
     }
@@ -124,7 +133,7 @@ def build_nats_pvc(spec: Spec, name: str, namespace: str) -> Obj:
 
 def build_nats_service(spec: Spec, name: str, namespace: str) -> Obj:
     return service(
-        spec, name, namespace, "nats", [("client", NATS_CLIENT_PORT), ("monitoring", NATS_MONITORING_PORT)]
+        spec, name, namespace, "nats", [("client", NATS_CLIENT_PORT), ("monitor", NATS_MONITORING_PORT)]
     )
 
 
@@ -141,11 +150,20 @@ def build_nats_statefulset(spec: Spec, name: str, namespace: str) -> Obj:
         ],
         "ports": [
             {"name": "client", "containerPort": NATS_CLIENT_PORT, "protocol": "TCP"},
-            {"name": "monitoring", "containerPort": NATS_MONITORING_PORT, "protocol": "TCP"},
+            {"name": "monitor", "containerPort": NATS_MONITORING_PORT, "protocol": "TCP"},
         ],
-        "livenessProbe": http_probe("/healthz", "monitoring", period=10, failures=3),
-        "readinessProbe": http_probe("/healthz?js-enabled-only=true", "monitoring", period=5, failures=3),
-        "securityContext": container_security(APP_UID),
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz?js-enabled-only=true", "port": "monitor"},
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+            "failureThreshold": 6,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": "/healthz?js-server-only=true", "port": "monitor"},
+            "periodSeconds": 5,
+            "timeoutSeconds": 5,
+        },
+        "securityContext": container_security(),
         "resources": resources(spec["nats"]),
         "volumeMounts": [{"name": "data", "mountPath": "/data"}],
     }
@@ -182,7 +200,7 @@ def build_ollama_deployment(spec: Spec, name: str, namespace: str) -> Obj:
         "ports": [{"name": "http", "containerPort": OLLAMA_PORT, "protocol": "TCP"}],
         "livenessProbe": http_probe("/", "http", period=10, failures=6),
         "readinessProbe": http_probe("/api/tags", "http", period=5, failures=3),
-        "securityContext": container_security(APP_UID),
+        "securityContext": container_security(),
         "resources": resources(ollama),
         "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}],
     }
@@ -223,7 +241,7 @@ def build_model_pull_job(spec: Spec, name: str, namespace: str, *, model: str) -
             {"name": "OLLAMA_HOST", "value": f"http://{child_name(name, 'ollama')}:{OLLAMA_PORT}"},
             {"name": "HOME", "value": "/tmp"},
         ],
-        "securityContext": container_security(APP_UID),
+        "securityContext": container_security(),
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }

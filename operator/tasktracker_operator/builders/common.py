@@ -93,11 +93,10 @@ def dashboard_image(spec: Spec) -> str:
     return f"{spec['imageRegistry']}/tasktracker-dashboard:{spec['version']}"
 
 
-def container_security(uid: int) -> Obj:
+def container_security() -> Obj:
+    """The chart's container security context; the user is set for the whole pod (pod_security)."""
     return {
         "runAsNonRoot": True,
-        "runAsUser": uid,
-        "runAsGroup": uid,
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
         "capabilities": {"drop": ["ALL"]},

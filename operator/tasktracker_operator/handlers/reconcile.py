@@ -130,6 +130,8 @@ class Reconciler:
         if spec["postgres"]["managed"]:
             pg_secret = builders.build_postgres_secret(spec, name, ns, password=secrets.token_hex(24))
             await self._apply(pg_secret, create_only=True)
+        # The app's settings: the migration Job and every app pod read them (envFrom).
+        await self._apply(builders.build_app_configmap(spec, name, ns))
 
     async def database(self, spec: Spec) -> Condition:
         if not spec["postgres"]["managed"]:
