@@ -1,8 +1,9 @@
 """The operator's own install manifests, and the command that writes them into the repository.
 
 `tasktracker-operator-manifests [ROOT]` (re)writes `manifests/crds/`, `manifests/rbac/`,
-`manifests/operator/` and the CRD of `charts/tasktracker-crds/`; a test fails when they differ from
-what this module builds, and another renders `charts/tasktracker-operator` and compares.
+`manifests/operator/`, the CRD of `charts/tasktracker-crds/` and the CRD reference in
+docs/operator.md; tests fail when they differ from what the code builds, and another renders
+`charts/tasktracker-operator` and compares.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from tasktracker_operator import crd
+from tasktracker_operator.reference import replace_reference
 
 Obj = dict[str, Any]
 
@@ -203,6 +205,9 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
         print(f"wrote {relative}")
+    docs = root / "docs" / "operator.md"
+    docs.write_text(replace_reference(docs.read_text()))
+    print("wrote the CRD reference in docs/operator.md")
 
 
 if __name__ == "__main__":

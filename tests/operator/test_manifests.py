@@ -14,6 +14,7 @@ import yaml
 
 from tasktracker_operator import builders, crd, manifests
 from tasktracker_operator.kube import PLURALS
+from tasktracker_operator.reference import replace_reference
 from tasktracker_operator.spec import with_defaults
 from tests.operator.conftest import ROOT, load_yaml
 
@@ -55,6 +56,21 @@ def _without_helm_labels(obj: dict[str, Any]) -> dict[str, Any]:
 def test_generated_files_are_current() -> None:
     stale = [path for path, content in manifests.files().items() if (ROOT / path).read_text() != content]
     assert not stale, f"regenerate with `.venv/bin/tasktracker-operator-manifests`: {stale}"
+
+
+def test_docs_crd_reference_is_generated_from_the_schema() -> None:
+    document = (ROOT / "docs" / "operator.md").read_text()
+    assert document == replace_reference(document), (
+        "regenerate with `.venv/bin/tasktracker-operator-manifests`"
+    )
+    for field in ("spec.workers.maxReplicas", "spec.postgres.deleteDataOnRemove", "status.conditions"):
+        assert f"`{field}`" in document
+    assert "self.minReplicas <= self.maxReplicas" in document
+
+
+def test_reference_replacement_refuses_a_document_without_markers() -> None:
+    with pytest.raises(ValueError, match="no generated section"):
+        replace_reference("# operator\n")
 
 
 def test_manifests_pass_kubernetes_validate_strict() -> None:
