@@ -28,6 +28,7 @@ VERBS = {"get", "list", "watch", "create", "patch", "update", "delete"}
 
 PATHS = {
     "Secret": "/api/v1/namespaces/{ns}/secrets",
+    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
     "Service": "/api/v1/namespaces/{ns}/services",
     "PersistentVolumeClaim": "/api/v1/namespaces/{ns}/persistentvolumeclaims",
     "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",

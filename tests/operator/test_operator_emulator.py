@@ -344,3 +344,21 @@ async def test_delete_runs_the_finalizer_and_keeps_the_database_claim_unless_ask
     await cluster.wait_for("the TaskTracker released by the finalizer", gone)
     claim = await cluster.get("PersistentVolumeClaim", f"{NAME}-postgres-data")
     assert (claim is None) == delete_data
+
+
+async def test_turning_ollama_off_removes_its_server_and_models_stop_gating(
+    cluster: Cluster, minimal_sample: dict[str, Any]
+) -> None:
+    await cluster.create(minimal_sample)
+    await _exists(cluster, "Deployment", f"{NAME}-ollama")
+    await _condition_is(cluster, "ModelsReady", "False")
+    await cluster.change_spec(NAME, {"ollama": {"enabled": False}})
+
+    async def ollama_gone() -> bool:
+        return await cluster.get("Deployment", f"{NAME}-ollama") is None
+
+    await cluster.wait_for("the Ollama Deployment deleted", ollama_gone)
+    assert await cluster.get("Service", f"{NAME}-ollama") is None
+    await _condition_is(cluster, "ModelsReady", "True", "OllamaDisabled")
+    config = await cluster.get("ConfigMap", f"{NAME}-config")
+    assert config is not None and config["data"]["TASKTRACKER_CLASSIFIER"] == "builtin"

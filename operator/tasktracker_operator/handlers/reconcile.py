@@ -172,12 +172,15 @@ class Reconciler:
 
     async def models(self, spec: Spec) -> tuple[Condition, list[dict[str, Any]], list[str]]:
         """Ollama and one pull Job per model; failed pulls are retried with backoff."""
+        name, ns = self.name, self.namespace
         if not spec["ollama"]["enabled"]:
+            # Turned off: no server left running (its models volume stays until the TaskTracker goes).
+            await self._delete("apps/v1", "Deployment", child_name(name, "ollama"))
+            await self._delete("v1", "Service", child_name(name, "ollama"))
             condition = Condition(
                 "ModelsReady", True, "OllamaDisabled", "the workers classify with the built-in model"
             )
             return condition, [], []
-        name, ns = self.name, self.namespace
         await self._apply(builders.build_ollama_pvc(spec, name, ns), create_only=True)
         await self._apply(builders.build_ollama_service(spec, name, ns))
         ollama = await self._apply(builders.build_ollama_deployment(spec, name, ns))
@@ -433,8 +436,10 @@ async def reconcile(
 ) -> None:
     """One pass; its status goes into kopf's patch. A pending pull retry comes back via TemporaryError."""
     outcome = await Reconciler(kube, body, config, logger, memory).run()
+    current = dict(body.status)
     for key, value in outcome.status.items():
-        patch.status[key] = value
+        if current.get(key) != value:  # a quiet pass writes nothing
+            patch.status[key] = value
     for key in ("models", "version", "conditions"):
         if key in outcome.status:
             memory[key] = outcome.status[key]
