@@ -5,7 +5,6 @@ Run it with `kopf run -m tasktracker_operator.main --all-namespaces` (the image'
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import kopf
@@ -17,14 +16,6 @@ from tasktracker_operator.kube import Kube
 
 CONFIG = OperatorConfig.from_env()
 RESOURCE = (crd.GROUP, crd.VERSION, crd.PLURAL)
-
-
-def _state(memo: kopf.Memo) -> tuple[asyncio.Lock, dict[str, Any]]:
-    """Per-TaskTracker: one pass at a time (change handlers and the timer), and its last results."""
-    if "lock" not in memo:
-        memo["lock"] = asyncio.Lock()
-        memo["memory"] = {}
-    return memo["lock"], memo["memory"]
 
 
 @kopf.on.startup()
@@ -56,18 +47,14 @@ async def close(memo: kopf.Memo, **_: Any) -> None:
 async def reconcile_on_change(
     body: kopf.Body, patch: kopf.Patch, logger: Any, memo: kopf.Memo, **_: Any
 ) -> None:
-    lock, memory = _state(memo)
-    async with lock:
-        await reconcile.reconcile(memo["kube"], body, patch, memo["config"], logger, memory)
+    await reconcile.reconcile_one_at_a_time(memo, body, patch, logger)
 
 
 @kopf.timer(*RESOURCE, interval=CONFIG.recheck_interval_s, initial_delay=CONFIG.recheck_interval_s)
 async def recheck(body: kopf.Body, patch: kopf.Patch, logger: Any, memo: kopf.Memo, **_: Any) -> None:
     if body.metadata.get("deletionTimestamp"):
         return
-    lock, memory = _state(memo)
-    async with lock:
-        await reconcile.reconcile(memo["kube"], body, patch, memo["config"], logger, memory)
+    await reconcile.reconcile_one_at_a_time(memo, body, patch, logger)
 
 
 @kopf.on.delete(*RESOURCE)

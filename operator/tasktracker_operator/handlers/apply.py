@@ -8,7 +8,7 @@ from typing import Any
 
 import kopf
 
-from tasktracker_operator.kube import Kube, Obj
+from tasktracker_operator.kube import ApiError, Kube, Obj
 
 
 def covers(actual: Any, desired: Any) -> bool:
@@ -69,7 +69,15 @@ async def apply(
     meta = desired["metadata"]
     actual = await kube.get(desired["apiVersion"], desired["kind"], meta["namespace"], meta["name"])
     if actual is None:
-        return await kube.create(_deep_merge(desired, on_create or {}))
+        try:
+            return await kube.create(_deep_merge(copy.deepcopy(desired), on_create or {}))
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            # Created meanwhile (another pass, or a person): continue as with an existing object.
+            actual = await kube.get(desired["apiVersion"], desired["kind"], meta["namespace"], meta["name"])
+            if actual is None:
+                raise
     if create_only:
         return actual
     patch = merge_patch_for(actual, desired)

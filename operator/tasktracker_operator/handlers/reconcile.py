@@ -7,6 +7,7 @@ the migrated version -> the workers' scaler -> status. Every child comes from a 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import secrets
 from collections.abc import Mapping
@@ -445,3 +446,16 @@ async def reconcile(
             memory[key] = outcome.status[key]
     if outcome.retry_in is not None:
         raise kopf.TemporaryError("a model pull is waiting for its retry", delay=max(1.0, outcome.retry_in))
+
+
+async def reconcile_one_at_a_time(memo: Any, body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
+    """What kopf calls (change handlers and the timer): one pass per TaskTracker at a time.
+
+    `memo` is kopf's per-object memo: it holds the lock and the last pass's results, next to the
+    operator-wide `kube` client and `config` that the startup handler put there.
+    """
+    if "lock" not in memo:
+        memo["lock"] = asyncio.Lock()
+        memo["memory"] = {}
+    async with memo["lock"]:
+        await reconcile(memo["kube"], body, patch, memo["config"], logger, memo["memory"])
