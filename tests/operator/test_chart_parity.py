@@ -1,7 +1,7 @@
 """One source of object shapes: the operator's builders and charts/tasktracker make the same containers.
 
 For equivalent settings (a TaskTracker spec and the chart values that say the same), the containers of
-every workload both make — api, worker, dashboard, bot, the migration and PostgreSQL — must agree on
+every workload both make — api, worker, dashboard, bot, the migration, PostgreSQL and Ollama — must agree on
 image, pull policy, args, environment variable names (ConfigMap keys included, and the ConfigMap's
 values), ports, probes, security contexts (container and pod) and mount paths; the KEDA ScaledObject
 must say the same. Known, deliberate differences are listed in `KNOWN_DIFFERENCES` with the reason.
@@ -92,6 +92,7 @@ def _operator_objects(spec: Spec) -> list[dict[str, Any]]:
         builders.build_dashboard_deployment(spec, NAME, NAMESPACE),
         builders.build_migrate_job(spec, NAME, NAMESPACE),
         builders.build_postgres_statefulset(spec, NAME, NAMESPACE),
+        builders.build_ollama_deployment(spec, NAME, NAMESPACE),
         builders.build_worker_scaledobject(spec, NAME, NAMESPACE),
     ]
     if spec["bot"]["enabled"] and spec["bot"]["mode"] == "polling":
@@ -108,9 +109,8 @@ def _workloads(objs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         _component(obj): obj
         for obj in objs
         if obj["kind"] in ("Deployment", "StatefulSet", "Job")
-        and _component(obj) != "ollama"
+        # The chart's hook Jobs (model pull, external-database migration) are not the operator's.
         and "helm.sh/hook" not in (obj["metadata"].get("annotations") or {})
-        and not obj["metadata"]["name"].endswith("-pull-models")
     }
 
 
@@ -180,7 +180,9 @@ def test_minimal_sample_and_equivalent_chart_values_make_the_same_containers(
     minimal_sample: dict[str, Any], tmp_path: Any
 ) -> None:
     spec = with_defaults(minimal_sample["spec"])
-    _compare(spec, EQUIVALENT_VALUES, tmp_path, {"api", "worker", "dashboard", "migrate", "postgres"})
+    _compare(
+        spec, EQUIVALENT_VALUES, tmp_path, {"api", "worker", "dashboard", "migrate", "postgres", "ollama"}
+    )
 
 
 def test_polling_bot_makes_the_same_bot_container(minimal_sample: dict[str, Any], tmp_path: Any) -> None:

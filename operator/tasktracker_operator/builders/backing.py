@@ -16,7 +16,6 @@ from tasktracker_operator.builders.common import (
     child_name,
     container_security,
     empty_dir,
-    http_probe,
     labels,
     metadata,
     pod_spec_common,
@@ -194,21 +193,25 @@ def build_ollama_deployment(spec: Spec, name: str, namespace: str) -> Obj:
         "imagePullPolicy": spec["imagePullPolicy"],
         "env": [
             {"name": "OLLAMA_HOST", "value": f"0.0.0.0:{OLLAMA_PORT}"},
-            {"name": "OLLAMA_MODELS", "value": "/data/models"},
-            {"name": "HOME", "value": "/data"},
+            {"name": "OLLAMA_MODELS", "value": "/models"},
+            {"name": "HOME", "value": "/tmp"},
         ],
         "ports": [{"name": "http", "containerPort": OLLAMA_PORT, "protocol": "TCP"}],
-        "livenessProbe": http_probe("/", "http", period=10, failures=6),
-        "readinessProbe": http_probe("/api/tags", "http", period=5, failures=3),
+        "livenessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 15, "timeoutSeconds": 5},
+        "readinessProbe": {
+            "httpGet": {"path": "/api/tags", "port": "http"},
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+        },
         "securityContext": container_security(),
         "resources": resources(ollama),
-        "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "models", "mountPath": "/models"}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     pod_spec: Obj = {
         **pod_spec_common(spec, APP_UID),
         "containers": [container],
         "volumes": [
-            {"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-ollama-models"}},
+            {"name": "models", "persistentVolumeClaim": {"claimName": f"{name}-ollama-models"}},
             empty_dir("tmp"),
         ],
     }
