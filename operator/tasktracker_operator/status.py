@@ -60,6 +60,7 @@ class Observation:
     migration_failed: str = ""
     migrating: bool = False
     model_failures: list[str] = field(default_factory=list)
+    webhook_failure: str = ""
     app_ready: bool = False
     app_message: str = ""
 
@@ -81,6 +82,8 @@ class Observation:
             degraded = Condition("Degraded", True, "MigrationFailed", self.migration_failed)
         elif self.model_failures:
             degraded = Condition("Degraded", True, "ModelPullFailed", "; ".join(self.model_failures))
+        elif self.webhook_failure:
+            degraded = Condition("Degraded", True, "WebhookRegistrationFailed", self.webhook_failure)
         else:
             degraded = Condition("Degraded", False, "AsExpected", "nothing is failing")
         if waiting:

@@ -69,6 +69,8 @@ def all_children(spec: Spec) -> list[dict[str, Any]]:
         objs.append(builders.build_bot_deployment(spec, NAME, NS))
     if spec["ingress"]["enabled"]:
         objs.append(builders.build_ingress(spec, NAME, NS))
+    if spec["bot"]["enabled"] and spec["bot"]["mode"] == "webhook":
+        objs.append(builders.build_set_webhook_job(spec, NAME, NS))
     return objs
 
 
@@ -195,7 +197,7 @@ def test_app_containers_only_set_variables_the_app_knows(spec: Spec) -> None:
     for obj in all_children(spec):
         pod = _pod_spec(obj)
         for container in (pod["containers"] + pod.get("initContainers", [])) if pod else []:
-            if container["name"] in ("api", "worker", "bot", "migrate", "wait-for-schema"):
+            if container["name"] in ("api", "worker", "bot", "migrate", "wait-for-schema", "set-webhook"):
                 names = _env_names(spec, container)
                 assert names <= known, f"{container['name']}: unknown to Settings: {sorted(names - known)}"
                 seen |= names
@@ -334,3 +336,22 @@ def test_database_claim_has_no_owner_and_keeps_its_name(minimal_sample: dict[str
     sts = builders.build_postgres_statefulset(spec, NAME, NS)
     volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
     assert volumes["data"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+
+
+def test_webhook_mode_registers_the_public_url_once_per_url_and_version(full_sample: dict[str, Any]) -> None:
+    spec = with_defaults(full_sample["spec"])
+    job = builders.build_set_webhook_job(spec, NAME, NS)
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["bot", "set-webhook"]
+    assert {e["name"] for e in container["env"]} >= {
+        "TASKTRACKER_TELEGRAM_BOT_TOKEN_FILE",
+        "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET_FILE",
+    }
+    assert _configmap_data(spec)["TASKTRACKER_PUBLIC_URL"] == "https://tasks.example.com"
+    same = builders.build_set_webhook_job(copy.deepcopy(spec), NAME, NS)
+    other_version = builders.build_set_webhook_job(dict(spec, version="0.2.0"), NAME, NS)
+    other_host = builders.build_set_webhook_job(
+        dict(spec, ingress=dict(spec["ingress"], host="other.example.com")), NAME, NS
+    )
+    names = {j["metadata"]["name"] for j in (job, same, other_version, other_host)}
+    assert len(names) == 3

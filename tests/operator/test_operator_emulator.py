@@ -362,3 +362,39 @@ async def test_turning_ollama_off_removes_its_server_and_models_stop_gating(
     await _condition_is(cluster, "ModelsReady", "True", "OllamaDisabled")
     config = await cluster.get("ConfigMap", f"{NAME}-config")
     assert config is not None and config["data"]["TASKTRACKER_CLASSIFIER"] == "builtin"
+
+
+async def test_webhook_bot_registers_its_url_and_a_failure_degrades(
+    cluster: Cluster, minimal_sample: dict[str, Any]
+) -> None:
+    await cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "telegram"},
+            "data": {"token": "MTIzOmFiYw=="},
+        }
+    )
+    sample = copy.deepcopy(minimal_sample)
+    sample["spec"]["ollama"] = {"enabled": False}
+    sample["spec"]["ingress"] = {"enabled": True, "host": "tasks.example.com"}
+    sample["spec"]["bot"] = {"enabled": True, "mode": "webhook", "tokenSecretRef": {"name": "telegram"}}
+    await cluster.create(sample)
+    await _ready(cluster, "StatefulSet", f"{NAME}-postgres")
+    await _ready(cluster, "StatefulSet", f"{NAME}-nats")
+    await _finish(cluster, migrate_job_name(NAME, "0.1.0"))
+
+    async def webhook_job() -> dict[str, Any] | None:
+        jobs = [job for job in await cluster.list("Job") if "-set-webhook-" in job["metadata"]["name"]]
+        return jobs[0] if jobs else None
+
+    job = await cluster.wait_for("the set-webhook Job", webhook_job)
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["bot", "set-webhook"]
+    assert await cluster.get("Deployment", f"{NAME}-bot") is None  # webhook mode: the API receives updates
+    ingress = await _exists(cluster, "Ingress", NAME)
+    assert ingress["spec"]["rules"][0]["host"] == "tasks.example.com"
+    await cluster.finish_job(
+        job["metadata"]["name"], succeeded=False, reason="BackoffLimitExceeded", message="Unauthorized"
+    )
+    degraded = await _condition_is(cluster, "Degraded", "True", "WebhookRegistrationFailed")
+    assert "Unauthorized" in degraded["message"]

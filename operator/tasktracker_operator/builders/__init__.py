@@ -13,6 +13,7 @@ from tasktracker_operator.builders.app import (
     build_dashboard_service,
     build_ingress,
     build_migrate_job,
+    build_set_webhook_job,
     build_worker_deployment,
 )
 from tasktracker_operator.builders.backing import (
@@ -52,6 +53,7 @@ __all__ = [
     "build_postgres_secret",
     "build_postgres_service",
     "build_postgres_statefulset",
+    "build_set_webhook_job",
     "build_worker_deployment",
     "build_worker_hpa",
     "build_worker_scaledobject",

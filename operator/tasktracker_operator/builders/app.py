@@ -36,6 +36,7 @@ from tasktracker_operator.builders.common import (
     resources,
     selector_labels,
     service,
+    slug,
 )
 from tasktracker_operator.spec import Spec
 
@@ -286,6 +287,31 @@ def build_migrate_job(spec: Spec, name: str, namespace: str) -> Obj:
         "kind": "Job",
         "metadata": metadata(spec, name, namespace, "migrate", migrate_job_name(name, spec["version"])),
         "spec": {"backoffLimit": 3, "activeDeadlineSeconds": 600, "template": pod},
+    }
+
+
+def set_webhook_job_name(spec: Spec, name: str, namespace: str) -> str:
+    return f"{name}-set-webhook-{slug(dashboard_url(spec, name, namespace) + ' ' + spec['version'], 8)}"
+
+
+def build_set_webhook_job(spec: Spec, name: str, namespace: str) -> Obj:
+    """Webhook mode: `tasktracker bot set-webhook` tells Telegram the public URL (once per URL and version)."""
+    container = _base_container(spec, name, "set-webhook", ["bot", "set-webhook"], spec["bot"])
+    _, _, secret_volumes = _secret_files(spec, name)
+    pod = {
+        "metadata": {"labels": labels(spec, name, "bot")},
+        "spec": {
+            **pod_spec_common(spec, APP_UID),
+            "restartPolicy": "OnFailure",
+            "containers": [container],
+            "volumes": [empty_dir("tmp"), *secret_volumes],
+        },
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(spec, name, namespace, "bot", set_webhook_job_name(spec, name, namespace)),
+        "spec": {"backoffLimit": 4, "activeDeadlineSeconds": 300, "template": pod},
     }
 
 

@@ -106,6 +106,7 @@ class Reconciler:
         self.memory = memory
         self.previous: dict[str, Any] = {**dict(body.status), **memory}
         self.retry_in: float | None = None
+        self.webhook_failure = ""
 
     async def _apply(self, obj: Obj, **kwargs: Any) -> Obj:
         return await apply(self.kube, obj, owner=self.body, **kwargs)
@@ -312,6 +313,11 @@ class Reconciler:
                 waiting.append(child_name(name, "bot"))
         else:
             await self._delete("apps/v1", "Deployment", child_name(name, "bot"))
+        if bot["enabled"] and bot["mode"] == "webhook":
+            job = await self._apply(builders.build_set_webhook_job(app_spec, name, ns), create_only=True)
+            outcome, why = _job_state(job)
+            if outcome == "Failed":
+                self.webhook_failure = f"Job {job['metadata']['name']} could not register the webhook: {why}"
         if spec["ingress"]["enabled"]:
             await self._apply(builders.build_ingress(app_spec, name, ns))
         else:
@@ -408,6 +414,7 @@ class Reconciler:
             observation.scaling = scaling
             status.update(app_status)
             observation.app_ready = app_ready and version == spec["version"]
+            observation.webhook_failure = self.webhook_failure
             if not observation.migrating:
                 observation.app_message = message
         else:
