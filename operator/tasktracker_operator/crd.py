@@ -186,6 +186,8 @@ def spec_schema() -> dict[str, Any]:
                         pattern=r"^[A-Za-z0-9_-]+$",
                     ),
                     "storage": _storage("JetStream file storage (managed).", "2Gi"),
+                    "maxMemory": _quantity("JetStream's memory store limit (managed).", "256Mi"),
+                    "maxFile": _quantity("JetStream's file store limit (managed).", "1Gi"),
                     "resources": _resources("Resources of the NATS container."),
                 },
                 default={},

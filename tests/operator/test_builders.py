@@ -57,7 +57,11 @@ def all_children(spec: Spec) -> list[dict[str, Any]]:
             builders.build_postgres_statefulset(spec, NAME, NS),
         ]
     if spec["nats"]["managed"]:
-        objs += [builders.build_nats_pvc(spec, NAME, NS), builders.build_nats_statefulset(spec, NAME, NS)]
+        objs += [
+            builders.build_nats_pvc(spec, NAME, NS),
+            builders.build_nats_configmap(spec, NAME, NS),
+            builders.build_nats_statefulset(spec, NAME, NS),
+        ]
     if spec["ollama"]["enabled"]:
         objs += [
             builders.build_ollama_pvc(spec, NAME, NS),
@@ -205,7 +209,8 @@ def test_app_containers_only_set_variables_the_app_knows(spec: Spec) -> None:
     # Secrets travel as files, never as values in the environment or the ConfigMap.
     for obj in all_children(spec):
         for container in _containers(obj):
-            assert all("valueFrom" not in env for env in container.get("env", [])), container["name"]
+            sources = [env.get("valueFrom", {}) for env in container.get("env", [])]
+            assert all("secretKeyRef" not in source for source in sources), container["name"]
 
 
 def test_app_pods_wait_for_the_schema_and_read_secrets_from_files(spec: Spec) -> None:

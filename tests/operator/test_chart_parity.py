@@ -1,7 +1,7 @@
 """One source of object shapes: the operator's builders and charts/tasktracker make the same containers.
 
 For equivalent settings (a TaskTracker spec and the chart values that say the same), the containers of
-every workload both make — api, worker, dashboard, bot, the migration, PostgreSQL and Ollama — must agree on
+every workload both make — api, worker, dashboard, bot, the migration, PostgreSQL, NATS and Ollama — must agree on
 image, pull policy, args, environment variable names (ConfigMap keys included, and the ConfigMap's
 values), ports, probes, security contexts (container and pod) and mount paths; the KEDA ScaledObject
 must say the same. Known, deliberate differences are listed in `KNOWN_DIFFERENCES` with the reason.
@@ -93,6 +93,7 @@ def _operator_objects(spec: Spec) -> list[dict[str, Any]]:
         builders.build_migrate_job(spec, NAME, NAMESPACE),
         builders.build_postgres_statefulset(spec, NAME, NAMESPACE),
         builders.build_ollama_deployment(spec, NAME, NAMESPACE),
+        builders.build_nats_statefulset(spec, NAME, NAMESPACE),
         builders.build_worker_scaledobject(spec, NAME, NAMESPACE),
     ]
     if spec["bot"]["enabled"] and spec["bot"]["mode"] == "polling":
@@ -181,7 +182,10 @@ def test_minimal_sample_and_equivalent_chart_values_make_the_same_containers(
 ) -> None:
     spec = with_defaults(minimal_sample["spec"])
     _compare(
-        spec, EQUIVALENT_VALUES, tmp_path, {"api", "worker", "dashboard", "migrate", "postgres", "ollama"}
+        spec,
+        EQUIVALENT_VALUES,
+        tmp_path,
+        {"api", "worker", "dashboard", "migrate", "postgres", "ollama", "nats"},
     )
 
 

@@ -19,6 +19,7 @@ from tasktracker_operator.builders.app import (
 from tasktracker_operator.builders.backing import (
     build_app_secret,
     build_model_pull_job,
+    build_nats_configmap,
     build_nats_pvc,
     build_nats_service,
     build_nats_statefulset,
@@ -43,6 +44,7 @@ __all__ = [
     "build_ingress",
     "build_migrate_job",
     "build_model_pull_job",
+    "build_nats_configmap",
     "build_nats_pvc",
     "build_nats_service",
     "build_nats_statefulset",

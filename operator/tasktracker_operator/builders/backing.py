@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from tasktracker_operator.builders.common import (
     APP_UID,
     NATS_CLIENT_PORT,
@@ -136,17 +138,39 @@ def build_nats_service(spec: Spec, name: str, namespace: str) -> Obj:
     )
 
 
+NATS_UID = 1000
+
+
+def nats_config(spec: Spec) -> str:
+    nats = spec["nats"]
+    return (
+        f"port: {NATS_CLIENT_PORT}\n"
+        f"http_port: {NATS_MONITORING_PORT}\n"
+        "server_name: $POD_NAME\n"
+        "jetstream {\n"
+        "  store_dir: /data/jetstream\n"
+        f"  max_memory_store: {nats['maxMemory']}\n"
+        f"  max_file_store: {nats['maxFile']}\n"
+        "}\n"
+    )
+
+
+def build_nats_configmap(spec: Spec, name: str, namespace: str) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(spec, name, namespace, "nats", f"{child_name(name, 'nats')}-config"),
+        "data": {"nats.conf": nats_config(spec)},
+    }
+
+
 def build_nats_statefulset(spec: Spec, name: str, namespace: str) -> Obj:
     container: Obj = {
         "name": "nats",
         "image": spec["nats"]["image"],
         "imagePullPolicy": spec["imagePullPolicy"],
-        "args": [
-            "--jetstream",
-            "--store_dir=/data",
-            f"--port={NATS_CLIENT_PORT}",
-            f"--http_port={NATS_MONITORING_PORT}",
-        ],
+        "args": ["--config", "/etc/nats/nats.conf"],
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
         "ports": [
             {"name": "client", "containerPort": NATS_CLIENT_PORT, "protocol": "TCP"},
             {"name": "monitor", "containerPort": NATS_MONITORING_PORT, "protocol": "TCP"},
@@ -164,14 +188,21 @@ def build_nats_statefulset(spec: Spec, name: str, namespace: str) -> Obj:
         },
         "securityContext": container_security(),
         "resources": resources(spec["nats"]),
-        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/nats", "readOnly": True},
+            {"name": "data", "mountPath": "/data"},
+        ],
     }
+    checksum = hashlib.sha256(nats_config(spec).encode()).hexdigest()
     pod = {
-        "metadata": {"labels": labels(spec, name, "nats")},
+        "metadata": {"labels": labels(spec, name, "nats"), "annotations": {"checksum/config": checksum}},
         "spec": {
-            **pod_spec_common(spec, APP_UID),
+            **pod_spec_common(spec, NATS_UID),
             "containers": [container],
-            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-nats-data"}}],
+            "volumes": [
+                {"name": "config", "configMap": {"name": f"{child_name(name, 'nats')}-config"}},
+                {"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-nats-data"}},
+            ],
         },
     }
     return _statefulset(spec, name, namespace, "nats", pod)

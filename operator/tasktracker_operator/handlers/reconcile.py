@@ -164,6 +164,7 @@ class Reconciler:
             )
         name, ns = self.name, self.namespace
         await self._apply(builders.build_nats_pvc(spec, name, ns), create_only=True)
+        await self._apply(builders.build_nats_configmap(spec, name, ns))
         await self._apply(builders.build_nats_service(spec, name, ns))
         sts = await self._apply(builders.build_nats_statefulset(spec, name, ns))
         if _ready_replicas(sts) >= 1:
