@@ -2,7 +2,8 @@
 # The dev image's entrypoint (services/Dockerfile, target dev): long-running roles restart on every
 # change of the synced sources; one-shot commands (migrate, bot set-webhook, ...) run once.
 set -eu
-case "${1:-api}" in
+[ "$#" -gt 0 ] || set -- api
+case "$1" in
   api|worker|run)
     exec watchfiles --filter python --target-type command "tasktracker $*" /app/services/tasktracker ;;
   bot)

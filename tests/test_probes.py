@@ -158,7 +158,6 @@ async def test_worker_process_serves_probes_and_the_healthcheck_finds_them(worke
     waited = _run(["migrate", "--wait", "--timeout", "1"], worker_env)
     assert waited.returncode == 1 and "schema not migrated after 1s; missing:" in waited.stderr
     assert _run(["migrate"], worker_env).returncode == 0
-    assert _run(["migrate", "--wait", "--timeout", "5"], worker_env).returncode == 0
 
     base = f"http://127.0.0.1:{worker_env['TASKTRACKER_HEALTH_PORT']}"
     assert _healthcheck(worker_env, "worker") == 1  # nothing listens yet
@@ -196,3 +195,20 @@ async def test_worker_without_its_broker_is_alive_but_not_ready(worker_env) -> N
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
     assert proc.returncode == 0
+
+
+async def test_wait_for_head_returns_once_the_schema_is_migrated(make_settings) -> None:
+    from tasktracker.db import create_engine
+    from tasktracker.migrations import upgrade, wait_for_head
+
+    engine = create_engine(make_settings())
+    try:
+        missing = await wait_for_head(engine, timeout_s=0.3, poll_s=0.1)
+        assert missing  # an empty database: the head revision is missing
+        waiting = asyncio.create_task(wait_for_head(engine, timeout_s=30, poll_s=0.1))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # still waiting for the migration
+        await upgrade(engine)  # what the migration Job does meanwhile
+        assert await asyncio.wait_for(waiting, 10) == []
+    finally:
+        await engine.dispose()

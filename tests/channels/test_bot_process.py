@@ -94,3 +94,25 @@ async def test_bot_process_fails_when_telegram_refuses_the_token(
 
     with pytest.raises(TelegramUnauthorizedError):
         await asyncio.wait_for(run_bot(settings, classifier=ScriptedClassifier()), 15)
+
+
+async def test_bot_is_alive_but_not_ready_while_telegram_is_unreachable(telegram_settings) -> None:
+    settings = telegram_settings(telegram_api_url=f"http://127.0.0.1:{free_port()}", health_port=free_port())
+    stop = asyncio.Event()
+    bot = asyncio.create_task(run_bot(settings, stop, classifier=ScriptedClassifier()))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.health_port}") as probes:
+
+            async def answered() -> httpx.Response | None:
+                try:
+                    return await probes.get("/readyz")
+                except httpx.TransportError:
+                    return None
+
+            ready = await eventually(answered)
+            assert ready is not None and ready.status_code == 503
+            assert ready.json()["down"] == ["telegram"]  # database and the embedded broker are fine
+            assert (await probes.get("/healthz")).status_code == 200
+    finally:
+        stop.set()
+        await asyncio.wait_for(bot, 15)

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 from tasktracker.api.system import router as system_router
-from tasktracker.config_docs import known_env_names
+from tasktracker.config_docs import known_env_names, reference
 from tasktracker.probes import LIVENESS_PATH, READINESS_PATH
 from tests.deploy.render import (
     BAD_VALUES_DIR,
@@ -271,9 +273,16 @@ def test_selectors_match_the_pods_they_mean(renders, name: str) -> None:
             for obj in rendered.of_kind("NetworkPolicy")
         ),
     ]
+    # Pods of Jobs and `helm test` must stay out of Services and PDBs (a Service would send traffic to them)
+    one_off = {
+        obj["metadata"]["name"]: pod_labels(obj) for obj in rendered.objects if obj["kind"] in ("Job", "Pod")
+    }
     for kind, obj, selector in selecting:
         chosen = [pod for pod, labels in pods.items() if matches(selector, labels)]
         assert len(chosen) == 1, f"{name}: {kind} {obj['metadata']['name']} selects {chosen}"
+        if kind != "NetworkPolicy":
+            strays = [pod for pod, labels in one_off.items() if matches(selector, labels)]
+            assert not strays, f"{name}: {kind} {obj['metadata']['name']} also selects the pods of {strays}"
     for obj in rendered.objects:
         if obj["kind"] in ("ScaledObject", "HorizontalPodAutoscaler"):
             assert rendered.find("Deployment", obj["spec"]["scaleTargetRef"]["name"]) is not None
@@ -577,3 +586,92 @@ def test_bad_values_are_refused_with_a_clear_message(helm_path, path: Path) -> N
 def test_chart_lists_no_remote_dependencies() -> None:
     chart = (CHART / "Chart.yaml").read_text()
     assert "dependencies:" not in chart  # helm template must work offline
+
+
+# NOTES.txt ---------------------------------------------------------------------------------------------
+
+
+def render_notes(tmp_path: Path, name: str) -> str:
+    """NOTES.txt as `helm install` prints it: `helm template` skips NOTES, so a copy of the chart has it
+    as a named template, rendered by real helm into a ConfigMap."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    notes = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "NOTES.txt").unlink()
+    (chart / "templates" / "_notes.tpl").write_text(
+        '{{- define "test.notes" -}}\n' + notes + "\n{{- end -}}\n"
+    )
+    (chart / "templates" / "notes.yaml").write_text(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n'
+    )
+    args = [
+        "template",
+        RELEASE,
+        str(chart),
+        "--namespace",
+        NAMESPACE,
+        "-f",
+        str(VALUES_DIR / f"{name}-values.yaml"),
+    ]
+    for version in MATRIX[name]:
+        args += ["--api-versions", version]
+    args += ["--show-only", "templates/notes.yaml"]
+    return yaml.safe_load(helm(*args).stdout)["data"]["notes"]
+
+
+def test_notes_tell_how_to_open_the_dashboard(tmp_path, renders, helm_path) -> None:
+    notes = render_notes(tmp_path, "default")
+    forward = re.search(r"port-forward svc/(\S+) 8080:(\d+)", notes)
+    assert forward is not None, notes
+    service = renders["default"].get("Service", forward.group(1))
+    assert int(forward.group(2)) in {p["port"] for p in service["spec"]["ports"]}
+    assert f"rollout status deploy/{FULLNAME}-api" in notes
+    assert "no accounts or admin role" in notes  # what stands in for "create the first admin"
+    assert "keda.sh/v1alpha1" in notes  # KEDA asked for, not served: the notes say so
+
+
+def test_notes_for_a_public_install_with_the_bot(tmp_path, renders, helm_path) -> None:
+    notes = render_notes(tmp_path, "ingress-tls")
+    assert "https://tasks.example.com/" in notes
+    job = re.search(r'hook Job "(\S+)"', notes)
+    assert job is not None and renders["ingress-tls"].find("Job", job.group(1)) is not None
+    assert "https://tasks.example.com/webhook/telegram" in notes
+    assert "keda.sh/v1alpha1" not in render_notes(tmp_path / "k", "keda")
+
+
+def test_keda_with_an_external_nats_scales_on_its_monitoring_endpoint(helm_path) -> None:
+    rendered = render("external", api_versions=("keda.sh/v1alpha1",))
+    (scaled,) = rendered.of_kind("ScaledObject")
+    assert (
+        scaled["spec"]["triggers"][0]["metadata"]["natsServerMonitoringEndpoint"] == "nats.messaging.svc:8222"
+    )
+    missing = helm(
+        *template_args(
+            [VALUES_DIR / "external-values.yaml"],
+            ("keda.sh/v1alpha1",),
+            ("nats.external.monitoringEndpoint=",),
+        ),
+        check=False,
+    )
+    assert (
+        missing.returncode != 0
+        and "nats.external.monitoringEndpoint (host:8222) is required" in missing.stderr
+    )
+
+
+def test_extra_env_refuses_secrets_and_other_names_of_what_the_chart_sets(renders) -> None:
+    by_name = {name: doc for doc in reference() for name in doc.names}
+    chart_set = {by_name[key].field for key in config_data(renders["default"]) if key in by_name}
+    expected = {
+        name
+        for doc in reference()
+        for name in (*doc.names, *doc.file_names)
+        if doc.file_names or (doc.field in chart_set and name not in config_data(renders["default"]))
+    }
+    refused = set()
+    for name in sorted(expected | {"TASKTRACKER_BOT_REPLY"}):
+        result = helm(*template_args([], sets=(f"config.extraEnv.{name}=x",)), check=False)
+        if result.returncode != 0:
+            assert f"config.extraEnv.{name}:" in result.stderr, result.stderr
+            refused.add(name)
+    assert refused == expected  # and an ordinary setting (TASKTRACKER_BOT_REPLY) passes

@@ -4,6 +4,7 @@ exist, no build tools in the final stage, and a HEALTHCHECK that asks each role 
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,3 +144,38 @@ def test_dashboard_healthcheck_targets_nginx_listen_port() -> None:
     assert f"listen {port};" in conf and f"location = {path} " in conf
     assert port in exposed(stage)
     assert resolved_user(DASHBOARD, stage) == "101"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "watchfiles --filter python --target-type command tasktracker api /app/services/tasktracker"),
+        (
+            ["worker"],
+            "watchfiles --filter python --target-type command tasktracker worker /app/services/tasktracker",
+        ),
+        (
+            ["bot"],
+            "watchfiles --filter python --target-type command tasktracker bot /app/services/tasktracker",
+        ),
+        (["migrate"], "tasktracker migrate"),  # one-shot: a Job must be able to finish
+        (["migrate", "--wait", "--timeout", "5"], "tasktracker migrate --wait --timeout 5"),
+        (["bot", "set-webhook"], "tasktracker bot set-webhook"),
+    ],
+)
+def test_dev_entrypoint_reloads_long_running_roles_only(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    for tool in ("watchfiles", "tasktracker"):  # stand-ins that print how they were called
+        stub = tmp_path / tool
+        stub.write_text(f'#!/bin/sh\necho {tool} "$@"\n')
+        stub.chmod(0o755)
+    result = subprocess.run(
+        ["sh", str(ROOT / "services" / "dev-entrypoint.sh"), *args],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,12 @@ def test_the_scan_catches_an_unknown_name(tmp_path) -> None:
     builder = tmp_path / "app.py"
     builder.write_text('ENV = [{"name": "TASKTRACKER_WORKERS_CONCURRENCY", "value": "3"}]\n')
     assert _string_constants(builder) - known_env_names() == {"TASKTRACKER_WORKERS_CONCURRENCY"}
+
+
+def test_the_command_prints_the_reference() -> None:
+    tasktracker = Path(sys.executable).with_name("tasktracker")
+    result = subprocess.run(
+        [str(tasktracker), "config", "--docs"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == CONFIGURATION_DOC.read_text()

@@ -185,11 +185,11 @@ def test_dev_values_let_live_update_write(tilt, helm_path) -> None:
 
 
 def test_operator_is_a_local_resource_only_when_present(tmp_path, tilt) -> None:
-    assert "local_resource" not in tilt.calls
+    assert {args[0] for args, _ in tilt.calls["local_resource"]} == {"dashboard-vite"}
     with_operator = TiltRecorder(_copy_checkout(tmp_path / "op", with_operator=True))
     with_operator.run_tiltfile(with_operator.root / "Tiltfile")
     resources = {args[0]: kwargs for args, kwargs in with_operator.calls["local_resource"]}
-    assert set(resources) == {"operator-crds", "operator"}
+    assert set(resources) == {"dashboard-vite", "operator-crds", "operator"}
     assert "kopf run -m tasktracker_operator.main" in resources["operator"]["serve_cmd"]
     assert resources["operator"]["resource_deps"] == ["operator-crds"]
 
@@ -209,3 +209,22 @@ def test_a_broken_tiltfile_is_reported_by_the_interpreter(tmp_path) -> None:
     (root / "Tiltfile").write_text((root / "Tiltfile").read_text() + "\nk8s_resource(undefined_name)\n")
     with pytest.raises(StarlarkError, match="undefined"):
         TiltRecorder(root).run_tiltfile(root / "Tiltfile")
+
+
+def test_dev_values_render_the_same_twice(tilt, helm_path) -> None:
+    """Tilt re-renders on every change: generated secrets would roll every pod and lock PostgreSQL out."""
+    first = _rendered_workloads(tilt.calls["helm"][0])
+    second = _rendered_workloads(tilt.calls["helm"][0])
+    for name in ("tasktracker-api", "tasktracker-worker"):
+        annotations = [w[name]["spec"]["template"]["metadata"]["annotations"] for w in (first, second)]
+        assert annotations[0] == annotations[1]
+
+
+def test_dashboard_dev_server_proxies_to_the_forwarded_api(tilt) -> None:
+    (vite,) = [kwargs for args, kwargs in tilt.calls["local_resource"] if args[0] == "dashboard-vite"]
+    assert vite["serve_cmd"] == "npm run dev" and (ROOT / vite["serve_dir"] / "package.json").is_file()
+    assert '"dev":' in (ROOT / vite["serve_dir"] / "package.json").read_text()
+    vite_config = (ROOT / vite["serve_dir"] / "vite.config.ts").read_text()
+    forwarded = {fw["local"] for _, kw in tilt.calls["k8s_resource"] for fw in kw.get("port_forwards", [])}
+    assert '"http://127.0.0.1:8000"' in vite_config and 8000 in forwarded  # where Vite sends /api and /ws
+    assert vite["auto_init"] is False  # started from the UI when wanted

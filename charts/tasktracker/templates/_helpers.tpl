@@ -292,3 +292,15 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
         operator: In
         values: {{ toJson .components }}
 {{- end -}}
+
+{{/*
+Names config.extraEnv may not use: secrets (they come from Secret files, never the ConfigMap) and the
+other names of variables the chart sets itself (Settings reads PORT and TASKTRACKER_PORT alike).
+tests/deploy keeps this list equal to what Settings defines.
+*/}}
+{{- define "tasktracker.reservedEnv" -}}
+{{- $secrets := list "TASKTRACKER_SECRET_KEY" "TASKTRACKER_DATABASE_PASSWORD" "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET" "TASKTRACKER_SLACK_SIGNING_SECRET" "SLACK_SIGNING_SECRET" "TASKTRACKER_TELEGRAM_BOT_TOKEN" "TELEGRAM_BOT_TOKEN" "TASKTRACKER_DATABASE_URL" "DATABASE_URL" "TASKTRACKER_NATS_URL" "NATS_URL" -}}
+{{- $files := list -}}
+{{- range $secrets }}{{ $files = append $files (printf "%s_FILE" .) }}{{ end -}}
+{{- concat $secrets $files (list "PORT" "OLLAMA_BASE_URL") | join "," -}}
+{{- end -}}
