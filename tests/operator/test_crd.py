@@ -146,3 +146,29 @@ def test_defaults_are_those_of_the_schema(minimal_sample: dict[str, Any]) -> Non
     assert spec["nats"]["consumer"] == "tasktracker_workers" and spec["nats"]["stream"] == "tasktracker_jobs"
     assert spec["ollama"]["models"] == ["qwen2.5:3b-instruct"]
     assert validate(spec, "tasktracker") == []
+
+
+def _nodes(schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    yield path or "<root>", schema
+    for key, sub in schema.get("properties", {}).items():
+        yield from _nodes(sub, f"{path}.{key}")
+    if isinstance(schema.get("items"), dict):
+        yield from _nodes(schema["items"], f"{path}[]")
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from _nodes(schema["additionalProperties"], f"{path}{{}}")
+
+
+def test_the_schema_is_structural_and_its_defaults_are_valid() -> None:
+    """What the API server demands of a CRD schema beyond its shape (kubernetes-validate does not)."""
+    for path, node in _nodes(_schema()):
+        assert "type" in node or node.get("x-kubernetes-preserve-unknown-fields"), f"{path}: no type"
+        assert not ("properties" in node and "additionalProperties" in node), f"{path}: both properties kinds"
+        if "default" in node:
+            jsonschema.Draft7Validator(node).validate(node["default"])
+        if node.get("x-kubernetes-list-type") == "set":
+            assert node["items"]["type"] in ("string", "integer", "number", "boolean"), path
+        if node.get("x-kubernetes-list-type") == "map":
+            assert set(node["x-kubernetes-list-map-keys"]) <= set(node["items"].get("required", [])), path
+        for rule in node.get("x-kubernetes-validations", []):
+            celpy.Environment().compile(rule["rule"])  # parses as CEL
+            assert rule["message"], f"{path}: a rule without a message"
