@@ -111,7 +111,7 @@ class Cluster:
                 return dict(condition)
         return None
 
-    async def wait_for(self, what: str, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
+    async def wait_for(self, what: str, probe: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Poll `probe` (async) until it returns something truthy; fail naming `what` otherwise."""
         deadline = time.monotonic() + timeout
         last: Any = None
