@@ -133,18 +133,6 @@ def pod_spec_common(spec: Spec, uid: int) -> Obj:
     return pod
 
 
-def http_probe(path: str, port: str, period: int = 10, failures: int = 3, initial: int = 0) -> Obj:
-    probe: Obj = {
-        "httpGet": {"path": path, "port": port},
-        "periodSeconds": period,
-        "timeoutSeconds": 3,
-        "failureThreshold": failures,
-    }
-    if initial:
-        probe["initialDelaySeconds"] = initial
-    return probe
-
-
 def service(spec: Spec, name: str, namespace: str, component: str, ports: list[tuple[str, int]]) -> Obj:
     return {
         "apiVersion": "v1",
