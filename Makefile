@@ -71,6 +71,7 @@ bench: $(STAMP)
 # Regenerate docs/configuration.md from Settings (a test fails when it is stale).
 docs: $(STAMP)
 	$(BIN)/tasktracker config --docs > docs/configuration.md
+	$(BIN)/tasktracker-operator-manifests .
 
 # Regenerate the OpenAPI document and the dashboard's typed client from it.
 openapi: $(STAMP)

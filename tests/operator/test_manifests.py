@@ -55,14 +55,12 @@ def _without_helm_labels(obj: dict[str, Any]) -> dict[str, Any]:
 
 def test_generated_files_are_current() -> None:
     stale = [path for path, content in manifests.files().items() if (ROOT / path).read_text() != content]
-    assert not stale, f"regenerate with `.venv/bin/tasktracker-operator-manifests`: {stale}"
+    assert not stale, f"regenerate with `make docs`: {stale}"
 
 
 def test_docs_crd_reference_is_generated_from_the_schema() -> None:
     document = (ROOT / "docs" / "operator.md").read_text()
-    assert document == replace_reference(document), (
-        "regenerate with `.venv/bin/tasktracker-operator-manifests`"
-    )
+    assert document == replace_reference(document), "regenerate with `make docs`"
     for field in ("spec.workers.maxReplicas", "spec.postgres.deleteDataOnRemove", "status.conditions"):
         assert f"`{field}`" in document
     assert "self.minReplicas <= self.maxReplicas" in document
