@@ -166,3 +166,14 @@ def test_rbac_allows_what_the_operator_does_and_no_more(minimal_sample: dict[str
             _allowed(group, resource, verb) for verb in ("get", "list", "create", "patch", "delete")
         )
     assert all("*" not in rule["verbs"] and "*" not in rule["resources"] for rule in manifests.RULES)
+
+
+def test_the_operator_directory_never_shadows_the_standard_library() -> None:
+    """`operator/` holds the package `tasktracker_operator`; it must never import as `operator`."""
+    import operator
+
+    import tasktracker_operator
+
+    assert not (ROOT / "operator" / "__init__.py").exists()
+    assert ROOT not in Path(operator.__file__).resolve().parents
+    assert Path(tasktracker_operator.__file__).resolve().parent == ROOT / "operator" / "tasktracker_operator"
