@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run           install, build the dashboard and start everything on http://127.0.0.1:8000"
 	@echo "make test          install and run the whole test suite (PostgreSQL, NATS and browser tests included)"
-	@echo "make lint          ruff, mypy, import-linter, dashboard type check"
+	@echo "make lint          ruff, mypy, import-linter, dashboard type check and ESLint"
 	@echo "make bench         benchmarks (ratios against a baseline measured in the same run)"
 	@echo "make services-dev  api + worker as separate auto-reloading processes on local PostgreSQL + NATS"
 
@@ -48,7 +48,7 @@ run: $(STAMP) $(DASHBOARD_DIST)
 
 test: $(STAMP) $(DASHBOARD_DIST) $(BIN)/helm
 	bash .ci/ensure-tools.sh
-	cd $(DASHBOARD) && npm run --silent check:api && npm test --silent
+	cd $(DASHBOARD) && npm run --silent check:api && npm run --silent lint && npm test --silent
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(BIN)/helm
