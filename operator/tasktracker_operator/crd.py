@@ -168,7 +168,12 @@ def spec_schema() -> dict[str, Any]:
                     "managed": _bool("Run NATS with JetStream as a StatefulSet.", True),
                     "image": _str("NATS image (managed).", default="docker.io/nats:2.10.22-alpine"),
                     "url": _str(
-                        "URL of an external NATS server (when managed is false).", pattern=NATS_URL_PATTERN
+                        "URL of an external NATS server (when managed is false; it goes into a ConfigMap).",
+                        pattern=NATS_URL_PATTERN,
+                    ),
+                    "urlSecretRef": _secret_ref(
+                        "Secret holding the URL of an external NATS server, for a URL with credentials.",
+                        "url",
                     ),
                     "monitoringEndpoint": _str(
                         "host:port of the external server's monitoring port (8222): KEDA reads the consumer lag there.",
@@ -194,9 +199,10 @@ def spec_schema() -> dict[str, Any]:
                 **{
                     "x-kubernetes-validations": [
                         {
-                            "rule": "self.managed ? !has(self.url) : (has(self.url) && has(self.monitoringEndpoint))",
-                            "message": "nats.url and nats.monitoringEndpoint are required when nats.managed is false, "
-                            "and nats.url is not allowed when it is true",
+                            "rule": "self.managed ? !has(self.url) && !has(self.urlSecretRef) : "
+                            "((has(self.url) != has(self.urlSecretRef)) && has(self.monitoringEndpoint))",
+                            "message": "nats.managed false needs nats.monitoringEndpoint and one of nats.url or "
+                            "nats.urlSecretRef; nats.managed true allows neither",
                         }
                     ]
                 },

@@ -61,11 +61,15 @@ def _cross_field_errors(spec: Spec) -> list[str]:
             "postgres.external.secretRef is required when postgres.managed is false, "
             "and not allowed when it is true"
         )
-    nats_ok = "url" not in nats if nats["managed"] else "url" in nats and "monitoringEndpoint" in nats
+    has_url, has_ref = "url" in nats, "urlSecretRef" in nats
+    if nats["managed"]:
+        nats_ok = not has_url and not has_ref
+    else:
+        nats_ok = has_url != has_ref and "monitoringEndpoint" in nats
     if not nats_ok:
         errors.append(
-            "nats.url and nats.monitoringEndpoint are required when nats.managed is false, "
-            "and nats.url is not allowed when it is true"
+            "nats.managed false needs nats.monitoringEndpoint and one of nats.url or nats.urlSecretRef; "
+            "nats.managed true allows neither"
         )
     if ollama["enabled"] and not ollama["models"]:
         errors.append("ollama.models needs at least one model when ollama.enabled is true")

@@ -14,7 +14,7 @@ import pytest
 from tasktracker.config_docs import known_env_names
 from tasktracker_operator import builders
 from tasktracker_operator.builders.common import pull_job_name
-from tasktracker_operator.spec import Spec, with_defaults
+from tasktracker_operator.spec import Spec, validate, with_defaults
 
 NAME = "tt"
 NS = "team"
@@ -360,3 +360,25 @@ def test_webhook_mode_registers_the_public_url_once_per_url_and_version(full_sam
     )
     names = {j["metadata"]["name"] for j in (job, same, other_version, other_host)}
     assert len(names) == 3
+
+
+def test_external_nats_url_from_a_secret_stays_out_of_the_configmap(minimal_sample: dict[str, Any]) -> None:
+    raw = copy.deepcopy(minimal_sample["spec"])
+    raw["nats"] = {
+        "managed": False,
+        "urlSecretRef": {"name": "nats-creds"},
+        "monitoringEndpoint": "nats.ops:8222",
+    }
+    spec = with_defaults(raw)
+    assert validate(spec, NAME) == []
+    assert "TASKTRACKER_NATS_URL" not in _configmap_data(spec)
+    pod = builders.build_worker_deployment(spec, NAME, NS)["spec"]["template"]["spec"]
+    env = _env(pod["containers"][0])
+    assert env["TASKTRACKER_NATS_URL_FILE"] == "/var/run/secrets/tasktracker/nats/url"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["nats-secret"]["secret"]["secretName"] == "nats-creds"
+    scaled = builders.build_worker_scaledobject(spec, NAME, NS)
+    assert scaled["spec"]["triggers"][0]["metadata"]["natsServerMonitoringEndpoint"] == "nats.ops:8222"
+    for obj in all_children(spec):
+        if obj["kind"] != "ScaledObject":
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)

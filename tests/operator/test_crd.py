@@ -96,7 +96,18 @@ BAD_SPECS = {
     ),
     "external nats without url": (
         {"nats": {"managed": False}},
-        "nats.url and nats.monitoringEndpoint are required",
+        "nats.managed false needs nats.monitoringEndpoint and one of nats.url or nats.urlSecretRef",
+    ),
+    "external nats with url and secret": (
+        {
+            "nats": {
+                "managed": False,
+                "url": "nats://n:4222",
+                "urlSecretRef": {"name": "n"},
+                "monitoringEndpoint": "n:8222",
+            }
+        },
+        "nats.managed false needs nats.monitoringEndpoint and one of nats.url or nats.urlSecretRef",
     ),
     "bot without token": ({"bot": {"enabled": True}}, "bot.tokenSecretRef is required"),
     "webhook bot without ingress": (

@@ -71,7 +71,9 @@ def config_name(name: str) -> str:
 
 def nats_url(spec: Spec, name: str) -> str:
     nats = spec["nats"]
-    return nats["url"] if not nats["managed"] else f"nats://{child_name(name, 'nats')}:{NATS_CLIENT_PORT}"
+    return (
+        str(nats["url"]) if not nats["managed"] else f"nats://{child_name(name, 'nats')}:{NATS_CLIENT_PORT}"
+    )
 
 
 def build_app_configmap(spec: Spec, name: str, namespace: str) -> Obj:
@@ -91,8 +93,9 @@ def build_app_configmap(spec: Spec, name: str, namespace: str) -> Obj:
         data["TASKTRACKER_DATABASE_URL"] = (
             f"postgresql://{POSTGRES_USER}@{host}:{POSTGRES_PORT}/{POSTGRES_DB}"
         )
+    if "urlSecretRef" not in spec["nats"]:  # else a file (TASKTRACKER_NATS_URL_FILE)
+        data["TASKTRACKER_NATS_URL"] = nats_url(spec, name)
     data |= {
-        "TASKTRACKER_NATS_URL": nats_url(spec, name),
         "TASKTRACKER_NATS_STREAM": spec["nats"]["stream"],
         "TASKTRACKER_NATS_DURABLE": spec["nats"]["consumer"],
         "TASKTRACKER_WORKER_CONCURRENCY": str(spec["workers"]["concurrency"]),
@@ -148,6 +151,10 @@ def _secret_files(spec: Spec, name: str) -> tuple[list[Obj], list[Obj], list[Obj
         ref = postgres["external"]["secretRef"]
         env.append({"name": "TASKTRACKER_DATABASE_URL_FILE", "value": f"{SECRETS_DIR}/database/{ref['key']}"})
         secret_volume("database-secret", ref["name"], ref["key"])
+    if "urlSecretRef" in spec["nats"]:
+        ref = spec["nats"]["urlSecretRef"]
+        env.append({"name": "TASKTRACKER_NATS_URL_FILE", "value": f"{SECRETS_DIR}/nats/{ref['key']}"})
+        secret_volume("nats-secret", ref["name"], ref["key"])
     if bot["enabled"]:
         ref = bot["tokenSecretRef"]
         env.append(

@@ -78,6 +78,9 @@ async def _missing_references(kube: Kube, spec: Spec, namespace: str) -> list[st
     if not spec["postgres"]["managed"]:
         ref = spec["postgres"]["external"]["secretRef"]
         refs.append(("postgres.external.secretRef", ref["name"], ref["key"]))
+    if "urlSecretRef" in spec["nats"]:
+        ref = spec["nats"]["urlSecretRef"]
+        refs.append(("nats.urlSecretRef", ref["name"], ref["key"]))
     if spec["bot"]["enabled"]:
         ref = spec["bot"]["tokenSecretRef"]
         refs.append(("bot.tokenSecretRef", ref["name"], ref["key"]))
@@ -159,9 +162,9 @@ class Reconciler:
 
     async def broker(self, spec: Spec) -> Condition:
         if not spec["nats"]["managed"]:
-            return Condition(
-                "BrokerReady", True, "External", f"external NATS at {spec['nats']['url']} (not probed)"
-            )
+            nats = spec["nats"]
+            where = nats.get("url") or f"the URL in Secret {nats['urlSecretRef']['name']!r}"
+            return Condition("BrokerReady", True, "External", f"external NATS at {where} (not probed)")
         name, ns = self.name, self.namespace
         await self._apply(builders.build_nats_pvc(spec, name, ns), create_only=True)
         await self._apply(builders.build_nats_configmap(spec, name, ns))
