@@ -94,7 +94,7 @@ services-dev: $(STAMP)
 		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE tasktracker_dev"
 	$(BIN)/tasktracker migrate
 	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/uvicorn --factory tasktracker.api.asgi:api_app --reload --reload-dir services/tasktracker --port $${PORT:-8000} & \
+	$(BIN)/uvicorn --factory tasktracker.api.asgi:api_app --no-proxy-headers --reload --reload-dir services/tasktracker --port $${PORT:-8000} & \
 	$(BIN)/watchfiles --filter python "$(BIN)/tasktracker worker" services/tasktracker & \
 	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/watchfiles --filter python "$(BIN)/tasktracker bot" services/tasktracker & fi; \
 	wait

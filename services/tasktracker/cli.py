@@ -48,15 +48,18 @@ def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port:
 
     configure(settings.log_level)
     telemetry.configure(settings, "tasktracker" if role == "all" else f"tasktracker-{role}")
-    application = create_app(settings, role=Role(role), migrate=migrate)
+    try:
+        application = create_app(settings, role=Role(role), migrate=migrate)
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
         application,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips="*",
         timeout_graceful_shutdown=20,
+        **application.state.uvicorn_options,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
@@ -39,9 +39,10 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
             value = datetime.fromisoformat(value)
             if value.tzinfo is None:  # we write UTC offsets; a naive one cannot be bound (a 500)
                 raise ValueError
-        elif not isinstance(value, int) or abs(value) > MAX_ID:
+            value = value.astimezone(UTC)  # OverflowError past year 1 or 9999
+        elif not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_ID:
             raise ValueError
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
         raise Invalid(
             "cursor is not valid; pass the next_cursor of a previous page", code="bad_cursor"
         ) from None

@@ -66,16 +66,32 @@ class Runtime:
                 log.warning("could not publish %s: %s", event.type, exc)
 
     async def enqueue_classification(self, message_ids: list[int]) -> int:
-        """Send classification jobs; returns how many were sent. Unsent ones are picked up by the sweep."""
+        """Send classification jobs; returns how many were sent. Unsent ones are picked up by the sweep.
+
+        The messages are committed already, so a caller never waits on a broker that is down: while it
+        is disconnected nothing is tried, and a send that takes longer than `enqueue_timeout_s` stops
+        the rest (a job that went out anyway only runs twice, and jobs are idempotent).
+        """
         sent = 0
-        if not self.broker_ready.is_set():
+        if not self.broker_connected():
             log.warning("broker not connected; %d message(s) left for the sweep", len(message_ids))
             return 0
         for message_id in message_ids:
             try:
                 with telemetry.span("messages.enqueue", {"message.id": message_id}, kind=SpanKind.PRODUCER):
-                    await enqueue(self.broker, CLASSIFY_MESSAGE, message_id)  # carries the span's context
+                    # carries the span's context
+                    await asyncio.wait_for(
+                        enqueue(self.broker, CLASSIFY_MESSAGE, message_id), self.settings.enqueue_timeout_s
+                    )
                 sent += 1
+            except TimeoutError:
+                log.warning(
+                    "broker did not take message %s within %.1f s; %d message(s) left for the sweep",
+                    message_id,
+                    self.settings.enqueue_timeout_s,
+                    len(message_ids) - sent,
+                )
+                break
             except Exception:
                 log.warning("could not enqueue message %s; the sweep will retry", message_id, exc_info=True)
         return sent

@@ -61,9 +61,8 @@ class ScriptedClassifier(Classifier):
 async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     """Serve the app on 127.0.0.1 and yield its base URL; lifespan runs for real."""
     port = port or free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
+    options = getattr(app.state, "uvicorn_options", {"ws": "websockets-sansio"})  # as `tasktracker run`
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 20

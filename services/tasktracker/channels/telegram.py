@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tasktracker.channels import receipts, repository
@@ -34,6 +34,15 @@ REFUSAL_SOURCE = "telegram-refusal"
 OPEN_STATES = (TaskStatus.open, TaskStatus.in_progress)
 
 
+AUTHOR_MAX = 200
+
+
+def _display_name(value: object) -> object:
+    """A name is shown, never matched on: one longer than the column (Telegram allows 64 characters,
+    a forged update more) is shortened rather than losing the message."""
+    return value[:AUTHOR_MAX] if isinstance(value, str) else value
+
+
 class TelegramText(BaseModel):
     """One text (or caption) written in a Telegram chat, from a live update or a chat export."""
 
@@ -43,7 +52,7 @@ class TelegramText(BaseModel):
     message_id: int
     text: str
     sent_at: datetime
-    author: str | None = Field(default=None, max_length=200)
+    author: Annotated[str | None, BeforeValidator(_display_name)] = Field(default=None, max_length=AUTHOR_MAX)
     user_id: int | None = None
     username: str | None = None
     reply_to_message_id: int | None = None

@@ -26,6 +26,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not a JSON object (`code`: `malformed_json`)."},
     401: {"description": "Signature missing, wrong or stale (`code` says which)."},
     404: {"description": "No such channel, or the integration is not configured."},
+    409: {
+        "description": "The channel this delivery needs clashes with an existing one (`channel_name_taken`)."
+    },
     413: {"description": "The body is over 1 MiB."},
     422: {"description": "JSON of the wrong shape (`code`: `validation_error`) or content too long."},
 }

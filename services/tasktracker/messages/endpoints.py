@@ -27,7 +27,10 @@ router = APIRouter(prefix="/api/messages", tags=["messages"])
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"model": MessagePublic, "description": "Already known: the stored message."}},
+    responses={
+        200: {"model": MessagePublic, "description": "Already known: the stored message."},
+        409: {"description": "The channel is disabled (`channel_disabled`): nothing stored."},
+    },
 )
 async def post_message(
     data: MessageIn, response: Response, session: SessionDep, runtime: RuntimeDep
@@ -77,7 +80,11 @@ BatchBody = Annotated[
 ]
 
 
-@router.post("/batch", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"description": "A channel is disabled (`channel_disabled`): nothing stored."}},
+)
 async def post_batch(
     body: BatchBody, session: SessionDep, runtime: RuntimeDep, settings: SettingsDep
 ) -> BatchResult:

@@ -56,8 +56,8 @@ async def list_tasks(
 async def create_task(data: TaskCreate, session: SessionDep, runtime: RuntimeDep) -> TaskPublic:
     """Create a task by hand."""
     task = await service.create(session, data)
+    public = await service.public(session, task)  # before the commit: a failure here changes nothing
     await session.commit()
-    public = await service.public(session, task)
     await runtime.publish([Event(type=EventType.task_created, data=public.model_dump(mode="json"))])
     return public
 
@@ -74,8 +74,8 @@ async def update_task(
 ) -> TaskPublic:
     """Triage a task. A changed category or priority is stored as a correction that trains the classifier."""
     task = await service.update(session, task_id, data)
+    public = await service.public(session, task)  # before the commit: a failure here changes nothing
     await session.commit()
-    public = await service.public(session, task)
     await runtime.publish([Event(type=EventType.task_updated, data=public.model_dump(mode="json"))])
     await runtime.after_corrections(session)
     return public
@@ -88,7 +88,10 @@ async def delete_task(task_id: IdPath, session: SessionDep, runtime: RuntimeDep)
     await runtime.publish([Event(type=EventType.task_deleted, data={"id": task_id})])
 
 
-@router.post("/{task_id}/merge")
+@router.post(
+    "/{task_id}/merge",
+    responses={409: {"description": "The target was itself merged (`merge_target_merged`)."}},
+)
 async def merge_task(
     task_id: IdPath, data: TaskMerge, session: SessionDep, runtime: RuntimeDep
 ) -> TaskPublic:

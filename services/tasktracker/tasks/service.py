@@ -27,6 +27,8 @@ from tasktracker.tasks.schemas import (
 )
 
 CLOSED_STATES = {TaskStatus.completed, TaskStatus.closed}
+# Of the fields a PATCH may send, only these may be set to null (the column is nullable).
+NULLABLE_FIELDS = {"assignee"}
 
 
 async def get_or_404(session: AsyncSession, task_id: int) -> Task:
@@ -80,7 +82,7 @@ async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: s
     task = await get_or_404(session, task_id)
     changes: dict[str, Any] = {}
     for field, value in data.model_dump(exclude_unset=True).items():
-        if field in {"title", "category", "priority", "status"} and value is None:
+        if value is None and field not in NULLABLE_FIELDS:
             raise Invalid(f"{field} cannot be null", code="null_field")
         old = getattr(task, field)
         if value != old:

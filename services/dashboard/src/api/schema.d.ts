@@ -404,7 +404,7 @@ export interface components {
             name: string;
             /**
              * Secret
-             * @description HMAC key of a generic webhook (at least 16 characters). Never returned.
+             * @description HMAC key of a generic webhook (16 to 500 characters). Never returned.
              */
             secret?: string | null;
         };
@@ -538,6 +538,22 @@ export interface components {
              */
             day: string;
         };
+        /**
+         * Error
+         * @description Every error the API answers: `{"detail", "code"}`.
+         */
+        Error: {
+            /**
+             * Code
+             * @description Machine-readable, e.g. `not_found`, `validation_error`, `null_field`.
+             */
+            code: string;
+            /**
+             * Detail
+             * @description What went wrong: a sentence, or (code `validation_error`) one issue per bad field.
+             */
+            detail: string | components["schemas"]["ValidationIssue"][];
+        };
         /** ExportPublic */
         ExportPublic: {
             /**
@@ -555,11 +571,6 @@ export interface components {
             tracker: string;
             /** Url */
             url: string | null;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** Health */
         Health: {
@@ -657,7 +668,7 @@ export interface components {
              */
             content: string;
             /** External Id */
-            external_id?: string | null;
+            external_id?: string | number | null;
             /** Meta */
             meta?: {
                 [key: string]: unknown;
@@ -903,17 +914,16 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
+        /** ValidationIssue */
+        ValidationIssue: {
+            /**
+             * Loc
+             * @description Where: `body`, `query` or `path`, then the field.
+             */
             loc: (string | number)[];
-            /** Message */
+            /** Msg */
             msg: string;
-            /** Error Type */
+            /** Type */
             type: string;
         };
         /**
@@ -966,6 +976,15 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelsPublic"];
                 };
             };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_channel_api_channels_post: {
@@ -990,20 +1009,40 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelPublic"];
                 };
             };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Name or external id taken. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1028,13 +1067,22 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1057,20 +1105,31 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The channel has messages: disable it instead. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1099,20 +1158,49 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelPublic"];
                 };
             };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Name or external id taken. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1139,13 +1227,31 @@ export interface operations {
                     "application/json": components["schemas"]["Classification"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1168,6 +1274,15 @@ export interface operations {
                     "application/json": components["schemas"]["ClientConfig"];
                 };
             };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     health_api_health_get: {
@@ -1188,6 +1303,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     ready_api_health_ready_get: {
@@ -1206,6 +1330,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Something is down; `down` and `checks` say what. */
@@ -1249,13 +1382,13 @@ export interface operations {
                     "application/json": components["schemas"]["MessagesPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1291,13 +1424,40 @@ export interface operations {
                     "application/json": components["schemas"]["MessagePublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The channel is disabled (`channel_disabled`): nothing stored. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1324,13 +1484,40 @@ export interface operations {
                     "application/json": components["schemas"]["BatchResult"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A channel is disabled (`channel_disabled`): nothing stored. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1355,13 +1542,22 @@ export interface operations {
                     "application/json": components["schemas"]["MessageDetail"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1382,6 +1578,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatsPublic"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1421,13 +1626,13 @@ export interface operations {
                     "application/json": components["schemas"]["TasksPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1454,13 +1659,31 @@ export interface operations {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1485,13 +1708,22 @@ export interface operations {
                     "application/json": components["schemas"]["TaskDetail"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1514,13 +1746,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1549,13 +1790,40 @@ export interface operations {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1584,13 +1852,49 @@ export interface operations {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The target was itself merged (`merge_target_merged`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1629,35 +1933,54 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Signature missing, wrong or stale (`code` says which). */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description No such channel, or the integration is not configured. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The channel this delivery needs clashes with an existing one (`channel_name_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description JSON of the wrong shape (`code`: `validation_error`) or content too long. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1691,35 +2014,54 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Signature missing, wrong or stale (`code` says which). */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description No such channel, or the integration is not configured. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The channel this delivery needs clashes with an existing one (`channel_name_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description JSON of the wrong shape (`code`: `validation_error`) or content too long. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1748,28 +2090,36 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description X-Telegram-Bot-Api-Secret-Token missing or wrong (`bad_secret_token`). */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description No bot or no webhook secret configured (`telegram_not_configured`). */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Not a Telegram Update (`invalid_update`). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
