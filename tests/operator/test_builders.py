@@ -382,3 +382,15 @@ def test_external_nats_url_from_a_secret_stays_out_of_the_configmap(minimal_samp
     for obj in all_children(spec):
         if obj["kind"] != "ScaledObject":
             kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_the_api_trusts_its_service_names_and_the_public_host(full_sample: dict[str, Any]) -> None:
+    spec = with_defaults(full_sample["spec"])
+    hosts = _configmap_data(spec)["TASKTRACKER_TRUSTED_HOSTS"].split(",")
+    assert hosts == [
+        f"{NAME}-api",
+        f"{NAME}-api.{NS}",
+        f"{NAME}-api.{NS}.svc",
+        f"{NAME}-api.{NS}.svc.cluster.local",
+        "tasks.example.com",
+    ]

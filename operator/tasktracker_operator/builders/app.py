@@ -102,6 +102,15 @@ def build_app_configmap(spec: Spec, name: str, namespace: str) -> Obj:
         "TASKTRACKER_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
         "TASKTRACKER_CLASSIFIER": "ollama" if ollama["enabled"] else "builtin",
     }
+    # The API answers only to these Host names (its DNS-rebinding guard, required in production): its
+    # in-cluster names and the public host. Proxies (the ingress controller, the dashboard's Nginx)
+    # reach it from pod addresses, so their X-Forwarded-* headers are believed from anywhere.
+    api = child_name(name, "api")
+    hosts = [api, f"{api}.{namespace}", f"{api}.{namespace}.svc", f"{api}.{namespace}.svc.cluster.local"]
+    if spec["ingress"]["enabled"]:
+        hosts.append(spec["ingress"]["host"])
+    data["TASKTRACKER_TRUSTED_HOSTS"] = ",".join(dict.fromkeys(hosts))
+    data["TASKTRACKER_FORWARDED_ALLOW_IPS"] = "*"
     if ollama["enabled"]:
         data["TASKTRACKER_OLLAMA_BASE_URL"] = f"http://{child_name(name, 'ollama')}:{OLLAMA_PORT}"
         data["TASKTRACKER_OLLAMA_MODEL"] = ollama["models"][0]
