@@ -16,8 +16,8 @@ import pytest
 import websockets
 
 from tasktracker.api.app import create_app
-from tasktracker.runtime import Role, build_runtime
-from tests.support.app import ScriptedClassifier, eventually, get_json, serve
+from tasktracker.runtime import Role
+from tests.support.app import ScriptedClassifier, WorkerProcess, eventually, get_json, serve
 from tests.support.services import free_port, wait_port
 
 
@@ -77,7 +77,7 @@ async def _next_of_type(ws, kind: str, timeout: float = 15) -> dict:
 async def test_api_and_worker_over_jetstream_with_two_api_replicas(nats_settings) -> None:
     settings = nats_settings()
     await _migrated(settings)
-    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    worker = WorkerProcess(settings, ScriptedClassifier())
     await worker.start()
     try:
         app_a = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
@@ -129,7 +129,7 @@ async def test_stuck_messages_are_recovered_after_broker_outage(nats_settings) -
         page = await get_json(client, "/api/messages", params={"status": "received"})
         assert len(page["data"]) == 5
 
-    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    worker = WorkerProcess(settings, ScriptedClassifier())
     await worker.start()
     try:
         await asyncio.wait_for(worker.broker_ready.wait(), 15)
@@ -153,7 +153,7 @@ async def test_redelivered_job_creates_one_task(nats_settings) -> None:
     settings = nats_settings()
     await _migrated(settings)
     classifier = ScriptedClassifier(delay=0.2)
-    worker = build_runtime(settings, Role.worker, classifier=classifier)
+    worker = WorkerProcess(settings, classifier)
     await worker.start()
     api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
     try:
@@ -184,7 +184,7 @@ async def test_worker_shutdown_finishes_in_flight_job(nats_settings) -> None:
     settings = nats_settings(shutdown_grace_s=10)
     await _migrated(settings)
     classifier = ScriptedClassifier(delay=1.5)
-    worker = build_runtime(settings, Role.worker, classifier=classifier)
+    worker = WorkerProcess(settings, classifier)
     await worker.start()
     api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
     async with serve(api) as base, httpx.AsyncClient(base_url=base) as client:
@@ -250,7 +250,7 @@ async def test_intake_does_not_wait_for_a_broker_that_went_down(make_settings, t
             assert max(took) < 2.0, took  # was 5.1 s each: the broker's publish timeout
 
         nats_proc = _start_private_nats(port, store)
-        worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+        worker = WorkerProcess(settings, ScriptedClassifier())
         await worker.start()
         try:
             from sqlalchemy import select

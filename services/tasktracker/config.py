@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from enum import StrEnum
 from functools import lru_cache
 from ipaddress import ip_network
@@ -372,6 +373,17 @@ class Settings(BaseSettings):
         return not self.nats_url
 
     @property
+    def llm_run_timeout_s(self) -> float:
+        """How long one classification by the LLM may take: every request may take the full
+        `ollama_timeout_s`, and each of the `ollama_retries` is one request more."""
+        return self.ollama_timeout_s * (self.ollama_retries + 1) + 1.0
+
+    @property
+    def llm_wait_timeout_s(self) -> float:
+        """How long the fallback chain waits for the LLM: one run, plus one request's time in the queue."""
+        return self.llm_run_timeout_s + self.ollama_timeout_s
+
+    @property
     def ollama_openai_url(self) -> str:
         return normalise_ollama_url(self.ollama_base_url)
 
@@ -436,6 +448,15 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
+
+
+def settings_or_exit() -> Settings:
+    """For commands: the settings, or one line `configuration error: ...` on stderr and exit code 2."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,7 @@ from tasktracker.events.hub import Hub
 from tasktracker.messages import endpoints as messages
 from tasktracker.runtime import Role, build_runtime
 from tasktracker.tasks import endpoints as tasks
+from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +57,18 @@ def create_app(
         hub = Hub(settings.ws_queue_size)
         app.state.runtime = runtime
         app.state.hub = hub
-        await runtime.start()
-        hub.start(runtime.bus)
-        log.info(
-            "tasktracker %s started (%s, %s)",
-            __version__,
-            role.value,
-            "embedded" if settings.embedded_broker else "nats",
-        )
-        try:
-            yield
-        finally:
-            await hub.stop()
-            await runtime.stop()
+        async with running(runtime):
+            hub.start(runtime.bus)
+            log.info(
+                "tasktracker %s started (%s, %s)",
+                __version__,
+                role.value,
+                "embedded" if settings.embedded_broker else "nats",
+            )
+            try:
+                yield
+            finally:
+                await hub.stop()
 
     app = FastAPI(
         title="Task Tracker",

@@ -7,6 +7,12 @@ validation issues, and a `code`), and every operation declares the statuses it c
 * 422 everywhere (a NUL in any query parameter is refused, besides validation),
 * 400, 413 where there is a body (not JSON / not UTF-8; over the size limit),
 * 404 where there is a path parameter, 409 where the endpoint says so.
+
+OpenAPI has no words for WebSocket messages, so the `/ws` payloads are added as schema-only
+components: `LiveEvent` (a `oneOf` over the event types, discriminated by `type`) and its members.
+The dashboard's client generator then types `src/live/events.ts` from the same document as the REST
+client. Schemas the routes already define (`MessagePublic`, `TaskPublic`, ...) are referred to, not
+redefined.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
+
+from tasktracker.events.schemas import LiveEvent
 
 
 class ValidationIssue(BaseModel):
@@ -33,6 +41,7 @@ class Error(BaseModel):
     code: str = Field(description="Machine-readable, e.g. `not_found`, `validation_error`, `null_field`.")
 
 
+REF_TEMPLATE = "#/components/schemas/{model}"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 DESCRIPTIONS = {
     "400": "The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here.",
@@ -77,10 +86,20 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
-    error = Error.model_json_schema(ref_template="#/components/schemas/{model}")
+    error = Error.model_json_schema(ref_template=REF_TEMPLATE)
     schemas.update(error.pop("$defs", {}))
     schemas["Error"] = error
+    for name, schema in event_schemas().items():
+        schemas.setdefault(name, schema)
     return spec
+
+
+def event_schemas() -> dict[str, Any]:
+    """`LiveEvent` and the models it is made of, as OpenAPI components."""
+    schema = TypeAdapter(LiveEvent).json_schema(ref_template=REF_TEMPLATE, mode="serialization")
+    components: dict[str, Any] = schema.pop("$defs")
+    components["LiveEvent"] = {"title": "LiveEvent", **schema}
+    return components
 
 
 def install(app: FastAPI) -> None:

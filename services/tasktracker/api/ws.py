@@ -16,8 +16,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from tasktracker import __version__
 from tasktracker.config import Settings
+from tasktracker.events import schemas as events
 from tasktracker.events.hub import SLOW_CLIENT_CLOSE_CODE, Hub
-from tasktracker.events.schemas import Event, EventType
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ async def events_socket(websocket: WebSocket) -> None:
         await asyncio.wait_for(websocket.send_text(payload), timeout)
 
     try:
-        await send(Event(type=EventType.hello, data={"version": __version__}).model_dump_json())
+        await send(events.hello(__version__).model_dump_json())
         while True:
             if reader.done():
                 if reader.result() == UNSUPPORTED_DATA:
@@ -79,7 +79,7 @@ async def events_socket(websocket: WebSocket) -> None:
                 getter.cancel()
                 if reader.done():
                     continue
-                payload: str | None = Event(type=EventType.heartbeat).model_dump_json()
+                payload: str | None = events.heartbeat().model_dump_json()
             else:
                 payload = getter.result()
             if payload is None:  # server shutting down

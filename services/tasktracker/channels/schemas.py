@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tasktracker.errors import AppError
 from tasktracker.fields import Assignee, ExternalId, Labels, SentAt
 from tasktracker.models.channel import ChannelKind
 
@@ -156,3 +158,14 @@ class GenericMessageIn(BaseModel):
     @property
     def text(self) -> str:
         return f"{self.subject}\n\n{self.content}" if self.subject else self.content
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """400 `malformed_json` unless the body is a JSON object."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise AppError("the body is not valid JSON", code="malformed_json") from None
+    if not isinstance(payload, dict):
+        raise AppError("the body must be a JSON object", code="malformed_json")
+    return payload

@@ -577,6 +577,51 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** HeartbeatData */
+        HeartbeatData: Record<string, never>;
+        /**
+         * HeartbeatEvent
+         * @description Sent after `TASKTRACKER_WS_HEARTBEAT_S` of silence.
+         */
+        HeartbeatEvent: {
+            data: components["schemas"]["HeartbeatData"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "heartbeat";
+        };
+        /** HelloData */
+        HelloData: {
+            /** Version */
+            version: string;
+        };
+        /**
+         * HelloEvent
+         * @description The first frame on a new connection.
+         */
+        HelloEvent: {
+            data: components["schemas"]["HelloData"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "hello";
+        };
         /** IssuePublic */
         IssuePublic: {
             /** Actionable */
@@ -615,10 +660,28 @@ export interface components {
             /** P95 */
             p95: number | null;
         };
+        /** LiveEvent */
+        LiveEvent: components["schemas"]["HelloEvent"] | components["schemas"]["HeartbeatEvent"] | components["schemas"]["MessageReceivedEvent"] | components["schemas"]["MessageClassifiedEvent"] | components["schemas"]["TaskCreatedEvent"] | components["schemas"]["TaskUpdatedEvent"] | components["schemas"]["TaskDeletedEvent"];
         /** MessageBatchIn */
         MessageBatchIn: {
             /** Messages */
             messages: components["schemas"]["MessageIn"][];
+        };
+        /** MessageClassifiedEvent */
+        MessageClassifiedEvent: {
+            data: components["schemas"]["MessagePublic"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message.classified";
         };
         /** MessageDetail */
         MessageDetail: {
@@ -705,6 +768,22 @@ export interface components {
             task_id: number | null;
             /** Thread External Id */
             thread_external_id?: string | null;
+        };
+        /** MessageReceivedEvent */
+        MessageReceivedEvent: {
+            data: components["schemas"]["MessagePublic"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message.received";
         };
         /**
          * MessageStatus
@@ -794,6 +873,43 @@ export interface components {
             priority: components["schemas"]["Priority"];
             /** Title */
             title: string;
+        };
+        /** TaskCreatedEvent */
+        TaskCreatedEvent: {
+            data: components["schemas"]["TaskPublic"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.created";
+        };
+        /** TaskDeletedData */
+        TaskDeletedData: {
+            /** Id */
+            id: number;
+        };
+        /** TaskDeletedEvent */
+        TaskDeletedEvent: {
+            data: components["schemas"]["TaskDeletedData"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.deleted";
         };
         /** TaskDetail */
         TaskDetail: {
@@ -906,6 +1022,22 @@ export interface components {
             status?: components["schemas"]["TaskStatus"] | null;
             /** Title */
             title?: string | null;
+        };
+        /** TaskUpdatedEvent */
+        TaskUpdatedEvent: {
+            data: components["schemas"]["TaskPublic"];
+            /** Id */
+            id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.updated";
         };
         /** TasksPublic */
         TasksPublic: {
@@ -1964,7 +2096,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body is over 1 MiB. */
+            /** @description The body is over `TASKTRACKER_MAX_BODY_BYTES` (10 MiB), like any request's. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2045,7 +2177,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body is over 1 MiB. */
+            /** @description The body is over `TASKTRACKER_MAX_BODY_BYTES` (10 MiB), like any request's. */
             413: {
                 headers: {
                     [name: string]: unknown;
