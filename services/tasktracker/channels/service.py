@@ -76,6 +76,10 @@ async def get(session: AsyncSession, channel_id: int) -> Channel | None:
     return await repository.get(session, channel_id)
 
 
+async def by_ids(session: AsyncSession, ids: set[int]) -> dict[int, Channel]:
+    return await repository.by_ids(session, ids)
+
+
 async def generic_channel(session: AsyncSession, name: str) -> Channel:
     channel = await repository.get_by_name(session, name)
     if channel is None or channel.kind not in GENERIC_KINDS:
@@ -129,6 +133,11 @@ async def create(session: AsyncSession, data: ChannelCreate) -> Channel:
         settings={"defaults": data.defaults.model_dump()},
     )
     return await _flush(session, channel)
+
+
+async def get_or_create(session: AsyncSession, *, kind: str, name: str) -> Channel:
+    """The channel of that name, made (enabled, no settings) on first use."""
+    return await repository.get_or_create(session, kind=kind, name=name)
 
 
 async def update(session: AsyncSession, channel_id: int, data: ChannelUpdate) -> Channel:
