@@ -7,6 +7,7 @@ import hashlib
 from pydantic import ValidationError
 
 from tasktracker.channels import receipts, repository, slack
+from tasktracker.channels import service as channels_service
 from tasktracker.channels.schemas import GenericMessageIn, WebhookResult, WebhookStatus, json_object
 from tasktracker.config import Settings
 from tasktracker.errors import invalid
@@ -38,7 +39,7 @@ async def receive_generic(
     """Store a signed message. Without an id the body's hash is the id, so a resent body is a duplicate.
 
     A disabled channel stores nothing and is told so, whatever the body holds."""
-    if not channel.enabled:
+    if not channels_service.accepts_messages(channel):
         return disabled_result(channel)
     try:
         data = GenericMessageIn.model_validate(json_object(body))
@@ -71,7 +72,7 @@ async def receive_slack(uow: UnitOfWork, settings: Settings, envelope: slack.Env
         name=f"slack:{parsed.channel_id}",
         settings={"team_id": parsed.team_id},
     )
-    if not channel.enabled:
+    if not channels_service.accepts_messages(channel):
         return disabled_result(channel)
     message, _, created = await messages_service.ingest(
         uow, settings, parsed.to_message_in(settings.max_message_bytes), channel=channel

@@ -1,4 +1,4 @@
-"""Channel logic: CRUD, routing defaults, muting."""
+"""Channel logic: CRUD, routing defaults, muting, and whether a channel takes messages."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ def routing_defaults_of(channel: Channel) -> RoutingDefaults:
 
 def is_muted(channel: Channel) -> bool:
     return bool(channel.settings.get("muted", False))
+
+
+def accepts_messages(channel: Channel) -> bool:
+    """The one rule for a disabled channel: it stores nothing, and the bot neither reads nor replies there.
+
+    Each path answers in its own way: REST 409 `channel_disabled`, a webhook 202 `ignored`, the bot silence.
+    """
+    return channel.enabled
 
 
 def to_public(channel: Channel) -> ChannelPublic:

@@ -255,7 +255,11 @@ async def claim_reply(session: AsyncSession, task: dict[str, Any]) -> ReplyTarge
     if message is None:
         return None
     channel = await repository.get(session, message.channel_id)
-    if channel is None or channel.kind != ChannelKind.telegram or not channel.enabled:
+    if (
+        channel is None
+        or channel.kind != ChannelKind.telegram
+        or not channels_service.accepts_messages(channel)
+    ):
         return None
     if channels_service.is_muted(channel) or channel.settings.get("reply") is False:
         return None

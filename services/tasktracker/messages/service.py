@@ -95,7 +95,8 @@ async def _store(
 ) -> tuple[Message, Channel, bool]:
     if channel is None:
         channel = await channels_service.get_or_create(session, kind=kind, name=data.channel)
-        if not channel.enabled:  # adapters that pass their channel have checked it themselves
+        # An adapter that passes its channel has checked it already, to answer in its own way.
+        if not channels_service.accepts_messages(channel):
             raise Conflict(
                 f"channel {channel.name!r} is disabled; enable it with PATCH /api/channels/{channel.id}",
                 code="channel_disabled",
