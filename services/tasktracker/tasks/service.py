@@ -184,6 +184,15 @@ async def _record_correction(
     )
 
 
+async def corrections(session: AsyncSession) -> list[Correction]:
+    """Every correction a person made, the training data of the built-in model."""
+    return await repository.corrections(session)
+
+
+async def count_corrections(session: AsyncSession) -> int:
+    return await repository.count_corrections(session)
+
+
 async def delete(session: AsyncSession, task_id: int) -> None:
     task = await get_or_404(session, task_id)
     await session.delete(task)
