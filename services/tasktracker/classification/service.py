@@ -20,7 +20,6 @@ from tasktracker.classification.schemas import TITLE_MAX, Category, Classificati
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
 from tasktracker.events import schemas as events
-from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
 from tasktracker.models import Issue, Message, MessageStatus, Task
 from tasktracker.tasks import service as tasks_service
@@ -63,11 +62,11 @@ async def claim(session: AsyncSession, settings: Settings, message_id: int) -> s
     """Take a message for classification; returns its text, or None when there is nothing to do: it
     is done, another run holds a fresh claim, or it used up its attempts (then it is marked failed)."""
     stale_before = utcnow() - timedelta(seconds=settings.job_ack_wait_s)
-    message = await messages_repo.claim(session, message_id, stale_before)
+    message = await messages_service.claim(session, message_id, stale_before)
     if message is None:
         return None
     if message.attempts > settings.job_max_deliver:
-        await messages_repo.set_status(session, message_id, MessageStatus.failed)
+        await messages_service.mark_failed(session, message_id)
         log.error(
             "message %s failed %s classification attempts; marked failed",
             message_id,
@@ -84,7 +83,7 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
     """
     session = uow.session
     outcome = Outcome(message_id, classification=result)
-    message = await messages_repo.get(session, message_id)
+    message = await messages_service.get(session, message_id)
     if message is None:
         outcome.skipped = True
         return outcome
@@ -100,7 +99,7 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         outcome.task_id = task.id
         await session.flush()
 
-    if not await messages_repo.finish(session, message_id, outcome.task_id):
+    if not await messages_service.finish(session, message_id, outcome.task_id):
         outcome.skipped = True  # another delivery of this job finished first
         return outcome
 
@@ -160,10 +159,8 @@ async def find_stuck(session: AsyncSession, settings: Settings) -> list[int]:
     broker was down at enqueue), or claimed longer ago than a job may run (`job_ack_wait_s`: the worker
     died). They go back to `received` in the caller's unit, so the new job can claim them."""
     now = utcnow()
-    ids = await messages_repo.stuck(
+    return await messages_service.requeue_stuck(
         session,
         received_before=now - timedelta(seconds=settings.sweep_stuck_after_s),
         classifying_before=now - timedelta(seconds=settings.job_ack_wait_s),
     )
-    await messages_repo.requeue(session, ids)
-    return ids
