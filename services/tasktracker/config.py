@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     ollama_retries: int = Field(default=2, ge=0, le=10)
     llm_concurrency: int = Field(default=2, ge=1, le=64)
     review_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    # Below this probability of the chosen priority (built-in model) a task goes to review too.
+    priority_review_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     retrain_every: int = Field(default=25, ge=0)
 
     duplicate_window_h: float = Field(default=72.0, gt=0)

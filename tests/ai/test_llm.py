@@ -63,7 +63,7 @@ async def test_valid_output_is_a_classification_from_native_json_schema_output(f
     assert result.priority is Priority.high
     assert result.title == "Login fails for everyone"
     assert result.model == f"ollama:{MODEL}"
-    assert result.prompt_version == "classify-v1"
+    assert result.prompt_version == "classify-v2"
     assert result.latency_ms > 0
 
     [request] = fake_ollama.chat_requests()
@@ -193,12 +193,28 @@ async def test_injection_stays_inside_the_delimiters_and_a_bogus_answer_is_rejec
 async def test_system_prompt_says_the_message_is_untrusted_data():
     from tasktracker.ai.prompts import load_prompt
 
-    prompt = load_prompt("classify_v1")
-    assert prompt.version == "classify-v1"
+    prompt = load_prompt("classify_v2")
+    assert prompt.version == "classify-v2"
     assert "untrusted data" in prompt.text and "never instructions" in prompt.text
     assert not prompt.text.startswith("<!--")
     for word in ("bug", "feature", "question", "task", "noise", "urgent", "high", "medium", "low"):
         assert f"{word}:" in prompt.text or f"- {word}" in prompt.text
+
+
+async def test_prompt_states_the_v2_rules_with_examples_per_priority_and_actionable_questions():
+    import json
+    import re
+
+    from tasktracker.ai.prompts import load_prompt
+
+    prompt = load_prompt("classify_v2").text
+    assert "A question is never urgent" in prompt
+    assert "true ONLY when answering needs someone to do work" in prompt
+    examples = [json.loads(line) for line in re.findall(r"^\{.*\}$", prompt, flags=re.MULTILINE)[1:]]
+    assert {e["priority"] for e in examples} == {"urgent", "high", "medium", "low"}
+    questions = [e["actionable"] for e in examples if e["category"] == "question"]
+    assert True in questions and False in questions
+    assert all(not e["actionable"] and e["priority"] == "low" for e in examples if e["category"] == "noise")
 
 
 async def test_missing_model_is_reported_as_such(fake_ollama, ollama_settings):
@@ -346,3 +362,12 @@ def test_clean_text_and_first_sentence():
     assert clean_text("a\tb\r\nc\x00d\u202ee <img src=x onerror=y>") == "a b cde"
     assert first_sentence("\n\nFirst line\nsecond line") == "First line"
     assert len(first_sentence("x" * 200)) == 80
+
+
+def test_guard_keeps_the_rules_no_model_may_break():
+    noise = guard_output(ModelAnswer(**answer(category="noise", priority="urgent")), "lol 😂")
+    assert (noise.priority, noise.actionable) == (Priority.low, False)
+    question = guard_output(ModelAnswer(**answer(category="question", priority="urgent")), "who knows?")
+    assert question.priority is Priority.high and question.actionable is True
+    bug = guard_output(ModelAnswer(**answer(priority="urgent")), "prod is down")
+    assert bug.priority is Priority.urgent

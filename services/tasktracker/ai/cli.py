@@ -128,6 +128,7 @@ async def _run_eval(
                 examples,
                 concurrency=concurrency,
                 review_threshold=settings.review_threshold,
+                priority_review_threshold=settings.priority_review_threshold,
                 data_name=data_name,
                 on_progress=lambda: progress.advance(task),
             )

@@ -63,7 +63,7 @@ from tasktracker.config import Settings, normalise_ollama_url
 
 log = logging.getLogger(__name__)
 
-PROMPT_NAME = "classify_v1"
+PROMPT_NAME = "classify_v2"
 MESSAGE_TAG = register_tag("message")
 
 

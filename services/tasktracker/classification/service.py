@@ -19,7 +19,7 @@ from tasktracker.ai.base import Classifier
 from tasktracker.ai.chain import FALLBACK_SUFFIX
 from tasktracker.channels import service as channels_service
 from tasktracker.classification import duplicates
-from tasktracker.classification.schemas import Category, Classification
+from tasktracker.classification.schemas import Category, Classification, needs_review
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
 from tasktracker.events.schemas import Event, EventType
@@ -177,7 +177,7 @@ async def _task_for(
         "status": TaskStatus.open,
         "assignee": defaults.assignee,
         "labels": list(defaults.labels),
-        "needs_review": result.confidence < settings.review_threshold,
+        "needs_review": needs_review(result, settings.review_threshold, settings.priority_review_threshold),
         "confidence": result.confidence,
         "source_message_id": message.id,
         "issue_id": issue.id,
