@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     retrain_every: int = Field(default=25, ge=0)
 
     duplicate_window_h: float = Field(default=72.0, gt=0)
-    duplicate_threshold: float = Field(default=0.8, gt=0, le=1.0)
+    duplicate_threshold: float = Field(default=0.75, gt=0, le=1.0)
 
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     telegram_api_url: str | None = None
