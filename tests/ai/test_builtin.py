@@ -345,3 +345,24 @@ def test_summary_is_the_whitespace_collapsed_text_within_the_limit():
     assert make_summary("  line one\n\n   line two\ttabbed  ") == "line one line two tabbed"
     long = make_summary("word " * 300)
     assert len(long) <= SUMMARY_MAX and long.endswith("…")
+
+
+def test_the_independent_check_set_is_disjoint_from_every_set_the_model_learns_or_is_tuned_on():
+    """Issue 14: `check.jsonl` was written by someone who never saw the other sets; it must stay unseen."""
+    check = read_examples(bundled_data("check.jsonl"))
+    assert len(check) >= 300 and {e.lang for e in check} == {"en", "uk", "ru"}
+    assert min(sum(e.category is c for e in check) for c in Category) >= 60
+    seen = {
+        normalise(e.text)
+        for name in ("train.jsonl", "train_priority.jsonl", "dev.jsonl")
+        for e in read_examples(bundled_data(name))
+    }
+    assert not {normalise(e.text) for e in check} & seen
+    # Disjoint also from the duplicate pairs, and the independent pairs from the bundled ones.
+    from tasktracker.ai.duplicates_eval import read_pairs
+
+    bundled_pairs = read_pairs(bundled_data("duplicates.jsonl"))
+    check_pairs = read_pairs(bundled_data("duplicates_check.jsonl"))
+    pair_texts = {normalise(t) for p in bundled_pairs for t in (p.a, p.b)}
+    assert not {normalise(t) for p in check_pairs for t in (p.a, p.b)} & (pair_texts | seen)
+    assert not {normalise(e.text) for e in check} & pair_texts
