@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     ollama_timeout_s: float = Field(default=60.0, gt=0)
     ollama_retries: int = Field(default=2, ge=0, le=10)
     llm_concurrency: int = Field(default=2, ge=1, le=64)
+    # How the answer's JSON schema is sent: OpenAI's `json_schema` type (Ollama, vLLM, ...) or
+    # `{"type": "json_object", "schema": ...}` (llama-cpp-python's server).
+    llm_response_format: Literal["json_schema", "json_object"] = "json_schema"
+    # Champion/challenger: dev rows the LLM is measured on against the built-in model at worker start.
+    llm_eval_examples: int = Field(default=60, ge=10, le=1000)
     review_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
     # Below this probability of the chosen priority (built-in model) a task goes to review too.
     priority_review_threshold: float = Field(default=0.4, ge=0.0, le=1.0)

@@ -53,6 +53,25 @@ def system_prompts(request) -> list[str]:
 # The LLM path --------------------------------------------------------------------------------------
 
 
+async def test_json_object_response_format_for_llama_cpp_style_servers(fake_ollama, ollama_settings):
+    """llama-cpp-python's server takes `{"type": "json_object", "schema": ...}`, not OpenAI's `json_schema`."""
+    fake_ollama.add_model(MODEL)
+    fake_ollama.script(reply(VALID))
+    settings = ollama_settings(llm_response_format="json_object")
+    async with OllamaClassifier(settings) as classifier:
+        result = await classifier.classify("Login is broken for everyone since 9:00")
+
+    assert result.category is Category.bug and result.priority is Priority.high
+    [request] = fake_ollama.chat_requests()
+    response_format = request.body["response_format"]
+    assert response_format["type"] == "json_object"
+    assert set(response_format["schema"]["properties"]) >= {"category", "priority", "actionable", "title"}
+    assert response_format["schema"]["properties"]["category"]["enum"] == [c.value for c in Category]
+    assert "tools" not in request.body
+    # The schema is in the prompt too, for servers that ignore response_format.
+    assert any('"category"' in prompt for prompt in system_prompts(request))
+
+
 async def test_valid_output_is_a_classification_from_native_json_schema_output(fake_ollama, ollama_settings):
     fake_ollama.add_model(MODEL)
     fake_ollama.script(reply(VALID))

@@ -27,6 +27,8 @@ class ClientConfig(BaseModel):
     version: str
     ws_url: str
     classifier: str
+    # Which model answers and why (auto mode: the LLM only once it has beaten the built-in model on dev).
+    classifier_status: str | None = None
     review_threshold: float
     embedded: bool
     max_message_bytes: int
@@ -80,6 +82,8 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
         )
     except Exception as exc:
         checks["classifier"] = f"degraded: {type(exc).__name__}"
+    if (choice := getattr(runtime.classifier, "status", None)) is not None:
+        checks["classifier_choice"] = choice
     down = [name for name, state in checks.items() if state.startswith("down")]
     body = {"status": "ok" if not down else "unavailable", "down": down, "checks": checks}
     return JSONResponse(body, status_code=503 if down else 200)
@@ -104,6 +108,7 @@ async def client_config(request: Request, runtime: RuntimeDep) -> ClientConfig:
         version=__version__,
         ws_url=websocket_url(request),
         classifier=runtime.classifier.name,
+        classifier_status=getattr(runtime.classifier, "status", None),
         review_threshold=settings.review_threshold,
         embedded=settings.embedded_broker,
         max_message_bytes=settings.max_message_bytes,
