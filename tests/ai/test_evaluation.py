@@ -104,6 +104,17 @@ def test_eval_defaults_to_the_bundled_dev_set_and_honours_limit(env, tmp_path):
     assert report["examples"] == 20 and report["data"] == "bundled dev.jsonl"
 
 
+def test_eval_sample_spreads_over_the_file(env, tmp_path):
+    out = tmp_path / "report.json"
+
+    result = CliRunner().invoke(make_app(), ["eval", "--sample", "25", "--out", str(out)])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["examples"] == 25
+    assert all(metrics["support"] >= 4 for metrics in report["per_class"].values())  # every category
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
