@@ -153,7 +153,10 @@ async def _task_for(
     unique `source_message_id` (ON CONFLICT), and that run's `finish` makes this one roll back.
     """
     since = utcnow() - timedelta(hours=settings.duplicate_window_h)
-    candidates = await tasks_repo.open_candidates(session, message.channel_id, result.category, since)
+    # Any actionable category: a repeat restated in other words is often filed under a neighbouring
+    # category (a bug report vs a request to fix it), and the matcher is what tells requests apart.
+    categories = [category for category in Category if category is not Category.noise]
+    candidates = await tasks_repo.open_candidates(session, message.channel_id, categories, since)
     match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
     linked = await tasks_repo.add_message(session, match[0], utcnow()) if match is not None else None
     if match is not None and linked is not None:  # None: the task was deleted meanwhile
