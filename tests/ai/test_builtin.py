@@ -366,3 +366,13 @@ def test_the_independent_check_set_is_disjoint_from_every_set_the_model_learns_o
     pair_texts = {normalise(t) for p in bundled_pairs for t in (p.a, p.b)}
     assert not {normalise(t) for p in check_pairs for t in (p.a, p.b)} & (pair_texts | seen)
     assert not {normalise(e.text) for e in check} & pair_texts
+
+
+def test_the_rule_cues_reach_the_priority_head_only(classifier):
+    """The cues carry the priority rules; the category head stays the n-gram model it was (macro-F1 kept)."""
+    model = classifier.model
+    cue_rows = model.weights[model.rules_offset :]
+    assert cue_rows.shape[0] == len(builtin.rules.FEATURE_NAMES)
+    for fold in model.heads["category"].folds:
+        assert not cue_rows[:, fold.columns].any()
+    assert any(cue_rows[:, fold.columns].any() for fold in model.heads["priority"].folds)
