@@ -264,6 +264,11 @@ _FILLER = frozenset(
         "очень",
         "кто",
         "нибудь",
+        "work",
+        "works",
+        "working",
+        "працює",
+        "работает",
     ]
 )
 _LATIN = str.maketrans(
@@ -355,8 +360,10 @@ class Text:
         # Stems of the words long enough to carry a typo (see `_unmatched`).
         self.typo_stems = frozenset(_stem(w) for w in self.words if len(w) >= _TYPO_MIN and w.isalpha())
         self.latin_words = frozenset(latin(w) for w in ordered)
-        self.content = [_stem(latin(w)) for w in ordered if w not in _FILLER]
-        self.ngrams = _char_ngrams([latin(w) for w in ordered if w not in _FILLER])
+        # Negations are compared on their own (`negated`), not as words that could be substituted.
+        kept = [latin(w) for w in ordered if w not in _FILLER]
+        self.content = [_stem(w) for w in kept if w not in _NEGATIONS]
+        self.ngrams = _char_ngrams(kept)
         self.identifiers = frozenset(w for w in ordered if _IDENTIFIER.search(w))
         self.numbers = frozenset(_NUMBER.findall(" ".join(self.content)))
         self.negated = not _NEGATIONS.isdisjoint(self.latin_words)
