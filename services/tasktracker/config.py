@@ -3,10 +3,13 @@
 Names use the `TASKTRACKER_` prefix, plus the conventional bare names where they exist
 (`DATABASE_URL`, `NATS_URL`, `OLLAMA_BASE_URL`, `TELEGRAM_BOT_TOKEN`, `PORT`).
 Defaults are the embedded mode: an SQLite file, an in-process broker, the built-in classifier.
+Secrets and URLs can also come from files (`<NAME>_FILE`, e.g. a mounted Kubernetes Secret), see
+`FILE_SETTINGS`.
 """
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +17,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -77,6 +81,55 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+# Settings that may also be read from a file named by `<env name>_FILE` (a mounted Secret), so that
+# secrets need not sit in environment variables.
+FILE_SETTINGS = (
+    "secret_key",
+    "database_url",
+    "database_password",
+    "nats_url",
+    "telegram_bot_token",
+    "telegram_webhook_secret",
+    "slack_signing_secret",
+)
+
+
+def env_names(field_name: str) -> list[str]:
+    """The environment variable names a field reads, most specific first."""
+    info = Settings.model_fields[field_name]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice).upper() for choice in alias.choices]
+    return [f"TASKTRACKER_{field_name.upper()}"]
+
+
+class FileSettingsSource(PydanticBaseSettingsSource):
+    """Values of `FILE_SETTINGS` from `<NAME>_FILE`: the file's content, one trailing newline dropped."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything happens in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {key.upper(): value for key, value in os.environ.items()}
+        values: dict[str, Any] = {}
+        for field_name in FILE_SETTINGS:
+            names = env_names(field_name)
+            for name in names:
+                path = environ.get(f"{name}_FILE", "")
+                if not path:
+                    continue
+                given = [other for other in names if environ.get(other)]
+                if given:
+                    raise ConfigError(f"{name}_FILE and {given[0]} are both set: give the value once")
+                try:
+                    content = Path(path).read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror or exc}") from None
+                values[field_name] = content.removesuffix("\n").removesuffix("\r")
+                break
+        return values
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TASKTRACKER_", env_file=None, extra="ignore", populate_by_name=True
@@ -90,6 +143,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("change-me")
 
     database_url: str = Field(default="", validation_alias=_env("DATABASE_URL"))
+    # Given apart from the URL (as PostgreSQL Secrets hold it): put into the URL, which must name the user.
+    database_password: SecretStr | None = None
     database_pool_size: int = Field(default=20, ge=1, le=500)
     database_max_overflow: int = Field(default=20, ge=0, le=500)
 
@@ -103,6 +158,8 @@ class Settings(BaseSettings):
     job_max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     worker_concurrency: int = Field(default=8, ge=1, le=1000)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
+    # Worker and bot: /healthz and /readyz for Kubernetes probes and the image's HEALTHCHECK (0: off).
+    health_port: int = Field(default=8081, ge=0, le=65535)
 
     sweep_interval_s: float = Field(default=30.0, gt=0)
     sweep_stuck_after_s: float = Field(default=120.0, gt=0)
@@ -128,6 +185,9 @@ class Settings(BaseSettings):
     # Below this probability of the chosen priority (built-in model) a task goes to review too.
     priority_review_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     retrain_every: int = Field(default=25, ge=0)
+    # A read-only directory holding a built-in model trained at image build (the image sets it), used
+    # when the data dir has none: a fresh volume at the data dir does not cost a retraining.
+    builtin_model_seed_dir: Path | None = None
 
     duplicate_window_h: float = Field(default=72.0, gt=0)
     duplicate_threshold: float = Field(default=0.75, gt=0, le=1.0)
@@ -161,6 +221,23 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            FileSettingsSource(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
     @field_validator("database_url", mode="after")
     @classmethod
     def _normalise_db(cls, value: str) -> str:
@@ -191,6 +268,27 @@ class Settings(BaseSettings):
                 "must be an http(s):// URL of an OTLP/HTTP collector, e.g. http://otel-collector:4318"
             )
         return value
+
+    @model_validator(mode="after")
+    def _database_password(self) -> Settings:
+        if self.database_password is None:
+            return self
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        password = self.database_password.get_secret_value()
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            raise ValueError("TASKTRACKER_DATABASE_PASSWORD needs a PostgreSQL DATABASE_URL naming the user")
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            raise ValueError("DATABASE_URL is not a database URL") from None
+        if not url.username:
+            raise ValueError("DATABASE_URL must name the user that TASKTRACKER_DATABASE_PASSWORD belongs to")
+        if url.password is not None and url.password != password:
+            raise ValueError("DATABASE_URL holds a password and TASKTRACKER_DATABASE_PASSWORD another one")
+        self.database_url = url.set(password=password).render_as_string(hide_password=False)
+        return self
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
@@ -249,7 +347,7 @@ def _env_names(key: str) -> list[str]:
         alias = info.validation_alias
         choices = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
         if key == name or key in choices:
-            return [c.upper() for c in choices] or [f"TASKTRACKER_{name.upper()}"]
+            return env_names(name)
     return [key.upper()]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import httpx
 import nats
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from tasktracker.runtime import Role, build_runtime
 from tests.channels import updates as tg
 from tests.channels.fake_telegram import FakeTelegram
 from tests.support.app import ScriptedClassifier, eventually
+from tests.support.services import free_port
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ async def _statuses(sessions) -> list[str]:
 async def test_bot_process_stores_messages_while_no_worker_is_online(
     telegram_settings, fake_telegram: FakeTelegram, nats_names: dict[str, str]
 ) -> None:
-    settings = telegram_settings(**nats_names)
+    settings = telegram_settings(**nats_names, health_port=free_port())
     engine = create_engine(settings)
     from tasktracker.migrations import upgrade
 
@@ -63,6 +65,10 @@ async def test_bot_process_stores_messages_while_no_worker_is_online(
         assert await eventually(lambda: _statuses(sessions)) == ["received"]
         assert fake_telegram.methods.index("deleteWebhook") < fake_telegram.methods.index("getUpdates")
         assert fake_telegram.webhook is None
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.health_port}") as probes:
+            ready = await probes.get("/readyz")  # what the bot pod's readinessProbe asks
+            assert ready.status_code == 200
+            assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "telegram": "ok"}
 
         # a worker comes online later and finds the job waiting in JetStream
         worker = build_runtime(settings, Role.worker, ScriptedClassifier())
@@ -88,3 +94,25 @@ async def test_bot_process_fails_when_telegram_refuses_the_token(
 
     with pytest.raises(TelegramUnauthorizedError):
         await asyncio.wait_for(run_bot(settings, classifier=ScriptedClassifier()), 15)
+
+
+async def test_bot_is_alive_but_not_ready_while_telegram_is_unreachable(telegram_settings) -> None:
+    settings = telegram_settings(telegram_api_url=f"http://127.0.0.1:{free_port()}", health_port=free_port())
+    stop = asyncio.Event()
+    bot = asyncio.create_task(run_bot(settings, stop, classifier=ScriptedClassifier()))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.health_port}") as probes:
+
+            async def answered() -> httpx.Response | None:
+                try:
+                    return await probes.get("/readyz")
+                except httpx.TransportError:
+                    return None
+
+            ready = await eventually(answered)
+            assert ready is not None and ready.status_code == 503
+            assert ready.json()["down"] == ["telegram"]  # database and the embedded broker are fine
+            assert (await probes.get("/healthz")).status_code == 200
+    finally:
+        stop.set()
+        await asyncio.wait_for(bot, 15)

@@ -421,13 +421,25 @@ def _load(path: Path, key: str) -> BuiltinModel | None:
     return model
 
 
-def _build(data_dir: Path, extra: Sequence[LabelledExample], *, force: bool) -> BuiltinClassifier:
+def _build(
+    data_dir: Path, extra: Sequence[LabelledExample], *, force: bool, seed_dir: Path | None = None
+) -> BuiltinClassifier:
     train_path = bundled_data("train.jsonl")
     priority_path = bundled_data("train_priority.jsonl")
     base = train_path.read_bytes() + b"\n--priority--\n" + priority_path.read_bytes()
     key = _cache_key(base, extra)
     path = _model_path(data_dir, key)
     model = None if force else _load(path, key)
+    if model is None and not force and seed_dir is not None:
+        # A model trained into a read-only directory at image build: used when the data dir (often a
+        # fresh volume mounted over the image's) has none for the same training data.
+        model = _load(_model_path(seed_dir, key), key)
+        if model is not None:
+            log.info("built-in model %s loaded from %s", key[:12], seed_dir)
+            try:
+                _save(model, path)
+            except OSError:
+                return BuiltinClassifier(model, None)
     if model is None:
         model = BuiltinModel.fit([*read_examples(train_path), *extra], read_examples(priority_path))
         model.key = key
@@ -462,9 +474,12 @@ class BuiltinClassifier:
         self.model_id = f"{MODEL_NAME}-{model.key[:12]}" if model.key else MODEL_NAME
 
     @classmethod
-    def load_or_train(cls, data_dir: Path, extra: Sequence[LabelledExample] = ()) -> BuiltinClassifier:
-        """The cached model for this training data, trained and cached first if there is none."""
-        return _build(data_dir, extra, force=False)
+    def load_or_train(
+        cls, data_dir: Path, extra: Sequence[LabelledExample] = (), seed_dir: Path | None = None
+    ) -> BuiltinClassifier:
+        """The cached model for this training data (in `data_dir`, else in `seed_dir`), trained and
+        cached first if there is none."""
+        return _build(data_dir, extra, force=False, seed_dir=seed_dir)
 
     async def ready(self) -> bool:
         return True

@@ -44,7 +44,9 @@ def build_classifiers(settings: Settings, extra: Sequence[LabelledExample] = ())
     from tasktracker.ai.builtin import BuiltinClassifier
     from tasktracker.ai.chain import build_classifier as build_chain
 
-    builtin = SwappableClassifier(BuiltinClassifier.load_or_train(settings.data_dir, extra))
+    builtin = SwappableClassifier(
+        BuiltinClassifier.load_or_train(settings.data_dir, extra, settings.builtin_model_seed_dir)
+    )
     return ClassifierSet(chain=build_chain(settings, builtin), builtin=builtin)
 
 

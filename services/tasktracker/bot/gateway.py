@@ -50,6 +50,7 @@ class TelegramGateway:
         self.source = f"telegram:{self.bot.id}"  # update ids are per bot
         self.dispatcher = build_dispatcher(self)
         self.polling: asyncio.Task[None] | None = None
+        self.telegram_reachable = False  # the last call to Telegram succeeded (the bot's readiness)
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -72,11 +73,13 @@ class TelegramGateway:
             try:
                 await self.bot.delete_webhook(drop_pending_updates=False)
                 me = await self.bot.me()
+                self.telegram_reachable = True
                 break
             except TelegramUnauthorizedError:
                 log.error("Telegram refused TELEGRAM_BOT_TOKEN; the bot is not running")
                 raise
             except Exception as exc:
+                self.telegram_reachable = False
                 log.warning("Telegram not reachable (%s); retrying", exc)
                 await backoff.asleep()
         with contextlib.suppress(Exception):
@@ -97,15 +100,18 @@ class TelegramGateway:
                 log.error("Telegram refused TELEGRAM_BOT_TOKEN; polling stops")
                 raise
             except TelegramConflictError as exc:
+                self.telegram_reachable = False
                 log.error(
                     "another poller uses this token, or a webhook is set (%s); run one bot replica", exc
                 )
                 await backoff.asleep()
                 continue
             except Exception as exc:
+                self.telegram_reachable = False
                 log.warning("getUpdates failed (%s); retrying", exc)
                 await backoff.asleep()
                 continue
+            self.telegram_reachable = True
             backoff.reset()
             for update in updates:
                 try:

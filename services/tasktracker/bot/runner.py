@@ -13,6 +13,7 @@ import signal
 from tasktracker.ai.base import Classifier
 from tasktracker.bot.gateway import TelegramGateway
 from tasktracker.config import Settings
+from tasktracker.probes import ProbeServer, runtime_checks
 from tasktracker.runtime import Role, build_runtime
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,16 @@ async def run_bot(
             break
     await runtime.start()
     gateway = TelegramGateway(runtime)
+
+    async def readiness() -> dict[str, str]:
+        checks = await runtime_checks(runtime)
+        checks["telegram"] = "ok" if gateway.telegram_reachable else "down: not reachable"
+        return checks
+
+    probes = ProbeServer(settings.health_port, readiness)
     try:
+        if settings.health_port:
+            await probes.start()
         await gateway.start(polling=True, replies=settings.bot_reply)
         assert gateway.polling is not None
         stopping = asyncio.create_task(stop.wait())
@@ -45,5 +55,6 @@ async def run_bot(
         if gateway.polling.done() and not gateway.polling.cancelled():
             gateway.polling.result()  # the token was refused: fail the command
     finally:
+        await probes.stop()
         await gateway.stop()
         await runtime.stop()

@@ -17,14 +17,30 @@ from taskiq_nats import PullBasedJetStreamBroker
 from tasktracker import telemetry
 from tasktracker.config import Settings
 from tasktracker.events.bus import quiet_nats_error
+from tasktracker.jetstream import ensure_consumer, ensure_stream
 
 CLASSIFY_MESSAGE = "messages.classify"
+
+
+class JetStreamBroker(PullBasedJetStreamBroker):
+    """taskiq-nats' pull broker, with the stream and consumer brought in step with the settings (it
+    only reuses an existing stream and never compares an existing consumer): see `jetstream`."""
+
+    async def _add_or_reuse_stream(self) -> None:
+        await ensure_stream(self.js, self.stream_config)
+
+    async def _startup_consumer(self) -> None:
+        assert self.consumer_config is not None
+        await ensure_consumer(self.js, self.stream_config.name or self.stream_name, self.consumer_config)
+        self.consumer = await self.js.pull_subscribe(
+            subject=self.subject, durable=self.durable, config=self.consumer_config
+        )
 
 
 def create_broker(settings: Settings) -> AsyncBroker:
     if settings.embedded_broker:
         return InMemoryBroker(max_async_tasks=settings.worker_concurrency)
-    return PullBasedJetStreamBroker(
+    return JetStreamBroker(
         servers=settings.nats_url,
         subject=settings.nats_subject,
         stream_name=settings.nats_stream,
