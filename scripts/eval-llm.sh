@@ -19,8 +19,12 @@ PY
 )
 
 log=$(mktemp)
+# Batches of one token: on the 2-core build VM, batched prompt evaluation of the natively compiled
+# llama.cpp died with "Illegal instruction" (it picks CPU kernels, AMX by the look of it, that the VM does
+# not allow); LLM_N_BATCH=512 is much faster where that works.
+N_BATCH=${LLM_N_BATCH:-1}
 "$LLM_VENV/bin/python" -m llama_cpp.server --model "$model_path" --model_alias "$ALIAS" \
-  --host 127.0.0.1 --port "$PORT" --n_ctx 8192 >"$log" 2>&1 &
+  --host 127.0.0.1 --port "$PORT" --n_ctx 8192 --n_batch "$N_BATCH" --n_ubatch "$N_BATCH" >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 
