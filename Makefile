@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run           install, build the dashboard and start everything on http://127.0.0.1:8000"
 	@echo "make test          install and run the whole test suite (PostgreSQL, NATS and browser tests included)"
-	@echo "make lint          ruff, mypy, import-linter, dashboard type check"
+	@echo "make lint          ruff, mypy, import-linter, dashboard type check and ESLint"
 	@echo "make bench         benchmarks (ratios against a baseline measured in the same run)"
 	@echo "make eval-llm      a real small LLM (SmolLM2 via llama-cpp-python) on the dev and check sets"
 	@echo "make services-dev  api + worker as separate auto-reloading processes on local PostgreSQL + NATS"
@@ -49,7 +49,7 @@ run: $(STAMP) $(DASHBOARD_DIST)
 
 test: $(STAMP) $(DASHBOARD_DIST) $(BIN)/helm
 	bash .ci/ensure-tools.sh
-	cd $(DASHBOARD) && npm run --silent check:api && npm test --silent
+	cd $(DASHBOARD) && npm run --silent check:api && npm run --silent lint && npm test --silent
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(BIN)/helm
@@ -107,7 +107,7 @@ services-dev: $(STAMP)
 		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE tasktracker_dev"
 	$(BIN)/tasktracker migrate
 	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/uvicorn --factory tasktracker.api.asgi:api_app --reload --reload-dir services/tasktracker --port $${PORT:-8000} & \
+	$(BIN)/uvicorn --factory tasktracker.api.asgi:api_app --no-proxy-headers --reload --reload-dir services/tasktracker --port $${PORT:-8000} & \
 	$(BIN)/watchfiles --filter python "$(BIN)/tasktracker worker" services/tasktracker & \
 	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/watchfiles --filter python "$(BIN)/tasktracker bot" services/tasktracker & fi; \
 	wait

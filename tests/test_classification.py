@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from tasktracker.classification.schemas import Category, Classification, Priority
+from tasktracker.classification.service import find_stuck as find_stuck_in
 from tasktracker.classification.service import record
 from tasktracker.db import create_engine, create_sessionmaker, utcnow
 from tasktracker.migrations import upgrade
 from tasktracker.models import Channel, Message, Task
+from tasktracker.runtime import Role, build_runtime
+from tasktracker.unit_of_work import UnitOfWork
+from tasktracker.worker.jobs import classify_message
 
 TEXT = "bug: the export button does nothing"
 
@@ -54,7 +58,7 @@ async def test_concurrent_repeats_of_a_request_all_count_on_its_task(make_settin
 
         async def job(message_id: int) -> int | None:
             async with sessions() as session:
-                outcome = await record(session, settings, message_id, result)
+                outcome = await record(UnitOfWork(session), settings, message_id, result)
                 await session.commit()
             return outcome.duplicate_of
 
@@ -83,6 +87,13 @@ async def _stored_message(settings, content: str = "task: rotate the deploy keys
         return engine, sessions, message.id
 
 
+async def find_stuck(sessions, settings) -> list[int]:
+    async with sessions() as session:
+        ids = await find_stuck_in(session, settings)
+        await session.commit()
+    return ids
+
+
 async def _message(sessions, message_id: int) -> Message:
     async with sessions() as session:
         message = await session.get(Message, message_id)
@@ -92,22 +103,23 @@ async def _message(sessions, message_id: int) -> Message:
 
 async def test_duplicate_delivery_during_classification_is_skipped(make_settings) -> None:
     """A second delivery of the job while a worker classifies neither calls the model nor counts an attempt."""
-    from tasktracker.classification.service import classify_message
     from tests.support.app import ScriptedClassifier
 
     settings = make_settings()
     engine, sessions, message_id = await _stored_message(settings)
+    classifier = ScriptedClassifier(delay=0.5)
+    worker = build_runtime(settings, Role.worker, classifier)
     try:
-        classifier = ScriptedClassifier(delay=0.5)
-        first = asyncio.create_task(classify_message(sessions, classifier, settings, message_id))
+        first = asyncio.create_task(classify_message(worker, message_id))
         await asyncio.sleep(0.2)  # the first run holds a fresh claim now
-        second = await classify_message(sessions, classifier, settings, message_id)
+        second = await classify_message(worker, message_id)
         outcome = await first
         assert second.skipped and not outcome.skipped
         assert len(classifier.calls) == 1
         message = await _message(sessions, message_id)
         assert message.status == "classified" and message.attempts == 1
     finally:
+        await worker.stop()
         await engine.dispose()
 
 
@@ -117,7 +129,6 @@ async def test_a_dead_runs_claim_is_taken_over_and_swept(make_settings) -> None:
 
     from sqlalchemy import update
 
-    from tasktracker.classification.service import classify_message, find_stuck
     from tests.support.app import ScriptedClassifier
 
     settings = make_settings(job_ack_wait_s=60, sweep_stuck_after_s=30)
@@ -134,7 +145,11 @@ async def test_a_dead_runs_claim_is_taken_over_and_swept(make_settings) -> None:
         message = await _message(sessions, message_id)
         assert message.status == "received"
         assert await find_stuck(sessions, settings) == []  # not swept again straight away
-        outcome = await classify_message(sessions, ScriptedClassifier(), settings, message_id)
+        worker = build_runtime(settings, Role.worker, ScriptedClassifier())
+        try:
+            outcome = await classify_message(worker, message_id)
+        finally:
+            await worker.stop()
         assert not outcome.skipped and outcome.task_id is not None
         assert (await _message(sessions, message_id)).attempts == 2
     finally:
@@ -143,8 +158,6 @@ async def test_a_dead_runs_claim_is_taken_over_and_swept(make_settings) -> None:
 
 async def test_a_fresh_claim_is_not_swept(make_settings) -> None:
     from sqlalchemy import update
-
-    from tasktracker.classification.service import find_stuck
 
     settings = make_settings(job_ack_wait_s=60, sweep_stuck_after_s=0.001)
     engine, sessions, message_id = await _stored_message(settings)

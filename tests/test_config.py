@@ -48,6 +48,39 @@ def test_production_refuses_default_secret() -> None:
         load_settings(environment="production", database_url="postgresql://x@y/z")
 
 
+def test_serving_in_production_needs_trusted_hosts() -> None:
+    from tasktracker.api.app import create_app
+
+    base = {"environment": "production", "database_url": "postgresql://x@y/z", "secret_key": "s" * 32}
+    load_settings(**base)  # a worker, the bot or a migration serve no HTTP
+    with pytest.raises(ConfigError, match="TASKTRACKER_TRUSTED_HOSTS"):
+        create_app(load_settings(**base))
+    settings = load_settings(**base, trusted_hosts="Tracker.example.com, *.example.org")
+    create_app(settings)
+    assert settings.trusted_host_list == [
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "tracker.example.com",
+        "*.example.org",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "needle"),
+    [
+        ({"trusted_hosts": "tracker example"}, "TASKTRACKER_TRUSTED_HOSTS"),
+        ({"ws_origins": "board.example.com"}, "TASKTRACKER_WS_ORIGINS"),
+        ({"ws_origins": "https://board.example.com/path"}, "TASKTRACKER_WS_ORIGINS"),
+        ({"forwarded_allow_ips": "10.0.0.0/33"}, "FORWARDED_ALLOW_IPS"),
+        ({"forwarded_allow_ips": "proxy.local"}, "FORWARDED_ALLOW_IPS"),
+    ],
+)
+def test_bad_host_origin_and_proxy_settings_name_the_variable(values: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        load_settings(**values)
+
+
 @pytest.mark.parametrize(
     ("env", "needle"),
     [

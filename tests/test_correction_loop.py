@@ -6,7 +6,7 @@ import httpx
 
 from tasktracker.api.app import create_app
 from tasktracker.runtime import Role
-from tests.support.app import eventually, get_json, serve
+from tests.support.app import WorkerProcess, eventually, get_json, serve
 
 TEXT = "the staging certificate expires on friday, someone renew it please"
 
@@ -47,12 +47,11 @@ async def test_worker_picks_up_corrections_made_elsewhere(make_settings) -> None
     from tasktracker.db import create_engine, create_sessionmaker
     from tasktracker.migrations import upgrade
     from tasktracker.models import Correction
-    from tasktracker.runtime import Role, build_runtime
 
     settings = make_settings(classifier="builtin", retrain_every=1, sweep_interval_s=0.2)
     engine = create_engine(settings)
     await upgrade(engine)
-    worker = build_runtime(settings, Role.worker)
+    worker = WorkerProcess(settings)
     await worker.start()
     try:
         await asyncio.wait_for(worker.broker_ready.wait(), 10)

@@ -10,8 +10,8 @@ import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 
+from tasktracker.broker import create_broker
 from tasktracker.jetstream import JetStreamSettingsError, ensure_consumer, ensure_stream
-from tasktracker.worker.broker import create_broker
 
 
 @pytest.fixture

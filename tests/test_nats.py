@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import httpx
 import nats
@@ -11,9 +16,9 @@ import pytest
 import websockets
 
 from tasktracker.api.app import create_app
-from tasktracker.runtime import Role, build_runtime
-from tests.support.app import ScriptedClassifier, eventually, get_json, serve
-from tests.support.services import free_port
+from tasktracker.runtime import Role
+from tests.support.app import ScriptedClassifier, WorkerProcess, eventually, get_json, serve
+from tests.support.services import free_port, wait_port
 
 
 @pytest.fixture
@@ -72,7 +77,7 @@ async def _next_of_type(ws, kind: str, timeout: float = 15) -> dict:
 async def test_api_and_worker_over_jetstream_with_two_api_replicas(nats_settings) -> None:
     settings = nats_settings()
     await _migrated(settings)
-    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    worker = WorkerProcess(settings, ScriptedClassifier())
     await worker.start()
     try:
         app_a = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
@@ -124,7 +129,7 @@ async def test_stuck_messages_are_recovered_after_broker_outage(nats_settings) -
         page = await get_json(client, "/api/messages", params={"status": "received"})
         assert len(page["data"]) == 5
 
-    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    worker = WorkerProcess(settings, ScriptedClassifier())
     await worker.start()
     try:
         await asyncio.wait_for(worker.broker_ready.wait(), 15)
@@ -148,7 +153,7 @@ async def test_redelivered_job_creates_one_task(nats_settings) -> None:
     settings = nats_settings()
     await _migrated(settings)
     classifier = ScriptedClassifier(delay=0.2)
-    worker = build_runtime(settings, Role.worker, classifier=classifier)
+    worker = WorkerProcess(settings, classifier)
     await worker.start()
     api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
     try:
@@ -179,7 +184,7 @@ async def test_worker_shutdown_finishes_in_flight_job(nats_settings) -> None:
     settings = nats_settings(shutdown_grace_s=10)
     await _migrated(settings)
     classifier = ScriptedClassifier(delay=1.5)
-    worker = build_runtime(settings, Role.worker, classifier=classifier)
+    worker = WorkerProcess(settings, classifier)
     await worker.start()
     api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
     async with serve(api) as base, httpx.AsyncClient(base_url=base) as client:
@@ -196,3 +201,70 @@ async def test_worker_shutdown_finishes_in_flight_job(nats_settings) -> None:
         assert info.num_ack_pending == 0 and info.num_pending == 0  # acked, nothing left to redeliver
     finally:
         await nc.close()
+
+
+def _start_private_nats(port: int, store: str) -> subprocess.Popen[bytes]:
+    """A NATS server of this test alone (the shared one must never be stopped)."""
+    binary = shutil.which("nats-server") or str(Path(sys.executable).parent / "nats-server")
+    proc = subprocess.Popen(
+        [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port("127.0.0.1", port)
+    return proc
+
+
+async def test_intake_does_not_wait_for_a_broker_that_went_down(make_settings, tmp_path, unique) -> None:
+    """NATS dies after the API connected: messages are still answered at once (Slack gives 3 s), and
+    the sweep classifies them once NATS is back (issue 8, D5)."""
+    port = free_port()
+    store = str(tmp_path / "nats")
+    names = {
+        "nats_url": f"nats://127.0.0.1:{port}",
+        "nats_stream": f"tt_jobs_{unique}",
+        "nats_subject": f"tt.{unique}.jobs",
+        "nats_durable": f"tt_workers_{unique}",
+        "nats_events_subject": f"tt.{unique}.events",
+    }
+    settings = make_settings(**names, sweep_stuck_after_s=0.2, sweep_interval_s=0.5)
+    await _migrated(settings)
+    nats_proc = _start_private_nats(port, store)
+    try:
+        api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())
+        async with serve(api) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+            await _wait_ready(client)
+            nats_proc.kill()
+            nats_proc.wait(10)
+
+            async def post(i: int) -> float:
+                started = time.monotonic()
+                r = await client.post(
+                    "/api/messages", json={"content": f"task: during outage {i}", "external_id": f"d{i}"}
+                )
+                assert r.status_code == 202, r.text
+                return time.monotonic() - started
+
+            await asyncio.sleep(0.5)  # the client notices the closed connection
+            took = await asyncio.gather(*(post(i) for i in range(20)))
+            assert max(took) < 2.0, took  # was 5.1 s each: the broker's publish timeout
+
+        nats_proc = _start_private_nats(port, store)
+        worker = WorkerProcess(settings, ScriptedClassifier())
+        await worker.start()
+        try:
+            from sqlalchemy import select
+
+            from tasktracker.models import Message
+
+            async def all_classified() -> bool:
+                async with worker.sessions() as session:
+                    rows = (await session.execute(select(Message.status))).scalars().all()
+                return set(rows) == {"classified"} and len(rows) == 20
+
+            await eventually(all_classified, timeout=30)
+        finally:
+            await worker.stop()
+    finally:
+        nats_proc.kill()
+        nats_proc.wait(10)

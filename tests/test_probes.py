@@ -170,7 +170,13 @@ async def test_worker_process_serves_probes_and_the_healthcheck_finds_them(worke
 
         answer = await eventually(ready, timeout=60, interval=0.3)
         assert answer is not None, "the worker never became ready"
-        assert answer.json()["checks"] == {"database": "ok", "broker": "ok"}
+        # the same readiness as the API's /api/health/ready
+        assert answer.json()["checks"] == {
+            "database": "ok",
+            "broker": "ok",
+            "events": "ok",
+            "classifier": "ok",
+        }
         assert await asyncio.to_thread(_healthcheck, worker_env, "worker") == 0
         # the API's port is not the worker's: a check of the wrong port fails
         assert await asyncio.to_thread(_healthcheck, worker_env, "api") == 1
@@ -190,7 +196,7 @@ async def test_worker_without_its_broker_is_alive_but_not_ready(worker_env) -> N
         assert alive is not None and alive.status_code == 200
         not_ready = await _get(base + "/readyz")
         assert not_ready is not None and not_ready.status_code == 503
-        assert not_ready.json()["down"] == ["broker"]
+        assert not_ready.json()["down"] == ["broker", "events"]  # both go over the unreachable NATS
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)

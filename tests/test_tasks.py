@@ -18,8 +18,8 @@ async def test_crossed_merges_cannot_make_a_cycle(make_settings) -> None:
         await upgrade(engine)
         sessions = create_sessionmaker(engine)
         async with sessions() as session:
-            a = await service.create(session, TaskCreate(title="A"))
-            b = await service.create(session, TaskCreate(title="B"))
+            a, _ = await service.create(session, TaskCreate(title="A"))
+            b, _ = await service.create(session, TaskCreate(title="B"))
             await session.commit()
         assert a.id is not None and b.id is not None
 

@@ -25,8 +25,8 @@ from tasktracker import telemetry
 from tasktracker.api.app import create_app
 from tasktracker.api.tracing import http_telemetry
 from tasktracker.config import ConfigError, load_settings
-from tasktracker.runtime import Role, build_runtime
-from tests.support.app import ScriptedClassifier, eventually, get_json, serve
+from tasktracker.runtime import Role
+from tests.support.app import ScriptedClassifier, WorkerProcess, eventually, get_json, serve
 from tests.support.services import free_port
 from tests.support.tracing import finished, one, parent_id, recorded_spans
 
@@ -223,7 +223,7 @@ async def test_the_worker_continues_the_trace_across_jetstream(jetstream_setting
     engine = create_engine(settings)
     await upgrade(engine)
     await engine.dispose()
-    worker = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    worker = WorkerProcess(settings, ScriptedClassifier())
     await worker.start()
     try:
         api = create_app(settings, role=Role.api, classifier=ScriptedClassifier())

@@ -19,7 +19,8 @@ from typing import Annotated
 import typer
 
 from tasktracker import __version__
-from tasktracker.config import ConfigError, Settings, get_settings
+from tasktracker.config import ConfigError, Settings
+from tasktracker.config import settings_or_exit as _settings
 
 app = typer.Typer(
     name="tasktracker",
@@ -28,14 +29,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ConfigError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port: int | None) -> None:
@@ -48,15 +41,18 @@ def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port:
 
     configure(settings.log_level)
     telemetry.configure(settings, "tasktracker" if role == "all" else f"tasktracker-{role}")
-    application = create_app(settings, role=Role(role), migrate=migrate)
+    try:
+        application = create_app(settings, role=Role(role), migrate=migrate)
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
         application,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips="*",
         timeout_graceful_shutdown=20,
+        **application.state.uvicorn_options,
     )
 
 

@@ -10,8 +10,11 @@ Secrets and URLs can also come from files (`<NAME>_FILE`, e.g. a mounted Kuberne
 from __future__ import annotations
 
 import os
+import re
+import sys
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -50,6 +53,14 @@ class TracingMode(StrEnum):
     auto = "auto"  # OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, else off
     console = "console"  # printed to standard output, one JSON object per span (local debugging)
     off = "off"  # no spans, whatever the OTEL_* variables say
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+_HOST_PATTERN = re.compile(r"(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[?[0-9A-Fa-f:.]+\]?")
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _env(name: str) -> AliasChoices:
@@ -157,6 +168,8 @@ class Settings(BaseSettings):
     job_max_deliver: int = Field(default=5, ge=1)
     job_max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     worker_concurrency: int = Field(default=8, ge=1, le=1000)
+    # A request never waits longer on the broker: unsent jobs are left to the sweep.
+    enqueue_timeout_s: float = Field(default=1.0, gt=0, le=60)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
     # Worker and bot: /healthz and /readyz for Kubernetes probes and the image's HEALTHCHECK (0: off).
     health_port: int = Field(default=8081, ge=0, le=65535)
@@ -208,8 +221,16 @@ class Settings(BaseSettings):
 
     dashboard_dir: Path | None = None
     cors_origins: str = ""
+    # Host names the API answers to (DNS-rebinding guard); loopback names are always accepted.
+    trusted_hosts: str = ""
+    # Origins (`https://host[:port]`) whose pages may open /ws, besides the page's own origin.
+    ws_origins: str = ""
+    # Peers whose X-Forwarded-* headers are believed (reverse proxies): addresses or networks.
+    forwarded_allow_ips: str = Field(default="127.0.0.1,::1", validation_alias=_env("FORWARDED_ALLOW_IPS"))
     ws_queue_size: int = Field(default=256, ge=1)
     ws_heartbeat_s: float = Field(default=20.0, gt=0)
+    # A dashboard that reads nothing for this long while events wait for it is disconnected.
+    ws_send_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
     tracing: TracingMode = TracingMode.auto
     # The standard OpenTelemetry names, read here like the other bare names. The exporter speaks
@@ -269,6 +290,41 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("trusted_hosts", mode="after")
+    @classmethod
+    def _check_hosts(cls, value: str) -> str:
+        for host in _split(value):
+            if host != "*" and not _HOST_PATTERN.fullmatch(host):
+                raise ValueError(
+                    f"{host!r} is not a host name; give names such as tracker.example.com, *.example.com or *"
+                )
+        return value
+
+    @field_validator("ws_origins", mode="after")
+    @classmethod
+    def _check_origins(cls, value: str) -> str:
+        for origin in _split(value):
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path):
+                raise ValueError(
+                    f"{origin!r} is not an origin; give scheme://host[:port], e.g. https://tt.example.com"
+                )
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="after")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for item in _split(value):
+            if item == "*":
+                continue
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8), nor *"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _database_password(self) -> Settings:
         if self.database_password is None:
@@ -299,6 +355,14 @@ class Settings(BaseSettings):
                 raise ValueError("DATABASE_URL must be set in production")
         return self
 
+    def check_serving(self) -> None:
+        """What serving HTTP needs besides the checks above (a worker, the bot or a migration do not)."""
+        if self.environment is Environment.production and not _split(self.trusted_hosts):
+            raise ConfigError(
+                "TASKTRACKER_TRUSTED_HOSTS must be set in production: the host names clients use "
+                "(comma-separated; * accepts any)"
+            )
+
     # Derived values -------------------------------------------------------------------------------
 
     @property
@@ -314,6 +378,17 @@ class Settings(BaseSettings):
     @property
     def embedded_broker(self) -> bool:
         return not self.nats_url
+
+    @property
+    def llm_run_timeout_s(self) -> float:
+        """How long one classification by the LLM may take: every request may take the full
+        `ollama_timeout_s`, and each of the `ollama_retries` is one request more."""
+        return self.ollama_timeout_s * (self.ollama_retries + 1) + 1.0
+
+    @property
+    def llm_wait_timeout_s(self) -> float:
+        """How long the fallback chain waits for the LLM: one run, plus one request's time in the queue."""
+        return self.llm_run_timeout_s + self.ollama_timeout_s
 
     @property
     def ollama_openai_url(self) -> str:
@@ -334,7 +409,20 @@ class Settings(BaseSettings):
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return [part.strip() for part in self.cors_origins.split(",") if part.strip()]
+        return _split(self.cors_origins)
+
+    @property
+    def trusted_host_list(self) -> list[str]:
+        """Lower-case host names (no port) the API answers to; loopback names are always among them."""
+        return [*LOOPBACK_HOSTS, *(h.lower().strip("[]") for h in _split(self.trusted_hosts))]
+
+    @property
+    def ws_origin_list(self) -> list[str]:
+        return [origin.lower().rstrip("/") for origin in _split(self.ws_origins)]
+
+    @property
+    def forwarded_allow_list(self) -> list[str]:
+        return _split(self.forwarded_allow_ips)
 
 
 class ConfigError(Exception):
@@ -367,6 +455,15 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
+
+
+def settings_or_exit() -> Settings:
+    """For commands: the settings, or one line `configuration error: ...` on stderr and exit code 2."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @lru_cache(maxsize=1)

@@ -68,12 +68,13 @@ class Retrainer:
             await self._retrain(extra)
         self.trained_on = len(extra)
 
-    async def maybe_retrain(self, session: AsyncSession) -> bool:
-        """Start a background retrain when enough corrections came in; counts in the caller's session."""
+    async def maybe_retrain(self) -> bool:
+        """Start a background retrain when enough corrections came in (one COUNT to find out)."""
         every = self.settings.retrain_every
         if every <= 0 or (self._running is not None and not self._running.done()):
             return False
-        count = await tasks_repo.count_corrections(session)
+        async with self.sessions() as session:
+            count = await tasks_repo.count_corrections(session)
         if count - self.trained_on < every:
             return False
         self._running = asyncio.create_task(self._retrain_latest(), name="retrain-builtin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,6 +31,8 @@ from sqlalchemy.types import Date, TypeDecorator
 from sqlmodel import SQLModel
 
 from tasktracker.config import Settings
+
+M = TypeVar("M", bound=SQLModel)
 
 
 def utcnow() -> datetime:
@@ -138,6 +140,21 @@ def insert_ignoring_conflicts(
     """INSERT ... ON CONFLICT DO NOTHING for the backend in use (idempotent writes without races)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+
+
+async def insert_new(
+    session: AsyncSession, model: type[M], values: Mapping[str, Any], conflict: Sequence[str]
+) -> M | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the row: the new row (in the session), or None when
+    the conflict columns matched a stored one. One round trip instead of an insert and a read-back."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(model)
+    )
+    return (await session.scalars(stmt)).one_or_none()
 
 
 async def execute_dml(session: AsyncSession, statement: Executable) -> CursorResult[Any]:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 MAX_LABELS = 20
 MAX_LABEL_LENGTH = 50
@@ -41,10 +41,23 @@ def _number_as_text(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _naive_is_utc(value: datetime | None) -> datetime | None:
-    """A timestamp without an offset is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+def _as_utc(value: datetime | None) -> datetime | None:
+    """In UTC; a timestamp without an offset is taken as UTC. One whose UTC time falls outside
+    years 1..9999 (`0001-01-01T00:00:00+14:00`) cannot be stored: a validation error, not a 500."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range once converted to UTC") from None
 
 
-ExternalId = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_number_as_text)]
-SentAt = Annotated[datetime | None, AfterValidator(_naive_is_utc)]
+ExternalId = Annotated[
+    Annotated[str, Field(max_length=200)] | None,
+    BeforeValidator(_number_as_text),
+    # Documented as taken: a number, stored as its text.
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}, {"type": "null"}]}),
+]
+SentAt = Annotated[datetime | None, AfterValidator(_as_utc)]

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tasktracker.errors import Invalid
 from tasktracker.fields import MAX_ID
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,10 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
             value = datetime.fromisoformat(value)
             if value.tzinfo is None:  # we write UTC offsets; a naive one cannot be bound (a 500)
                 raise ValueError
-        elif not isinstance(value, int) or abs(value) > MAX_ID:
+            value = value.astimezone(UTC)  # OverflowError past year 1 or 9999
+        elif not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_ID:
             raise ValueError
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
         raise Invalid(
             "cursor is not valid; pass the next_cursor of a previous page", code="bad_cursor"
         ) from None
@@ -59,3 +64,27 @@ def order_by(spec: SortSpec) -> list[ColumnElement[Any]]:
     if spec.descending:
         return [spec.key.desc(), spec.id.desc()]
     return [spec.key.asc(), spec.id.asc()]
+
+
+async def page(
+    session: AsyncSession,
+    stmt: Select[tuple[Row]],
+    spec: SortSpec,
+    limit: int,
+    cursor: str | None,
+    key_of: Callable[[Row], Any],
+) -> tuple[list[Row], str | None]:
+    """One page of `stmt`'s rows after `cursor`, and the cursor of the next page (None on the last).
+
+    One row more than asked for is read: it tells whether a next page exists. `key_of` gives a row's
+    sort key as the cursor stores it."""
+    if cursor:
+        stmt = stmt.where(after_cursor(spec, cursor))
+    rows = list((await session.execute(stmt.order_by(*order_by(spec)).limit(limit + 1))).scalars())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    row_id = getattr(last, "id", None)
+    assert isinstance(row_id, int)  # a stored row
+    return rows, encode_cursor(key_of(last), row_id)

@@ -1,7 +1,8 @@
 """A tiny HTTP server for the probes of processes that serve no HTTP themselves (worker, bot).
 
 `GET /healthz` is liveness (the event loop answers), `GET /readyz` is readiness: the given async
-callable returns named checks, and any check that does not read "ok" makes the answer 503. It listens
+callable returns named checks, and any check that reads "down..." makes the answer 503 ("degraded",
+e.g. a classifier on its fallback, still serves). It listens
 on `TASKTRACKER_HEALTH_PORT` (default 8081; 0 turns it off).
 
 `python -m tasktracker.probes` is the container image's HEALTHCHECK: it finds the role the container
@@ -107,23 +108,17 @@ class ProbeServer:
             checks = await asyncio.wait_for(self.ready(), CHECK_TIMEOUT_S)
         except Exception as exc:
             checks = {"readiness": f"down: {type(exc).__name__}"}
-        down = [name for name, state in checks.items() if state != "ok"]
+        down = [name for name, state in checks.items() if state.startswith("down")]  # "degraded" still serves
         body: dict[str, object] = {"status": "unavailable" if down else "ok", "down": down, "checks": checks}
         return ("503 Service Unavailable" if down else "200 OK"), body
 
 
 async def runtime_checks(runtime: Runtime) -> dict[str, str]:
-    """Readiness of a worker or bot process: the database answers and the broker is connected."""
-    from tasktracker.db import ping
+    """Readiness of a worker or bot process: the same checks as `/api/health/ready` (`health.readiness`:
+    database, broker, event bus, classifier). Imported when called: the HEALTHCHECK needs none of it."""
+    from tasktracker.health import readiness
 
-    checks: dict[str, str] = {}
-    try:
-        await asyncio.wait_for(ping(runtime.engine), timeout=3)
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"down: {type(exc).__name__}"
-    checks["broker"] = "ok" if runtime.broker_connected() else "down: not connected"
-    return checks
+    return (await readiness(runtime)).checks
 
 
 # The image's HEALTHCHECK ------------------------------------------------------------------------------

@@ -13,10 +13,9 @@ from sqlalchemy import select
 from tasktracker.bot.runner import run_bot
 from tasktracker.db import create_engine, create_sessionmaker
 from tasktracker.models import Message
-from tasktracker.runtime import Role, build_runtime
 from tests.channels import updates as tg
 from tests.channels.fake_telegram import FakeTelegram
-from tests.support.app import ScriptedClassifier, eventually
+from tests.support.app import ScriptedClassifier, WorkerProcess, eventually
 from tests.support.services import free_port
 
 
@@ -59,6 +58,9 @@ async def test_bot_process_stores_messages_while_no_worker_is_online(
     bot = asyncio.create_task(run_bot(settings, stop, classifier=ScriptedClassifier()))
     worker = None
     try:
+        # The bot's broker has connected (it made the stream): before that, a message is stored and
+        # left to the sweep, which this test does not wait for.
+        await eventually(lambda: _stream_exists(settings), timeout=15)
         await fake_telegram.push(
             tg.update(81, tg.message(tg.SUPERGROUP, 1, "bug: stored with no worker online"))
         )
@@ -68,10 +70,16 @@ async def test_bot_process_stores_messages_while_no_worker_is_online(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.health_port}") as probes:
             ready = await probes.get("/readyz")  # what the bot pod's readinessProbe asks
             assert ready.status_code == 200
-            assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "telegram": "ok"}
+            assert ready.json()["checks"] == {
+                "database": "ok",
+                "broker": "ok",
+                "events": "ok",
+                "classifier": "ok",
+                "telegram": "ok",
+            }
 
         # a worker comes online later and finds the job waiting in JetStream
-        worker = build_runtime(settings, Role.worker, ScriptedClassifier())
+        worker = WorkerProcess(settings, ScriptedClassifier())
         await worker.start()
         await eventually(lambda: _all_classified(sessions), timeout=20)
     finally:
@@ -80,6 +88,17 @@ async def test_bot_process_stores_messages_while_no_worker_is_online(
         if worker is not None:
             await worker.stop()
         await engine.dispose()
+
+
+async def _stream_exists(settings) -> bool:
+    nc = await nats.connect(settings.nats_url)
+    try:
+        await nc.jetstream().stream_info(settings.nats_stream)
+        return True
+    except Exception:
+        return False
+    finally:
+        await nc.close()
 
 
 async def _all_classified(sessions) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -132,3 +133,27 @@ def _fast_backoff():
 
 async def _has(client: httpx.AsyncClient, expected: list[str]) -> bool:
     return await _contents(client) == expected
+
+
+def _nested_1000(payload: dict) -> bytes:
+    """The payload with its `"DEEP"` value replaced by JSON nested 1,000 levels (written by hand:
+    too deep for json.dumps)."""
+    return json.dumps(payload).replace('"DEEP"', '{"a":' * 1000 + '"x"' + "}" * 1000).encode()
+
+
+async def test_telegram_webhook_survives_a_giant_name_and_deep_json(telegram_settings) -> None:
+    secret = "telegram-webhook-secret"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+    async with running(telegram_settings(telegram_webhook_secret=secret)) as client:
+        giant = tg.message(
+            tg.SUPERGROUP, 1, "bug: long name", user={"id": 5, "is_bot": False, "first_name": "N" * 5000}
+        )
+        response = await client.post("/webhook/telegram", json=tg.update(1, giant), headers=headers)
+        assert response.status_code == 200, response.text
+        messages = (await get_json(client, "/api/messages"))["data"]
+        assert [len(m["author"]) for m in messages] == [200]  # a display name, shortened to fit
+
+        deep = _nested_1000(tg.update(2, tg.message(tg.SUPERGROUP, 2, "bug: deep", reply_markup="DEEP")))
+        response = await client.post("/webhook/telegram", content=deep, headers=headers)
+        assert response.status_code == 422 and response.json()["code"] == "json_too_deep", response.text
+        assert len((await get_json(client, "/api/messages"))["data"]) == 1

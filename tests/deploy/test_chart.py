@@ -675,3 +675,22 @@ def test_extra_env_refuses_secrets_and_other_names_of_what_the_chart_sets(render
             assert f"config.extraEnv.{name}:" in result.stderr, result.stderr
             refused.add(name)
     assert refused == expected  # and an ordinary setting (TASKTRACKER_BOT_REPLY) passes
+
+
+def test_the_api_serves_the_hosts_it_is_reached_by(renders) -> None:
+    """Production refuses to serve HTTP without TASKTRACKER_TRUSTED_HOSTS: the chart names the ingress
+    host and the API service's in-cluster names (the helm test pod calls it by its service name)."""
+    data = config_data(renders["ingress-tls"])
+    hosts = data["TASKTRACKER_TRUSTED_HOSTS"].split(",")
+    assert "tasks.example.com" in hosts and f"{FULLNAME}-api" in hosts
+    assert any(host.endswith(".svc.cluster.local") for host in hosts)
+    from tasktracker.config import load_settings
+
+    settings = load_settings(
+        environment="production",
+        database_url="postgresql://x@y/z",
+        secret_key="s" * 32,
+        trusted_hosts=data["TASKTRACKER_TRUSTED_HOSTS"],
+        forwarded_allow_ips=data["TASKTRACKER_FORWARDED_ALLOW_IPS"],
+    )
+    settings.check_serving()

@@ -14,6 +14,10 @@ from fastapi import FastAPI
 
 from tasktracker.ai.base import Classifier
 from tasktracker.classification.schemas import Category, Classification, Priority
+from tasktracker.config import Settings
+from tasktracker.runtime import Role, build_runtime
+from tasktracker.unit_of_work import send_classification_jobs
+from tasktracker.worker.runner import Worker
 from tests.support.services import free_port
 
 
@@ -61,9 +65,8 @@ class ScriptedClassifier(Classifier):
 async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     """Serve the app on 127.0.0.1 and yield its base URL; lifespan runs for real."""
     port = port or free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
+    options = getattr(app.state, "uvicorn_options", {"ws": "websockets-sansio"})  # as `tasktracker run`
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 20
@@ -98,3 +101,25 @@ async def get_json(client: httpx.AsyncClient, url: str, **kwargs: Any) -> Any:
     response = await client.get(url, **kwargs)
     response.raise_for_status()
     return response.json()
+
+
+class WorkerProcess:
+    """What `tasktracker worker` runs, inside the test: a worker's runtime with a `Worker` on top."""
+
+    def __init__(self, settings: Settings, classifier: Classifier | None = None) -> None:
+        self.runtime = build_runtime(settings, Role.worker, classifier)
+        self.worker = Worker(self.runtime)
+
+    async def start(self) -> None:
+        await self.runtime.start()
+        await self.worker.start()
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+        await self.runtime.stop()
+
+    async def enqueue_classification(self, message_ids: list[int]) -> int:
+        return await send_classification_jobs(self.runtime, message_ids)
+
+    def __getattr__(self, name: str) -> Any:  # the runtime's resources: sessions, classifier, broker_ready
+        return getattr(self.runtime, name)

@@ -302,5 +302,5 @@ tests/deploy keeps this list equal to what Settings defines.
 {{- $secrets := list "TASKTRACKER_SECRET_KEY" "TASKTRACKER_DATABASE_PASSWORD" "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET" "TASKTRACKER_SLACK_SIGNING_SECRET" "SLACK_SIGNING_SECRET" "TASKTRACKER_TELEGRAM_BOT_TOKEN" "TELEGRAM_BOT_TOKEN" "TASKTRACKER_DATABASE_URL" "DATABASE_URL" "TASKTRACKER_NATS_URL" "NATS_URL" -}}
 {{- $files := list -}}
 {{- range $secrets }}{{ $files = append $files (printf "%s_FILE" .) }}{{ end -}}
-{{- concat $secrets $files (list "PORT" "OLLAMA_BASE_URL") | join "," -}}
+{{- concat $secrets $files (list "PORT" "OLLAMA_BASE_URL" "FORWARDED_ALLOW_IPS") | join "," -}}
 {{- end -}}

@@ -4,4 +4,6 @@ try {
   document.documentElement.dataset.theme = dark ? "dark" : "light";
   var lang = localStorage.getItem("tt.lang");
   if (lang === "uk" || lang === "en") document.documentElement.lang = lang;
-} catch (e) {}
+} catch {
+  // storage blocked (private mode, policy): keep the defaults
+}

@@ -249,12 +249,10 @@ def build_fallback_chain(settings: Settings, builtin: Classifier) -> FallbackCla
     primary = build_llm_classifier(settings)
     auto = settings.classifier is ClassifierMode.auto
     breaker = CircuitBreaker(start_open=auto, quiet=auto)
-    # A run is at most (1 + ollama_retries) requests; allow one request's time more for the queue.
-    timeout_s = settings.ollama_timeout_s * (settings.ollama_retries + 2) + 1.0
     return FallbackClassifier(
         primary,
         builtin,
-        timeout_s=timeout_s,
+        timeout_s=settings.llm_wait_timeout_s,
         breaker=breaker,
         mark_fallback=settings.classifier is ClassifierMode.ollama,
     )

@@ -31,7 +31,8 @@ from tasktracker.ai.evaluation import (
     write_json,
 )
 from tasktracker.ai.files import fail
-from tasktracker.config import ConfigError, Settings, get_settings
+from tasktracker.config import Settings
+from tasktracker.config import settings_or_exit as _settings
 
 CorrectionsLoader = Callable[[Settings], Awaitable[list[LabelledExample]]]
 
@@ -161,10 +162,3 @@ async def _classifier(choice: ModelChoice, settings: Settings) -> Classifier:
             "(is it running, and is the model pulled?)"
         )
     return classifier
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ConfigError as exc:
-        fail(f"configuration error: {exc}", 2)

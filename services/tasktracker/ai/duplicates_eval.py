@@ -23,7 +23,7 @@ from rich.table import Table
 
 from tasktracker.ai.files import fail, json_object, new_figure, read_jsonl, write_report
 from tasktracker.classification import duplicates
-from tasktracker.config import ConfigError, get_settings
+from tasktracker.config import settings_or_exit
 
 BUNDLED = "duplicates.jsonl"
 SWEEP = tuple(round(0.5 + step / 100, 2) for step in range(46))  # 0.50, 0.51, ... 0.95
@@ -428,10 +428,7 @@ def eval_duplicates(
 ) -> None:
     """Measure duplicate detection on labelled message pairs: precision, recall, F1, a threshold sweep."""
     if threshold is None:
-        try:
-            threshold = get_settings().duplicate_threshold
-        except ConfigError as exc:
-            fail(f"configuration error: {exc}", 2)
+        threshold = settings_or_exit().duplicate_threshold
     try:
         pairs = read_pairs(data or bundled_pairs())
     except DuplicatesDataError as exc:

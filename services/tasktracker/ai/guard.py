@@ -23,6 +23,7 @@ from tasktracker.classification.schemas import (
     Category,
     ClassificationOutput,
     Priority,
+    clip_chars,
 )
 
 
@@ -210,10 +211,6 @@ def clean_text(value: str) -> str:
     return " ".join("".join(chars).split())
 
 
-def _clip(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
-
-
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s|\n")
 
 
@@ -221,7 +218,7 @@ def first_sentence(message: str) -> str:
     """The first sentence (or line) of a message, cleaned and clipped to a title's length."""
     for part in _SENTENCE_END.split(message.strip()):
         if cleaned := clean_text(part):
-            return _clip(cleaned, TITLE_MAX)
+            return clip_chars(cleaned, TITLE_MAX)
     return ""
 
 
@@ -232,10 +229,10 @@ def guard_output(answer: ModelAnswer, message: str) -> ClassificationOutput:
     if math.isnan(answer.confidence):
         raise OutputRejected("confidence must be a number from 0 to 1")
     confidence = min(1.0, max(0.0, answer.confidence))
-    title = _clip(clean_text(answer.title), TITLE_MAX) or first_sentence(message)
+    title = clip_chars(clean_text(answer.title), TITLE_MAX) or first_sentence(message)
     if not title:
         raise OutputRejected("title must not be empty")
-    summary = _clip(clean_text(answer.summary), SUMMARY_MAX)
+    summary = clip_chars(clean_text(answer.summary), SUMMARY_MAX)
     actionable = answer.actionable and category is not Category.noise
     if category is Category.noise:
         priority = Priority.low  # labelling rule: noise is always low

@@ -153,8 +153,7 @@ class OllamaClassifier:
         )
         self._agent.output_validator(self._check_answer)
         self._semaphore = asyncio.Semaphore(settings.llm_concurrency)
-        # Every request may take the full timeout, and a retry is one more request.
-        self._run_timeout_s = settings.ollama_timeout_s * (settings.ollama_retries + 1) + 1.0
+        self._run_timeout_s = settings.llm_run_timeout_s
         self._ready_ttl_s = ready_ttl_s
         self._ready_timeout_s = ready_timeout_s
         self._ready_cache: tuple[float, bool] | None = None

@@ -14,9 +14,13 @@ from fastapi.staticfiles import StaticFiles
 
 from tasktracker import __version__
 from tasktracker.ai.base import Classifier
-from tasktracker.api import system, ws
-from tasktracker.api.errors import install_error_handlers
+from tasktracker.api import openapi, system, ws
+from tasktracker.api.errors import CatchUnhandled, install_error_handlers
+from tasktracker.api.hosts import ForwardedHeaders, TrustedHosts
+from tasktracker.api.input_guard import InputGuard
 from tasktracker.api.limits import BodySizeLimit
+from tasktracker.api.options import AnswerOptions
+from tasktracker.api.server import uvicorn_options
 from tasktracker.api.tracing import http_telemetry
 from tasktracker.bot import webhook as telegram_webhook
 from tasktracker.channels import endpoints as channels
@@ -26,6 +30,7 @@ from tasktracker.events.hub import Hub
 from tasktracker.messages import endpoints as messages
 from tasktracker.runtime import Role, build_runtime
 from tasktracker.tasks import endpoints as tasks
+from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,7 @@ def create_app(
     classifier: Classifier | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_serving()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,19 +57,18 @@ def create_app(
         hub = Hub(settings.ws_queue_size)
         app.state.runtime = runtime
         app.state.hub = hub
-        await runtime.start()
-        hub.start(runtime.bus)
-        log.info(
-            "tasktracker %s started (%s, %s)",
-            __version__,
-            role.value,
-            "embedded" if settings.embedded_broker else "nats",
-        )
-        try:
-            yield
-        finally:
-            await hub.stop()
-            await runtime.stop()
+        async with running(runtime):
+            hub.start(runtime.bus)
+            log.info(
+                "tasktracker %s started (%s, %s)",
+                __version__,
+                role.value,
+                "embedded" if settings.embedded_broker else "nats",
+            )
+            try:
+                yield
+            finally:
+                await hub.stop()
 
     app = FastAPI(
         title="Task Tracker",
@@ -72,12 +77,21 @@ def create_app(
         lifespan=lifespan,
         telemetry=http_telemetry(),
     )
+    app.state.uvicorn_options = uvicorn_options(settings)
+    openapi.install(app)
     install_error_handlers(app)
+    # Added innermost first: a request passes ForwardedHeaders, TrustedHosts, CORS, BodySizeLimit,
+    # InputGuard, AnswerOptions, CatchUnhandled, then the routes.
+    app.add_middleware(CatchUnhandled)
+    app.add_middleware(AnswerOptions)
+    app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"]
         )
+    app.add_middleware(TrustedHosts, allowed=settings.trusted_host_list)
+    app.add_middleware(ForwardedHeaders, allowed=settings.forwarded_allow_list)
     app.include_router(system.router)
     app.include_router(messages.router)
     app.include_router(tasks.router)
@@ -94,8 +108,11 @@ def _wants_html(request: Request) -> bool:
 
 
 def _static_file(dist: Path, path: str) -> Path | None:
-    candidate = (dist / path).resolve()
-    return candidate if candidate.is_file() and candidate.is_relative_to(dist.resolve()) else None
+    try:
+        candidate = (dist / path).resolve()
+        return candidate if candidate.is_file() and candidate.is_relative_to(dist.resolve()) else None
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        return None
 
 
 def _mount_dashboard(app: FastAPI, dist: Path) -> None:

@@ -1,4 +1,4 @@
-"""Request dependencies: the runtime, a session per request, settings."""
+"""Request dependencies: the runtime, settings, and the request's unit of work (and its session)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tasktracker.config import Settings
 from tasktracker.runtime import Runtime
+from tasktracker.unit_of_work import UnitOfWork, unit_of_work
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -26,10 +27,18 @@ def get_settings_dep(runtime: RuntimeDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """A session per request; the endpoint commits, anything left uncommitted is rolled back."""
-    async with runtime.sessions() as session:
-        yield session
+async def get_unit_of_work(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
+    """One unit of work per request: committed when the endpoint returns, before the response is sent
+    (`scope="function"`), so a failed commit answers 500; an error answer rolls it back."""
+    async with unit_of_work(runtime) as uow:
+        yield uow
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
+
+
+def get_session(uow: UnitOfWorkDep) -> AsyncSession:
+    return uow.session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

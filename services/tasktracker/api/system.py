@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,8 +11,9 @@ from pydantic import BaseModel
 from tasktracker import __version__
 from tasktracker.api.deps import RuntimeDep, SessionDep
 from tasktracker.classification.schemas import Classification, ClassifyRequest
-from tasktracker.db import ping
 from tasktracker.errors import Invalid
+from tasktracker.health import readiness
+from tasktracker.messages.service import check_size
 from tasktracker.stats import service as stats_service
 from tasktracker.stats.schemas import StatsPublic
 
@@ -68,25 +68,9 @@ async def health() -> Health:
 )
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     """Readiness: database, broker and classifier. 503 names what is down."""
-    checks: dict[str, str] = {}
-    try:
-        await asyncio.wait_for(ping(runtime.engine), timeout=3)
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"down: {type(exc).__name__}"
-    checks["broker"] = "ok" if runtime.broker_connected() else "down: not connected"
-    checks["events"] = "ok" if runtime.bus.connected else "down: not connected"
-    try:
-        checks["classifier"] = (
-            "ok" if await asyncio.wait_for(runtime.classifier.ready(), timeout=3) else "degraded"
-        )
-    except Exception as exc:
-        checks["classifier"] = f"degraded: {type(exc).__name__}"
-    if (choice := getattr(runtime.classifier, "status", None)) is not None:
-        checks["classifier_choice"] = choice
-    down = [name for name, state in checks.items() if state.startswith("down")]
-    body = {"status": "ok" if not down else "unavailable", "down": down, "checks": checks}
-    return JSONResponse(body, status_code=503 if down else 200)
+    state = await readiness(runtime)
+    body = Readiness(status=state.status, down=state.down, checks=state.checks)
+    return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
 
 
 def websocket_url(request: Request) -> str:
@@ -124,12 +108,7 @@ async def get_stats(session: SessionDep) -> StatsPublic:
 @router.post("/api/classify", tags=["classification"])
 async def classify(body: ClassifyRequest, runtime: RuntimeDep) -> Classification:
     """Classify a text with the configured classifier chain; nothing is stored."""
-    size = len(body.content.encode())
-    if size > runtime.settings.max_message_bytes:
-        raise Invalid(
-            f"content is {size} bytes; the limit is {runtime.settings.max_message_bytes}",
-            code="content_too_long",
-        )
+    check_size(runtime.settings, body.content)
     if not body.content.strip():
         raise Invalid("content must not be empty", code="empty_content")
     return await runtime.classifier.classify(body.content)

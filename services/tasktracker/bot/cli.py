@@ -19,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from tasktracker.config import ConfigError, Settings, load_settings
+from tasktracker.config import Settings
+from tasktracker.config import settings_or_exit as _settings
 
 T = TypeVar("T")
 
@@ -27,14 +28,6 @@ WEBHOOK_PATH = "/webhook/telegram"
 WEBHOOK_PORTS = {None, 443, 80, 88, 8443}  # the only ports Telegram delivers to
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 IMPORT_BATCH = 200
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _bot_settings() -> Settings:
@@ -71,16 +64,6 @@ async def _with_bot(settings: Settings, action: Callable[[Any], Awaitable[T]]) -
         return await action(bot)
     finally:
         await bot.session.close()
-
-
-def _allowed_updates() -> list[str]:
-    from aiogram import Dispatcher
-
-    from tasktracker.bot.handlers import build_router
-
-    dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.include_router(build_router())
-    return dispatcher.resolve_used_update_types()
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -145,12 +128,12 @@ def set_webhook(
         raise typer.Exit(2) from None
 
     async def action(bot: Any) -> None:
-        from tasktracker.bot.factory import COMMANDS
+        from tasktracker.bot.factory import COMMANDS, allowed_updates
 
         await bot.set_webhook(
             url=target,
             secret_token=secret,
-            allowed_updates=_allowed_updates(),
+            allowed_updates=allowed_updates(),
             drop_pending_updates=drop_pending_updates,
         )
         await bot.set_my_commands(COMMANDS)
@@ -206,9 +189,8 @@ class _NoClassifier:
 async def import_telegram_file(settings: Settings, path: Path, progress: Any | None = None) -> ImportSummary:
     """Store every text of the export (idempotently), batch by batch; queue classification when NATS is there."""
     from tasktracker.channels import telegram_export
-    from tasktracker.messages import intake
-    from tasktracker.messages import service as messages_service
     from tasktracker.runtime import Role, build_runtime
+    from tasktracker.unit_of_work import unit_of_work
 
     chats = telegram_export.load(path)
     runtime = build_runtime(settings, Role.api, classifier=_NoClassifier())
@@ -226,9 +208,8 @@ async def import_telegram_file(settings: Settings, path: Path, progress: Any | N
             except TimeoutError:
                 pass
         for chat in chats:
-            async with runtime.sessions() as session:
-                channel = await telegram_export.chat_channel(session, chat)
-                await session.commit()
+            async with unit_of_work(runtime) as uow:
+                channel = await telegram_export.chat_channel(uow.session, chat)
             task = (
                 progress.add_task(str(chat.name or chat.chat_id), total=len(chat.messages))
                 if progress
@@ -236,11 +217,10 @@ async def import_telegram_file(settings: Settings, path: Path, progress: Any | N
             )
 
             async def flush(batch: list[Any], channel: Any = channel) -> None:
-                async with runtime.sessions() as session:
-                    created = await telegram_export.store_batch(session, settings, channel, batch)
-                    await session.commit()
-                    if summary.queued:
-                        await intake.announce(runtime, await messages_service.publics(session, created))
+                async with unit_of_work(runtime) as uow:
+                    created = await telegram_export.store_batch(uow, settings, channel, batch)
+                    if not summary.queued:  # no broker here: the running server's sweep queues them
+                        uow.keep_effects_unsent()
                 summary.created += len(created)
 
             batch: list[Any] = []

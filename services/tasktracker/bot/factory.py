@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -12,11 +10,10 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
 from aiogram.utils.token import TokenValidationError, validate_token
 
+from tasktracker.bot.handlers import build_router
+from tasktracker.bot.middlewares import TraceUpdate, UpdateUnit
 from tasktracker.bot.settings import bot_token
 from tasktracker.config import Settings
-
-if TYPE_CHECKING:
-    from tasktracker.bot.gateway import TelegramGateway
 
 COMMANDS = [
     BotCommand(command="tasks", description="Open tasks of this chat"),
@@ -56,12 +53,17 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def build_dispatcher(gateway: TelegramGateway) -> Dispatcher:
-    from tasktracker.bot.handlers import build_router
-    from tasktracker.bot.middlewares import TraceUpdate, UnitOfWork
-
+def build_dispatcher(unit: UpdateUnit | None = None) -> Dispatcher:
+    """The one dispatcher: every update runs in `unit` (an `UpdateUnit`), traced. Without one it only
+    serves to tell which update types the handlers use."""
     dispatcher = Dispatcher(disable_fsm=True, name="tasktracker")
-    dispatcher.update.outer_middleware(TraceUpdate())  # registered first: wraps the unit of work
-    dispatcher.update.outer_middleware(UnitOfWork(gateway))
+    if unit is not None:
+        dispatcher.update.outer_middleware(TraceUpdate())  # registered first: wraps the unit of work
+        dispatcher.update.outer_middleware(unit)
     dispatcher.include_router(build_router())
     return dispatcher
+
+
+def allowed_updates() -> list[str]:
+    """The update types to ask Telegram for (polling and `set-webhook` alike)."""
+    return build_dispatcher().resolve_used_update_types()

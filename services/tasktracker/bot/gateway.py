@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramConflictError, TelegramUnauthorizedError
@@ -22,12 +22,12 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from tasktracker.bot import texts
 from tasktracker.bot.factory import COMMANDS, NotConfigured, build_dispatcher, create_bot
+from tasktracker.bot.middlewares import UpdateUnit
 from tasktracker.channels import receipts, telegram
 from tasktracker.db import utcnow
 from tasktracker.events.schemas import Event, EventType
-
-if TYPE_CHECKING:
-    from tasktracker.runtime import Runtime
+from tasktracker.runtime import Runtime
+from tasktracker.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class TelegramGateway:
             log.warning("TASKTRACKER_TELEGRAM_CHATS is empty: the bot reads every chat it is added to")
         self.bot = bot or create_bot(runtime.settings)
         self.source = f"telegram:{self.bot.id}"  # update ids are per bot
-        self.dispatcher = build_dispatcher(self)
+        self.dispatcher = build_dispatcher(UpdateUnit(runtime, self.source))
         self.polling: asyncio.Task[None] | None = None
         self.telegram_reachable = False  # the last call to Telegram succeeded (the bot's readiness)
         self._tasks: list[asyncio.Task[None]] = []
@@ -146,9 +146,8 @@ class TelegramGateway:
                 await asyncio.sleep(1)
 
     async def announce(self, event: Event) -> None:
-        async with self.runtime.sessions() as session:
-            target = await telegram.claim_reply(session, event.data)
-            await session.commit()
+        async with unit_of_work(self.runtime) as uow:
+            target = await telegram.claim_reply(uow.session, event.data)
         if target is None:
             return
         try:
@@ -168,12 +167,10 @@ class TelegramGateway:
     # Lifecycle ---------------------------------------------------------------------------------------
 
     async def prune(self) -> int:
-        async with self.runtime.sessions() as session:
-            removed = await receipts.prune(
-                session, utcnow() - timedelta(days=self.settings.receipts_keep_days)
+        async with unit_of_work(self.runtime) as uow:
+            return await receipts.prune(
+                uow.session, utcnow() - timedelta(days=self.settings.receipts_keep_days)
             )
-            await session.commit()
-        return removed
 
     async def _prune_loop(self) -> None:
         while True:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from aiogram import F, Router
@@ -11,14 +10,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from tasktracker.bot import texts
-from tasktracker.bot.middlewares import ChatAccess, Work, is_command
+from tasktracker.bot.context import Work
+from tasktracker.bot.middlewares import ChatAccess, is_command
 from tasktracker.channels import service as channels_service
 from tasktracker.channels import telegram
 from tasktracker.channels.telegram import TelegramText
-from tasktracker.db import ping
 from tasktracker.errors import NotFound
-from tasktracker.events.schemas import Event, EventType
+from tasktracker.events import schemas as events
 from tasktracker.fields import MAX_ID
+from tasktracker.health import readiness
 from tasktracker.models import Channel
 
 ADMIN_STATES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
@@ -84,7 +84,7 @@ async def on_migration(message: Message, work: Work) -> None:
     else:  # the router only sends migration messages here
         return
     old = await telegram.find_chat(work.session, old_id)
-    if telegram.is_allowed(work.gateway.settings, old_id, old):
+    if telegram.is_allowed(work.settings, old_id, old):
         await telegram.migrate_chat(work.session, old_id, new_id)
 
 
@@ -97,7 +97,7 @@ async def cmd_help(message: Message, work: Work) -> None:
 
 async def cmd_tasks(message: Message, work: Work, channel: Channel) -> None:
     tasks = await telegram.open_tasks(work.session, channel)
-    work.answer(message, texts.task_list(tasks, work.gateway.settings.public_url))
+    work.answer(message, texts.task_list(tasks, work.settings.public_url))
 
 
 async def cmd_task(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
@@ -111,7 +111,7 @@ async def cmd_task(message: Message, work: Work, channel: Channel, command: Comm
         work.answer(message, str(exc.detail).capitalize() + ".")
         return
     public = await telegram.task_public(work.session, task)
-    work.answer(message, texts.task_detail(public, work.gateway.settings.public_url))
+    work.answer(message, texts.task_detail(public, work.settings.public_url))
 
 
 async def cmd_done(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
@@ -126,28 +126,16 @@ async def cmd_done(message: Message, work: Work, channel: Channel, command: Comm
         return
     public = await telegram.task_public(work.session, task)
     if changed:
-        work.events.append(Event(type=EventType.task_updated, data=public.model_dump(mode="json")))
+        work.uow.queue_event(events.task_updated(public))
     work.answer(message, texts.done(public, changed))
 
 
 async def cmd_status(message: Message, work: Work, channel: Channel) -> None:
     status = await telegram.chat_status(work.session, channel)
-    runtime = work.gateway.runtime
+    runtime = work.runtime
 
     async def render() -> str:  # after the commit: health checks may take a moment
-        checks: dict[str, str] = {}
-        try:
-            await asyncio.wait_for(ping(runtime.engine), 3)
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"down ({type(exc).__name__})"
-        checks["queue"] = "ok" if runtime.broker_connected() else "not connected"
-        try:
-            ready = await asyncio.wait_for(runtime.classifier.ready(), 3)
-            checks["classifier"] = "ok" if ready else "degraded"
-        except Exception as exc:
-            checks["classifier"] = f"degraded ({type(exc).__name__})"
-        return texts.status(status, checks)
+        return texts.status(status, (await readiness(runtime)).checks)
 
     work.answer(message, render)
 
@@ -159,7 +147,7 @@ async def _may_moderate(message: Message, work: Work) -> bool:
         return True  # an anonymous admin
     if message.from_user is None:
         return False
-    member = await work.gateway.bot.get_chat_member(message.chat.id, message.from_user.id)
+    member = await work.bot.get_chat_member(message.chat.id, message.from_user.id)
     return member.status in ADMIN_STATES
 
 
@@ -192,9 +180,7 @@ async def _store(message: Message, work: Work, channel: Channel, *, edited: bool
     text = telegram_text(message, edited=edited)
     if text is None:
         return
-    stored, created = await telegram.ingest(work.session, work.gateway.settings, channel, text)
-    if created:
-        work.created.append(stored)
+    await telegram.ingest(work.uow, work.settings, channel, text)
 
 
 def build_router() -> Router:

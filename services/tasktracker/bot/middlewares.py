@@ -1,6 +1,6 @@
 """The update's unit of work, and the gate every chat message passes.
 
-`UnitOfWork` wraps each update in one transaction that starts by recording the update id: a retry of
+`UpdateUnit` wraps each update in one unit of work that starts by recording the update id: a retry of
 an update that was committed does nothing, one that failed runs again. Only after the commit are the
 new messages announced and queued and the bot's answers sent, so a failed update leaves no trace.
 """
@@ -9,56 +9,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Message, ReplyParameters, TelegramObject, Update
+from aiogram.types import Message, TelegramObject, Update
 from opentelemetry.trace import SpanKind
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tasktracker import telemetry
 from tasktracker.bot import texts
+from tasktracker.bot.context import Work
 from tasktracker.channels import telegram
-from tasktracker.events.schemas import Event
-from tasktracker.messages import intake
-from tasktracker.messages import service as messages_service
-from tasktracker.models import Message as StoredMessage
-
-if TYPE_CHECKING:
-    from tasktracker.bot.gateway import TelegramGateway
+from tasktracker.runtime import Runtime
+from tasktracker.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 CHAT_TYPES = frozenset({"private", "group", "supergroup"})
-
-
-@dataclass
-class Work:
-    """What a handler needs: the transaction, and what to do once it is committed."""
-
-    session: AsyncSession
-    gateway: TelegramGateway
-    created: list[StoredMessage] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
-
-    def answer(self, message: Message, text: str | Callable[[], Awaitable[str]]) -> None:
-        """Reply to a message once the update is committed (in its forum topic, if any)."""
-
-        async def send() -> None:
-            body = text if isinstance(text, str) else await text()
-            await self.gateway.bot.send_message(
-                chat_id=message.chat.id,
-                text=body,
-                message_thread_id=message.message_thread_id if message.is_topic_message else None,
-                reply_parameters=ReplyParameters(
-                    message_id=message.message_id, allow_sending_without_reply=True
-                ),
-            )
-
-        self.after_commit.append(send)
 
 
 class TraceUpdate(BaseMiddleware):
@@ -74,38 +41,24 @@ class TraceUpdate(BaseMiddleware):
             return await handler(event, data)
 
 
-class UnitOfWork(BaseMiddleware):
-    def __init__(self, gateway: TelegramGateway) -> None:
-        self.gateway = gateway
+class UpdateUnit(BaseMiddleware):
+    """Each update in one unit of work that starts by recording the update id."""
+
+    def __init__(self, runtime: Runtime, source: str) -> None:
+        self.runtime = runtime
+        self.source = source  # update ids are per bot
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        runtime = self.gateway.runtime
-        async with runtime.sessions() as session:
-            if not await telegram.claim_update(session, self.gateway.source, event.update_id):
-                await session.rollback()
+        async with unit_of_work(self.runtime) as uow:
+            if not await telegram.claim_update(uow.session, self.source, event.update_id):
+                uow.discard()
                 log.info("update %s was handled before; ignoring the repeat", event.update_id)
                 return None
-            work = Work(session=session, gateway=self.gateway)
-            data["work"] = work
-            result = await handler(event, data)
-            await session.commit()
-            # Committed: from here on nothing may fail the update (Telegram would resend it for nothing).
-            if work.created:
-                try:
-                    await intake.announce(runtime, await messages_service.publics(session, work.created))
-                except Exception:
-                    log.warning(
-                        "could not queue update %s's messages; the sweep will", event.update_id, exc_info=True
-                    )
-        if work.events:
-            await runtime.publish(work.events)
-        for action in work.after_commit:
-            try:
-                await action()
-            except Exception:  # the update is stored; a failed answer must not make Telegram resend it
-                log.warning("could not answer update %s", event.update_id, exc_info=True)
-        return result
+            data["work"] = Work(
+                uow=uow, bot=data["bot"], settings=self.runtime.settings, runtime=self.runtime
+            )
+            return await handler(event, data)
 
 
 def sent_by_bot(message: Message) -> bool:
@@ -142,7 +95,7 @@ class ChatAccess(BaseMiddleware):
             return None
         if event.text is None and event.caption is None:
             return None  # joins, pins, stickers, photos without caption
-        settings = work.gateway.settings
+        settings = work.settings
         channel = await telegram.find_chat(work.session, chat.id)
         if not telegram.is_allowed(settings, chat.id, channel):
             if self.refuse and (is_command(event) or await telegram.claim_refusal(work.session, chat.id)):

@@ -15,6 +15,7 @@ from tasktracker.bot.gateway import TelegramGateway
 from tasktracker.config import Settings
 from tasktracker.probes import ProbeServer, runtime_checks
 from tasktracker.runtime import Role, build_runtime
+from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +36,25 @@ async def run_bot(
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             break
-    await runtime.start()
-    gateway = TelegramGateway(runtime)
+    async with running(runtime):
+        gateway = TelegramGateway(runtime)
 
-    async def readiness() -> dict[str, str]:
-        checks = await runtime_checks(runtime)
-        checks["telegram"] = "ok" if gateway.telegram_reachable else "down: not reachable"
-        return checks
+        async def readiness() -> dict[str, str]:
+            checks = await runtime_checks(runtime)
+            checks["telegram"] = "ok" if gateway.telegram_reachable else "down: not reachable"
+            return checks
 
-    probes = ProbeServer(settings.health_port, readiness)
-    try:
-        if settings.health_port:
-            await probes.start()
-        await gateway.start(polling=True, replies=settings.bot_reply)
-        assert gateway.polling is not None
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopping, gateway.polling}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if gateway.polling.done() and not gateway.polling.cancelled():
-            gateway.polling.result()  # the token was refused: fail the command
-    finally:
-        await probes.stop()
-        await gateway.stop()
-        await runtime.stop()
+        probes = ProbeServer(settings.health_port, readiness)
+        try:
+            if settings.health_port:
+                await probes.start()
+            await gateway.start(polling=True, replies=settings.bot_reply)
+            assert gateway.polling is not None
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({stopping, gateway.polling}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if gateway.polling.done() and not gateway.polling.cancelled():
+                gateway.polling.result()  # the token was refused: fail the command
+        finally:
+            await probes.stop()
+            await gateway.stop()

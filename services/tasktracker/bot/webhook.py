@@ -21,7 +21,7 @@ from fastapi import APIRouter, FastAPI, Request
 from pydantic import ValidationError
 
 from tasktracker.bot.settings import bot_token, webhook_secret
-from tasktracker.channels.payloads import json_object, read_body
+from tasktracker.channels.schemas import json_object
 from tasktracker.config import Settings, TelegramMode
 from tasktracker.errors import NotFound, Unauthorized, invalid
 from tasktracker.runtime import Role
@@ -95,7 +95,7 @@ async def telegram_update(request: Request) -> dict[str, Any]:
     given = request.headers.get(SECRET_HEADER, "")
     if not hmac.compare_digest(given.encode(), secret.encode()):
         raise Unauthorized("X-Telegram-Bot-Api-Secret-Token is missing or wrong", code="bad_secret_token")
-    payload = json_object(await read_body(request))
+    payload = json_object(await request.body())  # bounded by TASKTRACKER_MAX_BODY_BYTES
     try:
         update = gateway.parse(payload)
     except ValidationError as exc:

@@ -24,7 +24,6 @@ async def list_channels(session: SessionDep) -> ChannelsPublic:
 async def create_channel(data: ChannelCreate, session: SessionDep) -> ChannelPublic:
     """Create a channel. `webhook` and `email` channels need a `secret` (their HMAC key)."""
     channel = await service.create(session, data)
-    await session.commit()
     return service.to_public(channel)
 
 
@@ -37,7 +36,6 @@ async def get_channel(channel_id: IdPath, session: SessionDep) -> ChannelPublic:
 async def update_channel(channel_id: IdPath, data: ChannelUpdate, session: SessionDep) -> ChannelPublic:
     """Rename, enable or disable, mute, set or rotate the secret, change routing defaults."""
     channel = await service.update(session, channel_id, data)
-    await session.commit()
     return service.to_public(channel)
 
 
@@ -49,5 +47,4 @@ async def update_channel(channel_id: IdPath, data: ChannelUpdate, session: Sessi
 async def delete_channel(channel_id: IdPath, session: SessionDep) -> Response:
     """Delete a channel that has no messages."""
     await service.delete(session, channel_id)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

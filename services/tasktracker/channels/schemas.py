@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tasktracker.errors import AppError
 from tasktracker.fields import Assignee, ExternalId, Labels, SentAt
 from tasktracker.models.channel import ChannelKind
 
@@ -15,6 +17,16 @@ CHANNEL_NAME_PATTERN = r"^[\w.:@#/ -]+$"
 # Kinds whose messages arrive at POST /webhook/generic/{channel}, signed with the channel's secret.
 GENERIC_KINDS = frozenset({ChannelKind.webhook, ChannelKind.email})
 MIN_SECRET_LENGTH = 16
+MAX_SECRET_LENGTH = 500  # the column's length, on every database
+
+
+def _check_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and not MIN_SECRET_LENGTH <= len(value.get_secret_value()) <= MAX_SECRET_LENGTH:
+        raise ValueError(f"secret must be {MIN_SECRET_LENGTH} to {MAX_SECRET_LENGTH} characters")
+    return value
+
+
+SECRET_LIMITS: dict[str, Any] = {"minLength": MIN_SECRET_LENGTH, "maxLength": MAX_SECRET_LENGTH}
 
 
 class ChannelRef(BaseModel):
@@ -51,15 +63,15 @@ class ChannelCreate(ChannelBase):
     kind: ChannelKind
     secret: SecretStr | None = Field(
         default=None,
-        description=f"HMAC key of a generic webhook (at least {MIN_SECRET_LENGTH} characters). Never returned.",
+        description=f"HMAC key of a generic webhook ({MIN_SECRET_LENGTH} to {MAX_SECRET_LENGTH} characters). Never returned.",
+        json_schema_extra=SECRET_LIMITS,
     )
 
     @model_validator(mode="after")
     def _secret_for_generic(self) -> ChannelCreate:
         if self.kind in GENERIC_KINDS and self.secret is None:
             raise ValueError(f"a {self.kind.value} channel needs a secret to verify signatures")
-        if self.secret is not None and len(self.secret.get_secret_value()) < MIN_SECRET_LENGTH:
-            raise ValueError(f"secret must be at least {MIN_SECRET_LENGTH} characters")
+        _check_secret(self.secret)
         return self
 
 
@@ -70,15 +82,15 @@ class ChannelUpdate(BaseModel):
     external_id: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
     muted: bool | None = None
-    secret: SecretStr | None = Field(default=None, description="New secret; null removes it.")
+    secret: SecretStr | None = Field(
+        default=None, description="New secret; null removes it.", json_schema_extra=SECRET_LIMITS
+    )
     defaults: RoutingDefaults | None = None
 
     @field_validator("secret")
     @classmethod
     def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
-            raise ValueError(f"secret must be at least {MIN_SECRET_LENGTH} characters")
-        return value
+        return _check_secret(value)
 
 
 class ChannelPublic(ChannelRef):
@@ -146,3 +158,14 @@ class GenericMessageIn(BaseModel):
     @property
     def text(self) -> str:
         return f"{self.subject}\n\n{self.content}" if self.subject else self.content
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """400 `malformed_json` unless the body is a JSON object."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise AppError("the body is not valid JSON", code="malformed_json") from None
+    if not isinstance(payload, dict):
+        raise AppError("the body must be a JSON object", code="malformed_json")
+    return payload

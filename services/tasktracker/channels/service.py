@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -19,12 +18,15 @@ from tasktracker.channels.schemas import (
     RoutingDefaults,
     WebhookResult,
     WebhookStatus,
+    json_object,
 )
 from tasktracker.config import Settings
-from tasktracker.errors import Conflict, NotFound
+from tasktracker.errors import Conflict, NotFound, invalid
+from tasktracker.fields import MAX_ID
 from tasktracker.messages import service as messages_service
 from tasktracker.messages.schemas import MessageIn
 from tasktracker.models import Channel, ChannelKind, Message
+from tasktracker.unit_of_work import UnitOfWork
 
 SLACK_SOURCE = "slack"
 
@@ -62,11 +64,29 @@ async def list_channels(session: AsyncSession) -> list[ChannelPublic]:
     return [to_public(c) for c in await repository.list_all(session)]
 
 
+async def resolve_ids(session: AsyncSession, names: list[str]) -> list[int] | None:
+    """Resolve channel names or ids. None means: a named channel does not exist, so nothing matches."""
+    if not names:
+        return []
+    by_name = {c.name: c.id for c in await repository.list_all(session) if c.id is not None}
+    ids: list[int] = []
+    for name in names:
+        if name in by_name:
+            ids.append(by_name[name])
+        elif name.isascii() and name.isdigit() and len(name) <= 10 and 0 < int(name) <= MAX_ID:
+            ids.append(int(name))
+    return ids or None
+
+
 async def get_or_404(session: AsyncSession, channel_id: int) -> Channel:
     channel = await repository.get(session, channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} not found", code="unknown_channel")
     return channel
+
+
+async def get(session: AsyncSession, channel_id: int) -> Channel | None:
+    return await repository.get(session, channel_id)
 
 
 async def routing_defaults(session: AsyncSession, channel_id: int) -> RoutingDefaults:
@@ -164,28 +184,17 @@ async def set_muted(session: AsyncSession, channel: Channel, muted: bool) -> boo
 # Webhook deliveries ------------------------------------------------------------------------------------
 
 
-@dataclass
-class Delivery:
-    """What a webhook delivery did; `created` is the new message to announce after the commit."""
-
-    result: WebhookResult
-    created: Message | None = None
-
-
-def _stored(message: Message, created: bool, channel: Channel) -> Delivery:
+def _stored(message: Message, created: bool, channel: Channel) -> WebhookResult:
     status = WebhookStatus.stored if created else WebhookStatus.duplicate
-    result = WebhookResult(status=status, message_id=message.id, channel=channel.name)
-    return Delivery(result, message if created else None)
+    return WebhookResult(status=status, message_id=message.id, channel=channel.name)
 
 
-def _disabled(channel: Channel) -> Delivery:
-    return Delivery(
-        WebhookResult(
-            status=WebhookStatus.ignored,
-            reason="channel_disabled",
-            detail=f"channel {channel.name!r} is disabled; nothing was stored",
-            channel=channel.name,
-        )
+def disabled_result(channel: Channel) -> WebhookResult:
+    return WebhookResult(
+        status=WebhookStatus.ignored,
+        reason="channel_disabled",
+        detail=f"channel {channel.name!r} is disabled; nothing was stored",
+        channel=channel.name,
     )
 
 
@@ -197,16 +206,18 @@ async def generic_channel(session: AsyncSession, name: str) -> Channel:
     return channel
 
 
-def disabled_result(channel: Channel) -> WebhookResult:
-    return _disabled(channel).result
-
-
 async def receive_generic(
-    session: AsyncSession, settings: Settings, channel: Channel, data: GenericMessageIn, body: bytes
-) -> Delivery:
-    """Store a signed message. Without an id the body's hash is the id, so a resent body is a duplicate."""
+    uow: UnitOfWork, settings: Settings, channel: Channel, body: bytes
+) -> WebhookResult:
+    """Store a signed message. Without an id the body's hash is the id, so a resent body is a duplicate.
+
+    A disabled channel stores nothing and is told so, whatever the body holds."""
     if not channel.enabled:
-        return _disabled(channel)
+        return disabled_result(channel)
+    try:
+        data = GenericMessageIn.model_validate(json_object(body))
+    except ValidationError as exc:
+        raise invalid(exc) from None
     external_id = data.external_id or "sha256:" + hashlib.sha256(body).hexdigest()[:40]
     message_in = MessageIn(
         content=data.text,
@@ -216,31 +227,27 @@ async def receive_generic(
         thread_external_id=data.thread_external_id,
         meta={**data.meta, "source": channel.kind},
     )
-    message, _, created = await messages_service.ingest(session, settings, message_in, channel=channel)
+    message, _, created = await messages_service.ingest(uow, settings, message_in, channel=channel)
     return _stored(message, created, channel)
 
 
-async def receive_slack(session: AsyncSession, settings: Settings, envelope: slack.Envelope) -> Delivery:
+async def receive_slack(uow: UnitOfWork, settings: Settings, envelope: slack.Envelope) -> WebhookResult:
     """Store a Slack message event once per event id; bot and edit noise is acknowledged and dropped."""
-    if not await receipts.claim(session, SLACK_SOURCE, envelope.event_id or ""):
-        return Delivery(
-            WebhookResult(status=WebhookStatus.duplicate, detail=f"event {envelope.event_id} was handled")
-        )
+    if not await receipts.claim(uow.session, SLACK_SOURCE, envelope.event_id or ""):
+        return WebhookResult(status=WebhookStatus.duplicate, detail=f"event {envelope.event_id} was handled")
     parsed = slack.message_of(envelope)
     if isinstance(parsed, slack.Ignored):
-        return Delivery(
-            WebhookResult(status=WebhookStatus.ignored, reason=parsed.reason, detail=parsed.detail)
-        )
+        return WebhookResult(status=WebhookStatus.ignored, reason=parsed.reason, detail=parsed.detail)
     channel = await repository.get_or_create_external(
-        session,
+        uow.session,
         kind=ChannelKind.slack,
         external_id=parsed.channel_key,
         name=f"slack:{parsed.channel_id}",
         settings={"team_id": parsed.team_id},
     )
     if not channel.enabled:
-        return _disabled(channel)
+        return disabled_result(channel)
     message, _, created = await messages_service.ingest(
-        session, settings, parsed.to_message_in(settings.max_message_bytes), channel=channel
+        uow, settings, parsed.to_message_in(settings.max_message_bytes), channel=channel
     )
     return _stored(message, created, channel)

@@ -41,7 +41,8 @@ def verify_slack(
     except ValueError:
         raise Unauthorized("X-Slack-Request-Timestamp is not a Unix time", code="bad_timestamp") from None
     now = time.time() if now is None else now
-    if abs(now - sent) > tolerance_s:
+    # Compared as integers: a 400-digit timestamp is merely stale (as a float it would overflow).
+    if abs(int(now) - sent) > tolerance_s:
         raise Unauthorized(
             f"request timestamp is more than {tolerance_s} s from now: refused as a replay",
             code="stale_timestamp",

@@ -17,6 +17,27 @@ from tasktracker.errors import invalid
 from tasktracker.messages.schemas import MessageIn
 
 KEPT_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+# Slack's ids are about a dozen characters; these bounds keep the keys made of them (`T1:C1`,
+# `C1:1700000000.000100`) within the 200-character columns on every database.
+ID_MAX = 50
+TS_MAX = 40
+
+
+class MessageEvent(BaseModel):
+    """The fields of a `message` event we read, with their types: a signed event of another shape is
+    acknowledged as `malformed` (Slack would retry an error) and nothing is stored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    subtype: str | None = Field(default=None, max_length=100)
+    bot_id: str | None = Field(default=None, max_length=ID_MAX)
+    text: str | None = None
+    channel: str | None = Field(default=None, max_length=ID_MAX)
+    channel_type: str | None = Field(default=None, max_length=ID_MAX)
+    ts: str | None = Field(default=None, max_length=TS_MAX)
+    thread_ts: str | None = Field(default=None, max_length=TS_MAX)
+    user: str | None = Field(default=None, max_length=ID_MAX)
+    team: str | None = Field(default=None, max_length=ID_MAX)
 
 
 class Envelope(BaseModel):
@@ -24,10 +45,10 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    type: str = Field(min_length=1)
-    challenge: str | None = None
+    type: str = Field(min_length=1, max_length=100)
+    challenge: str | None = Field(default=None, max_length=1000)
     event_id: str | None = Field(default=None, max_length=200)
-    team_id: str | None = None
+    team_id: str | None = Field(default=None, max_length=ID_MAX)
     event: dict[str, Any] | None = None
 
     @model_validator(mode="after")
@@ -96,7 +117,7 @@ class SlackMessage:
 def _ts_to_datetime(ts: str) -> datetime | None:
     try:
         return datetime.fromtimestamp(float(ts), UTC)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
@@ -104,29 +125,30 @@ def message_of(envelope: Envelope) -> SlackMessage | Ignored:
     """The message an event callback carries, or why it is not one we keep."""
     if envelope.type != "event_callback" or envelope.event is None:
         return Ignored("not_an_event", f"envelope type {envelope.type!r} carries no message")
-    event = envelope.event
-    kind = event.get("type")
+    kind = envelope.event.get("type")
     if kind != "message":
-        return Ignored("not_a_message", f"event type {kind!r} is not a message")
-    subtype = event.get("subtype")
-    if event.get("bot_id") or subtype == "bot_message":
+        return Ignored("not_a_message", f"event type {str(kind)[:100]!r} is not a message")
+    try:
+        event = MessageEvent.model_validate(envelope.event)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
+        return Ignored("malformed", f"the message event has bad fields: {', '.join(fields)}")
+    if event.bot_id or event.subtype == "bot_message":
         return Ignored("bot_message", "messages from bots are not stored")
-    if subtype not in KEPT_SUBTYPES:
-        return Ignored(f"subtype:{subtype}", f"message subtype {subtype!r} is not a new message")
-    text = (event.get("text") or "").strip()
-    channel = event.get("channel")
-    ts = event.get("ts")
+    if event.subtype not in KEPT_SUBTYPES:
+        return Ignored(f"subtype:{event.subtype}", f"message subtype {event.subtype!r} is not a new message")
+    text = (event.text or "").strip()
     if not text:
         return Ignored("empty", "the message has no text")
-    if not isinstance(channel, str) or not channel or not isinstance(ts, str) or not ts:
+    if not event.channel or not event.ts:
         return Ignored("incomplete", "the message has no channel or ts")
     return SlackMessage(
-        team_id=str(envelope.team_id or event.get("team") or "slack"),
-        channel_id=channel,
-        channel_type=event.get("channel_type"),
-        ts=ts,
-        thread_ts=event.get("thread_ts"),
-        user=event.get("user"),
+        team_id=envelope.team_id or event.team or "slack",
+        channel_id=event.channel,
+        channel_type=event.channel_type,
+        ts=event.ts,
+        thread_ts=event.thread_ts,
+        user=event.user,
         text=text,
         event_id=envelope.event_id or "",
     )

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tasktracker.channels import receipts, repository
@@ -21,17 +21,24 @@ from tasktracker.channels import service as channels_service
 from tasktracker.channels.text import truncate_utf8
 from tasktracker.config import Settings
 from tasktracker.errors import NotFound
-from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
 from tasktracker.messages.schemas import MessageIn
-from tasktracker.models import Channel, ChannelKind, Message, Task, TaskStatus
-from tasktracker.tasks import repository as tasks_repo
+from tasktracker.models import OPEN_STATUSES, Channel, ChannelKind, Message, Task, TaskStatus
 from tasktracker.tasks import service as tasks_service
 from tasktracker.tasks.schemas import TaskPublic, TaskUpdate
+from tasktracker.unit_of_work import UnitOfWork
 
 REPLY_SOURCE = "telegram-reply"
 REFUSAL_SOURCE = "telegram-refusal"
-OPEN_STATES = (TaskStatus.open, TaskStatus.in_progress)
+
+
+AUTHOR_MAX = 200
+
+
+def _display_name(value: object) -> object:
+    """A name is shown, never matched on: one longer than the column (Telegram allows 64 characters,
+    a forged update more) is shortened rather than losing the message."""
+    return value[:AUTHOR_MAX] if isinstance(value, str) else value
 
 
 class TelegramText(BaseModel):
@@ -43,7 +50,7 @@ class TelegramText(BaseModel):
     message_id: int
     text: str
     sent_at: datetime
-    author: str | None = Field(default=None, max_length=200)
+    author: Annotated[str | None, BeforeValidator(_display_name)] = Field(default=None, max_length=AUTHOR_MAX)
     user_id: int | None = None
     username: str | None = None
     reply_to_message_id: int | None = None
@@ -171,31 +178,26 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chann
 
 
 async def ingest(
-    session: AsyncSession, settings: Settings, channel: Channel, text: TelegramText
+    uow: UnitOfWork, settings: Settings, channel: Channel, text: TelegramText
 ) -> tuple[Message, bool]:
-    """Store one Telegram text in the caller's transaction; a known (chat, message id) is not stored again."""
+    """Store one Telegram text in the caller's unit; a known (chat, message id) is not stored again."""
     data = text.to_message_in(settings.max_message_bytes)
-    message, _, created = await messages_service.ingest(session, settings, data, channel=channel)
+    message, _, created = await messages_service.ingest(uow, settings, data, channel=channel)
     return message, created
 
 
 # Commands ----------------------------------------------------------------------------------------------
 
 
-def _open_tasks_of(channel: Channel) -> tasks_repo.TaskFilters:
-    assert channel.id is not None  # a stored row
-    return tasks_repo.TaskFilters(status=[s.value for s in OPEN_STATES], channel_ids=[channel.id])
-
-
 async def open_tasks(session: AsyncSession, channel: Channel, limit: int = 10) -> list[TaskPublic]:
-    filters = _open_tasks_of(channel)
-    rows, _ = await tasks_repo.list_page(session, filters, "-priority", limit, None)
-    return await tasks_service.publics(session, rows)
+    """The chat's open tasks, most urgent first."""
+    assert channel.id is not None  # a stored row
+    return await tasks_service.open_of_channel(session, channel.id, limit)
 
 
 async def chat_task(session: AsyncSession, channel: Channel, task_id: int) -> Task:
     """A task of this chat; other chats' tasks are not shown here."""
-    task = await tasks_repo.get(session, task_id)
+    task = await tasks_service.get(session, task_id)
     if task is None or task.channel_id != channel.id:
         raise NotFound(f"task {task_id} not found in this chat")
     return task
@@ -210,7 +212,7 @@ async def complete(
 ) -> tuple[Task, bool]:
     """Mark a task of this chat completed; returns it and whether its status changed."""
     task = await chat_task(session, channel, task_id)
-    if task.status not in OPEN_STATES:
+    if task.status not in OPEN_STATUSES:
         return task, False
     task = await tasks_service.update(session, task_id, TaskUpdate(status=TaskStatus.completed), actor)
     return task, True
@@ -225,12 +227,11 @@ class ChatStatus:
 
 
 async def chat_status(session: AsyncSession, channel: Channel) -> ChatStatus:
-    filters = _open_tasks_of(channel)
-    rows, _ = await tasks_repo.list_page(session, filters, "-created_at", 200, None)
+    assert channel.id is not None  # a stored row
     return ChatStatus(
         chat=await repository.message_status_counts(session, channel.id),
         everywhere=await repository.message_status_counts(session),
-        open_tasks=len(rows),
+        open_tasks=await tasks_service.count_open_of_channel(session, channel.id),
         muted=channels_service.is_muted(channel),
     )
 
@@ -250,7 +251,7 @@ async def claim_reply(session: AsyncSession, task: dict[str, Any]) -> ReplyTarge
     message_id = task.get("source_message_id")
     if not isinstance(message_id, int):
         return None
-    message = await messages_repo.get(session, message_id)
+    message = await messages_service.get(session, message_id)
     if message is None:
         return None
     channel = await repository.get(session, message.channel_id)

@@ -25,6 +25,7 @@ from tasktracker.channels import telegram
 from tasktracker.channels.telegram import TelegramText
 from tasktracker.config import Settings
 from tasktracker.models import Channel, Message
+from tasktracker.unit_of_work import UnitOfWork
 
 SUPERGROUP_TYPES = {"private_supergroup", "public_supergroup", "private_channel", "public_channel"}
 GROUP_TYPES = {"private_group"}
@@ -161,12 +162,12 @@ async def chat_channel(session: AsyncSession, chat: ExportChat) -> Channel:
 
 
 async def store_batch(
-    session: AsyncSession, settings: Settings, channel: Channel, batch: Sequence[TelegramText]
+    uow: UnitOfWork, settings: Settings, channel: Channel, batch: Sequence[TelegramText]
 ) -> list[Message]:
-    """Store a batch in the caller's transaction; returns only the messages that were new."""
+    """Store a batch in the caller's unit; returns only the messages that were new."""
     created = []
     for text in batch:
-        message, is_new = await telegram.ingest(session, settings, channel, text)
+        message, is_new = await telegram.ingest(uow, settings, channel, text)
         if is_new:
             created.append(message)
     return created

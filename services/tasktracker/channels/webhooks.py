@@ -10,15 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import ValidationError
 
-from tasktracker.api.deps import RuntimeDep, SessionDep
+from tasktracker.api.deps import SettingsDep, UnitOfWorkDep
 from tasktracker.channels import service, signing, slack
-from tasktracker.channels.payloads import json_object, read_body
-from tasktracker.channels.schemas import GenericMessageIn, SlackChallenge, WebhookResult, WebhookStatus
-from tasktracker.errors import NotFound, invalid
-from tasktracker.messages import intake
-from tasktracker.messages import service as messages_service
+from tasktracker.channels.schemas import (
+    SlackChallenge,
+    WebhookResult,
+    WebhookStatus,
+    json_object,
+)
+from tasktracker.errors import NotFound
 
 router = APIRouter(prefix="/webhook", tags=["webhooks"])
 
@@ -26,7 +27,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not a JSON object (`code`: `malformed_json`)."},
     401: {"description": "Signature missing, wrong or stale (`code` says which)."},
     404: {"description": "No such channel, or the integration is not configured."},
-    413: {"description": "The body is over 1 MiB."},
+    409: {
+        "description": "The channel this delivery needs clashes with an existing one (`channel_name_taken`)."
+    },
+    413: {"description": "The body is over `TASKTRACKER_MAX_BODY_BYTES` (10 MiB), like any request's."},
     422: {"description": "JSON of the wrong shape (`code`: `validation_error`) or content too long."},
 }
 
@@ -45,12 +49,13 @@ def _status_for(result: WebhookResult) -> int:
     response_model=WebhookResult | SlackChallenge,
     responses={200: {"description": "A duplicate, ignored noise, or the URL check's challenge."}, **ERRORS},
 )
-async def slack_events(request: Request, response: Response, session: SessionDep, runtime: RuntimeDep) -> Any:
+async def slack_events(
+    request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+) -> Any:
     """Slack Events API: signed with the app's signing secret (`SLACK_SIGNING_SECRET`), deduplicated on `event_id`."""
-    settings = runtime.settings
     if settings.slack_signing_secret is None:
         raise NotFound("Slack is not configured here: set SLACK_SIGNING_SECRET", code="slack_not_configured")
-    body = await read_body(request)
+    body = await request.body()  # bounded by TASKTRACKER_MAX_BODY_BYTES before the app sees it
     signing.verify_slack(
         settings.slack_signing_secret.get_secret_value(),
         request.headers.get("x-slack-request-timestamp"),
@@ -67,12 +72,9 @@ async def slack_events(request: Request, response: Response, session: SessionDep
         return WebhookResult(
             status=WebhookStatus.ignored, reason="not_an_event", detail=f"type {envelope.type!r}"
         )
-    delivery = await service.receive_slack(session, settings, envelope)
-    await session.commit()
-    if delivery.created is not None:
-        await intake.announce(runtime, [await messages_service.public(session, delivery.created)])
-    response.status_code = _status_for(delivery.result)
-    return delivery.result
+    result = await service.receive_slack(uow, settings, envelope)
+    response.status_code = _status_for(result)
+    return result
 
 
 @router.post(
@@ -81,7 +83,7 @@ async def slack_events(request: Request, response: Response, session: SessionDep
     responses={200: {"model": WebhookResult, "description": "Already known: nothing new stored."}, **ERRORS},
 )
 async def generic_message(
-    channel: str, request: Request, response: Response, session: SessionDep, runtime: RuntimeDep
+    channel: str, request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
 ) -> WebhookResult:
     """A message signed with the channel's secret: `X-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
 
@@ -89,21 +91,12 @@ async def generic_message(
     "thread_external_id", "meta"}`. Without an id, the SHA-256 of the body is the id, so a resent body
     is recognised as a duplicate.
     """
-    row = await service.generic_channel(session, channel)
-    body = await read_body(request)
+    row = await service.generic_channel(uow.session, channel)
+    body = await request.body()  # bounded by TASKTRACKER_MAX_BODY_BYTES before the app sees it
     signature = next(
         (request.headers[h] for h in signing.GENERIC_SIGNATURE_HEADERS if h in request.headers), None
     )
     signing.verify_generic(row.secret, signature, body)
-    if not row.enabled:
-        return service.disabled_result(row)
-    try:
-        data = GenericMessageIn.model_validate(json_object(body))
-    except ValidationError as exc:
-        raise invalid(exc) from None
-    delivery = await service.receive_generic(session, runtime.settings, row, data, body)
-    await session.commit()
-    if delivery.created is not None:
-        await intake.announce(runtime, [await messages_service.public(session, delivery.created)])
-    response.status_code = _status_for(delivery.result)
-    return delivery.result
+    result = await service.receive_generic(uow, settings, row, body)
+    response.status_code = _status_for(result)
+    return result

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class Category(StrEnum):
@@ -31,6 +31,11 @@ TITLE_MAX = 80
 SUMMARY_MAX = 500
 
 
+def clip_chars(value: str, limit: int) -> str:
+    """At most `limit` characters: a longer text is cut and ends in "…"."""
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
 class ClassificationOutput(BaseModel):
     """What a classifier decides about one message (the part a model produces)."""
 
@@ -43,22 +48,13 @@ class ClassificationOutput(BaseModel):
     summary: str = Field(default="", max_length=SUMMARY_MAX)
     confidence: float = Field(ge=0.0, le=1.0)
 
-    @field_validator("title", mode="before")
+    @field_validator("title", "summary", mode="before")
     @classmethod
-    def _clip_title(cls, value: object) -> object:
+    def _clip(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
-            value = " ".join(value.split())
-            if len(value) > TITLE_MAX:
-                value = value[: TITLE_MAX - 1].rstrip() + "…"
-        return value
-
-    @field_validator("summary", mode="before")
-    @classmethod
-    def _clip_summary(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = " ".join(value.split())
-            if len(value) > SUMMARY_MAX:
-                value = value[: SUMMARY_MAX - 1].rstrip() + "…"
+            value = clip_chars(
+                " ".join(value.split()), TITLE_MAX if info.field_name == "title" else SUMMARY_MAX
+            )
         return value
 
 

@@ -8,30 +8,26 @@ a second task.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
-from opentelemetry.trace import SpanKind
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from tasktracker import telemetry
-from tasktracker.ai.base import Classifier
 from tasktracker.ai.chain import FALLBACK_SUFFIX
 from tasktracker.channels import service as channels_service
 from tasktracker.classification import duplicates
-from tasktracker.classification.schemas import Category, Classification, needs_review
+from tasktracker.classification.schemas import TITLE_MAX, Category, Classification, needs_review
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
-from tasktracker.events.schemas import Event, EventType
+from tasktracker.events import schemas as events
 from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
-from tasktracker.models import Channel, Issue, Message, MessageStatus, Task, TaskStatus
-from tasktracker.tasks import repository as tasks_repo
+from tasktracker.models import Issue, Message, MessageStatus, Task
 from tasktracker.tasks import service as tasks_service
+from tasktracker.tasks.schemas import TaskCreate
+from tasktracker.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 5
 
 
 @dataclass
@@ -42,7 +38,6 @@ class Outcome:
     task_created: bool = False
     duplicate_of: int | None = None
     skipped: bool = False
-    events: list[Event] = field(default_factory=list)
 
     def span_attributes(self) -> dict[str, str | bool | int | float]:
         """What a trace shows of this run."""
@@ -64,47 +59,30 @@ class Outcome:
         return attributes
 
 
-async def classify_message(
-    sessions: async_sessionmaker[AsyncSession], classifier: Classifier, settings: Settings, message_id: int
-) -> Outcome:
-    """Run one classification job. Returns the events to publish once everything is committed."""
-    with telemetry.span("messages.classify", {"message.id": message_id}, kind=SpanKind.CONSUMER) as span:
-        outcome = await _classify(sessions, classifier, settings, message_id)
-        if span.is_recording():
-            span.set_attributes(outcome.span_attributes())
-    return outcome
+async def claim(session: AsyncSession, settings: Settings, message_id: int) -> str | None:
+    """Take a message for classification; returns its text, or None when there is nothing to do: it
+    is done, another run holds a fresh claim, or it used up its attempts (then it is marked failed)."""
+    stale_before = utcnow() - timedelta(seconds=settings.job_ack_wait_s)
+    message = await messages_repo.claim(session, message_id, stale_before)
+    if message is None:
+        return None
+    if message.attempts > settings.job_max_deliver:
+        await messages_repo.set_status(session, message_id, MessageStatus.failed)
+        log.error(
+            "message %s failed %s classification attempts; marked failed",
+            message_id,
+            settings.job_max_deliver,
+        )
+        return None
+    return message.content
 
 
-async def _classify(
-    sessions: async_sessionmaker[AsyncSession], classifier: Classifier, settings: Settings, message_id: int
-) -> Outcome:
-    async with sessions() as session:
-        stale_before = utcnow() - timedelta(seconds=settings.job_ack_wait_s)
-        claimed = await messages_repo.claim(session, message_id, stale_before)
-        message = await messages_repo.get(session, message_id) if claimed else None
-        if message is None:
-            await session.rollback()
-            return Outcome(message_id, skipped=True)
-        if message.attempts > MAX_ATTEMPTS:
-            await messages_repo.set_status(session, message_id, MessageStatus.failed)
-            await session.commit()
-            log.error("message %s failed %s classification attempts; marked failed", message_id, MAX_ATTEMPTS)
-            return Outcome(message_id, skipped=True)
-        await session.commit()
-        content = message.content
+async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: Classification) -> Outcome:
+    """Store a classification and its task in the caller's unit, exactly once per message; queue its events.
 
-    result = await classifier.classify(content)  # outside any transaction: may take seconds
-
-    async with sessions() as session:
-        outcome = await record(session, settings, message_id, result)
-        await session.commit()
-    return outcome
-
-
-async def record(
-    session: AsyncSession, settings: Settings, message_id: int, result: Classification
-) -> Outcome:
-    """Store a classification and its task in the caller's transaction, exactly once per message."""
+    `skipped` when another delivery of the job finished first: the caller must then discard the unit.
+    """
+    session = uow.session
     outcome = Outcome(message_id, classification=result)
     message = await messages_repo.get(session, message_id)
     if message is None:
@@ -123,24 +101,20 @@ async def record(
         await session.flush()
 
     if not await messages_repo.finish(session, message_id, outcome.task_id):
-        # Another delivery of this job finished first; undo ours.
-        await session.rollback()
-        outcome.skipped = True
+        outcome.skipped = True  # another delivery of this job finished first
         return outcome
 
     # The events are built from the rows in hand: `finish` changed only status and task_id.
-    channel = await session.get(Channel, message.channel_id)
+    channel = await channels_service.get(session, message.channel_id)
     assert channel is not None
     message_public = messages_service.to_public(message, channel, issue).model_copy(
         update={"status": MessageStatus.classified, "task_id": outcome.task_id}
     )
-    outcome.events.append(
-        Event(type=EventType.message_classified, data=message_public.model_dump(mode="json"))
-    )
+    uow.queue_event(events.message_classified(message_public))
     if task is not None:
-        kind = EventType.task_created if outcome.task_created else EventType.task_updated
         task_public = tasks_service.to_public(task, channel if task.channel_id == channel.id else None)
-        outcome.events.append(Event(type=kind, data=task_public.model_dump(mode="json")))
+        made = events.task_created if outcome.task_created else events.task_updated
+        uow.queue_event(made(task_public))
     return outcome
 
 
@@ -150,68 +124,49 @@ async def _task_for(
     """Link the message to an open task that is the same request, or create its task.
 
     No check for an existing task of this message first: a concurrent run's task is caught by the
-    unique `source_message_id` (ON CONFLICT), and that run's `finish` makes this one roll back.
+    unique `source_message_id` (ON CONFLICT), and that run's `finish` makes this one be discarded.
     """
+    assert message.id is not None and issue.id is not None  # stored rows
     since = utcnow() - timedelta(hours=settings.duplicate_window_h)
     # Any actionable category: a repeat restated in other words is often filed under a neighbouring
     # category (a bug report vs a request to fix it), and the matcher is what tells requests apart.
     categories = [category for category in Category if category is not Category.noise]
-    candidates = await tasks_repo.open_candidates(session, message.channel_id, categories, since)
+    candidates = await tasks_service.open_candidates(session, message.channel_id, categories, since)
     match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
-    linked = await tasks_repo.add_message(session, match[0], utcnow()) if match is not None else None
-    if match is not None and linked is not None:  # None: the task was deleted meanwhile
-        await tasks_repo.add_activity(
-            session,
-            match[0],
-            "duplicate_linked",
-            {"message_id": message.id, "similarity": round(match[1], 3)},
-        )
-        return linked, False, match[0]
-
-    now = utcnow()
-    defaults = await channels_service.routing_defaults(
-        session, message.channel_id
-    )  # the channel's assignee, labels
-    values = {
-        "title": result.title or message.content[:80],
-        "description": message.content,
-        "category": result.category,
-        "priority": result.priority,
-        "status": TaskStatus.open,
-        "assignee": defaults.assignee,
-        "labels": list(defaults.labels),
-        "needs_review": needs_review(result, settings.review_threshold, settings.priority_review_threshold),
-        "confidence": result.confidence,
-        "source_message_id": message.id,
-        "issue_id": issue.id,
-        "channel_id": message.channel_id,
-        "message_count": 1,
-        "created_at": now,
-        "updated_at": now,
-    }
-    task, created = await tasks_repo.insert_for_message(session, values)
-    if created:
-        assert task.id is not None  # read back from the table
-        await tasks_repo.add_activity(
-            session,
-            task.id,
-            "created",
-            {"source": "classification", "message_id": message.id, "model": result.model},
-        )
+    if match is not None:
+        linked = await tasks_service.link_message(session, match[0], message.id, match[1])
+        if linked is not None:  # None: the task was deleted meanwhile
+            return linked, False, match[0]
+    defaults = await channels_service.routing_defaults(session, message.channel_id)
+    data = TaskCreate.model_construct(  # values of our own making, already within the limits
+        title=result.title or message.content[:TITLE_MAX],
+        description=message.content,
+        category=result.category,
+        priority=result.priority,
+        assignee=defaults.assignee,
+        labels=list(defaults.labels),
+    )
+    source = tasks_service.FromMessage(
+        message_id=message.id,
+        issue_id=issue.id,
+        channel_id=message.channel_id,
+        confidence=result.confidence,
+        needs_review=needs_review(result, settings.review_threshold, settings.priority_review_threshold),
+        model=result.model,
+    )
+    task, created = await tasks_service.create(session, data, source=source)
     return task, created, None
 
 
-async def find_stuck(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> list[int]:
+async def find_stuck(session: AsyncSession, settings: Settings) -> list[int]:
     """Messages whose job was lost, to be enqueued again: never taken for `sweep_stuck_after_s` (the
     broker was down at enqueue), or claimed longer ago than a job may run (`job_ack_wait_s`: the worker
-    died). They go back to `received`, so the new job can claim them."""
-    async with sessions() as session:
-        now = utcnow()
-        ids = await messages_repo.stuck(
-            session,
-            received_before=now - timedelta(seconds=settings.sweep_stuck_after_s),
-            classifying_before=now - timedelta(seconds=settings.job_ack_wait_s),
-        )
-        await messages_repo.requeue(session, ids)
-        await session.commit()
+    died). They go back to `received` in the caller's unit, so the new job can claim them."""
+    now = utcnow()
+    ids = await messages_repo.stuck(
+        session,
+        received_before=now - timedelta(seconds=settings.sweep_stuck_after_s),
+        classifying_before=now - timedelta(seconds=settings.job_ack_wait_s),
+    )
+    await messages_repo.requeue(session, ids)
     return ids

@@ -1,13 +1,22 @@
-"""Events pushed to dashboards: `{"id", "type", "ts", "data"}`."""
+"""Events pushed to dashboards: `{"id", "type", "ts", "data"}`.
+
+Every event is built here, by one function per type, from its typed payload; nowhere else writes an
+`Event(...)`. The typed models (`LiveEvent`) are also published in the OpenAPI document, so the
+dashboard's types for `/ws` are generated like the rest of its client.
+"""
+
+from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, Field
 
 from tasktracker.db import utcnow
+from tasktracker.messages.schemas import MessagePublic
+from tasktracker.tasks.schemas import TaskPublic
 
 
 class EventType(StrEnum):
@@ -21,7 +30,115 @@ class EventType(StrEnum):
 
 
 class Event(BaseModel):
+    """An event as it travels over the bus and the WebSocket: its payload as plain JSON."""
+
     id: str = Field(default_factory=lambda: uuid4().hex)
     type: EventType
     ts: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+# Payloads ----------------------------------------------------------------------------------------------
+
+
+class HelloData(BaseModel):
+    version: str
+
+
+class HeartbeatData(BaseModel):
+    pass
+
+
+class TaskDeletedData(BaseModel):
+    id: int
+
+
+class _LiveEventBase(BaseModel):
+    id: str
+    ts: datetime
+
+
+class HelloEvent(_LiveEventBase):
+    """The first frame on a new connection."""
+
+    type: Literal["hello"]
+    data: HelloData
+
+
+class HeartbeatEvent(_LiveEventBase):
+    """Sent after `TASKTRACKER_WS_HEARTBEAT_S` of silence."""
+
+    type: Literal["heartbeat"]
+    data: HeartbeatData
+
+
+class MessageReceivedEvent(_LiveEventBase):
+    type: Literal["message.received"]
+    data: MessagePublic
+
+
+class MessageClassifiedEvent(_LiveEventBase):
+    type: Literal["message.classified"]
+    data: MessagePublic
+
+
+class TaskCreatedEvent(_LiveEventBase):
+    type: Literal["task.created"]
+    data: TaskPublic
+
+
+class TaskUpdatedEvent(_LiveEventBase):
+    type: Literal["task.updated"]
+    data: TaskPublic
+
+
+class TaskDeletedEvent(_LiveEventBase):
+    type: Literal["task.deleted"]
+    data: TaskDeletedData
+
+
+LiveEvent = Annotated[
+    HelloEvent
+    | HeartbeatEvent
+    | MessageReceivedEvent
+    | MessageClassifiedEvent
+    | TaskCreatedEvent
+    | TaskUpdatedEvent
+    | TaskDeletedEvent,
+    Field(discriminator="type"),
+]
+
+
+# Builders: the one place each event type is made ------------------------------------------------------
+
+
+def _event(kind: EventType, payload: BaseModel) -> Event:
+    return Event(type=kind, data=payload.model_dump(mode="json"))
+
+
+def hello(version: str) -> Event:
+    return _event(EventType.hello, HelloData(version=version))
+
+
+def heartbeat() -> Event:
+    return _event(EventType.heartbeat, HeartbeatData())
+
+
+def message_received(message: MessagePublic) -> Event:
+    return _event(EventType.message_received, message)
+
+
+def message_classified(message: MessagePublic) -> Event:
+    return _event(EventType.message_classified, message)
+
+
+def task_created(task: TaskPublic) -> Event:
+    return _event(EventType.task_created, task)
+
+
+def task_updated(task: TaskPublic) -> Event:
+    return _event(EventType.task_updated, task)
+
+
+def task_deleted(task_id: int) -> Event:
+    return _event(EventType.task_deleted, TaskDeletedData(id=task_id))

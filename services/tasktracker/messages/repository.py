@@ -11,9 +11,9 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import contains_words, execute_dml, insert_ignoring_conflicts, table_of, utcnow
+from tasktracker.db import contains_words, execute_dml, insert_new, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
-from tasktracker.pagination import SortSpec, after_cursor, encode_cursor, order_by
+from tasktracker.pagination import SortSpec, page
 
 
 @dataclass
@@ -30,14 +30,9 @@ MESSAGE_SORT = SortSpec(key=col(Message.received_at), id=col(Message.id), descen
 
 async def insert(session: AsyncSession, values: dict[str, Any]) -> tuple[Message, bool]:
     """Insert unless (channel, external id) is known; return the stored row and whether it is new."""
-    stmt = insert_ignoring_conflicts(
-        session.bind.dialect.name,
-        table_of(Message),
-        values,
-        ["channel_id", "external_id"],
-    )
-    result = await execute_dml(session, stmt)
-    created = bool(result.rowcount)
+    new = await insert_new(session, Message, values, ["channel_id", "external_id"])
+    if new is not None:
+        return new, True
     row = (
         await session.execute(
             select(Message).where(
@@ -46,7 +41,7 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> tuple[Message
             )
         )
     ).scalar_one()
-    return row, created
+    return row, False
 
 
 async def get(session: AsyncSession, message_id: int) -> Message | None:
@@ -75,17 +70,7 @@ async def list_page(
                 )
             )
         )
-    if cursor:
-        stmt = stmt.where(after_cursor(MESSAGE_SORT, cursor))
-    stmt = stmt.order_by(*order_by(MESSAGE_SORT)).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        assert last.id is not None  # a stored row
-        next_cursor = encode_cursor(last.received_at, last.id)
-    return rows, next_cursor
+    return await page(session, stmt, MESSAGE_SORT, limit, cursor, lambda message: message.received_at)
 
 
 def _latest_issue_ids() -> Select[Any]:
@@ -113,8 +98,9 @@ async def issues_for(session: AsyncSession, message_ids: Sequence[int]) -> list[
     return list(rows.scalars())
 
 
-async def claim(session: AsyncSession, message_id: int, stale_before: datetime) -> bool:
-    """Take a message for classification. False when it is done, or another run holds a fresh claim.
+async def claim(session: AsyncSession, message_id: int, stale_before: datetime) -> Message | None:
+    """Take a message for classification; returns it as claimed (UPDATE ... RETURNING), or None when
+    it is done, or another run holds a fresh claim.
 
     A claim older than `stale_before` belongs to a run that died (its job was never acknowledged), so it
     may be taken over. Only a successful claim counts as an attempt: a duplicate delivery of the job
@@ -124,13 +110,14 @@ async def claim(session: AsyncSession, message_id: int, stale_before: datetime) 
         col(Message.status).in_([MessageStatus.received, MessageStatus.failed]),
         and_(col(Message.status) == MessageStatus.classifying, col(Message.updated_at) < stale_before),
     )
-    result = await execute_dml(
-        session,
+    stmt = (
         update(Message)
         .where(col(Message.id) == message_id, claimable)
-        .values(status=MessageStatus.classifying, attempts=col(Message.attempts) + 1, updated_at=utcnow()),
+        .values(status=MessageStatus.classifying, attempts=col(Message.attempts) + 1, updated_at=utcnow())
+        .returning(Message)
+        .execution_options(populate_existing=True)
     )
-    return bool(result.rowcount)
+    return (await session.scalars(stmt)).one_or_none()
 
 
 async def finish(session: AsyncSession, message_id: int, task_id: int | None) -> bool:

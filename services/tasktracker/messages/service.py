@@ -1,4 +1,4 @@
-"""Ingesting messages: store durably first, everything else happens after the commit."""
+"""Ingesting messages: store durably first; the announcement and the classification job follow the commit."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from tasktracker.classification.schemas import Classification
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
 from tasktracker.errors import Conflict, Invalid, NotFound
+from tasktracker.events import schemas as events
 from tasktracker.messages import repository
-from tasktracker.messages.schemas import IssuePublic, MessageDetail, MessageIn, MessagePublic
+from tasktracker.messages.schemas import BatchResult, IssuePublic, MessageDetail, MessageIn, MessagePublic
 from tasktracker.models import Channel, ChannelKind, Issue, Message
+from tasktracker.unit_of_work import UnitOfWork
 
 
-def validate_size(settings: Settings, data: MessageIn) -> None:
-    size = len(data.content.encode())
+def check_size(settings: Settings, content: str) -> None:
+    """The one limit on a message's text (TASKTRACKER_MAX_MESSAGE_BYTES), wherever it comes in."""
+    size = len(content.encode())
     if size > settings.max_message_bytes:
         raise Invalid(
             f"content is {size} bytes; the limit is {settings.max_message_bytes} (TASKTRACKER_MAX_MESSAGE_BYTES)",
@@ -29,16 +32,46 @@ def validate_size(settings: Settings, data: MessageIn) -> None:
 
 
 async def ingest(
-    session: AsyncSession,
+    uow: UnitOfWork,
     settings: Settings,
     data: MessageIn,
     *,
     kind: str = ChannelKind.api,
     channel: Channel | None = None,
 ) -> tuple[Message, Channel, bool]:
-    """Store one message unless its (channel, external id) is already known. Does not commit."""
+    """Store one message unless its (channel, external id) is already known.
+
+    A new message is announced (`message.received`) and queued for classification once the unit
+    commits; a repeat queues nothing.
+    """
+    check_size(settings, data.content)
+    return await _ingest(uow, data, kind, channel)
+
+
+async def ingest_batch(uow: UnitOfWork, settings: Settings, items: Sequence[MessageIn]) -> BatchResult:
+    """Store a batch all or nothing: every item is checked before the first is stored."""
+    if not items:
+        raise Invalid("a batch needs at least one message", code="empty_batch")
+    if len(items) > settings.max_batch:
+        raise Invalid(
+            f"a batch holds at most {settings.max_batch} messages; got {len(items)}", code="batch_too_large"
+        )
+    for index, item in enumerate(items):
+        try:
+            check_size(settings, item.content)
+        except Invalid as exc:
+            raise Invalid(f"messages[{index}]: {exc.detail}", code=exc.code) from None
+    stored = [await _ingest(uow, item, ChannelKind.api, None) for item in items]
+    created = sum(new for _, _, new in stored)
+    data = await publics(uow.session, [message for message, _, _ in stored])
+    return BatchResult(created=created, existing=len(stored) - created, data=data)
+
+
+async def _ingest(
+    uow: UnitOfWork, data: MessageIn, kind: str, channel: Channel | None
+) -> tuple[Message, Channel, bool]:
     with telemetry.span("messages.ingest") as span:
-        message, channel, created = await _store(session, settings, data, kind, channel)
+        message, channel, created = await _store(uow.session, data, kind, channel)
         if span.is_recording():
             assert message.id is not None  # read back from the table
             span.set_attributes(
@@ -49,13 +82,16 @@ async def ingest(
                     "message.created": created,
                 }
             )
+    if created:
+        assert message.id is not None
+        uow.queue_event(events.message_received(to_public(message, channel, None)))  # new: no issue yet
+        uow.queue_classification([message.id])
     return message, channel, created
 
 
 async def _store(
-    session: AsyncSession, settings: Settings, data: MessageIn, kind: str, channel: Channel | None
+    session: AsyncSession, data: MessageIn, kind: str, channel: Channel | None
 ) -> tuple[Message, Channel, bool]:
-    validate_size(settings, data)
     if channel is None:
         channel = await channels.get_or_create(session, kind=kind, name=data.channel)
         if not channel.enabled:  # adapters that pass their channel have checked it themselves
@@ -112,6 +148,10 @@ async def publics(session: AsyncSession, messages: Sequence[Message]) -> list[Me
 
 async def public(session: AsyncSession, message: Message) -> MessagePublic:
     return (await publics(session, [message]))[0]
+
+
+async def get(session: AsyncSession, message_id: int) -> Message | None:
+    return await repository.get(session, message_id)
 
 
 async def detail(session: AsyncSession, message_id: int) -> MessageDetail:

@@ -8,12 +8,14 @@ from tasktracker.models.correction import Correction
 from tasktracker.models.issue import Issue
 from tasktracker.models.message import Message, MessageStatus
 from tasktracker.models.processed_update import ProcessedUpdate
-from tasktracker.models.task import Task, TaskStatus
+from tasktracker.models.task import CLOSED_STATUSES, OPEN_STATUSES, Task, TaskStatus
 from tasktracker.models.task_export import TaskExport
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "CLOSED_STATUSES",
+    "OPEN_STATUSES",
     "Channel",
     "ChannelKind",
     "Correction",

@@ -14,6 +14,11 @@ class TaskStatus(StrEnum):
     closed = "closed"
 
 
+# Work still to do: what the board shows as open, where a repeat of a request is linked, what /done closes.
+OPEN_STATUSES = (TaskStatus.open, TaskStatus.in_progress)
+CLOSED_STATUSES = (TaskStatus.completed, TaskStatus.closed)
+
+
 class Task(SQLModel, table=True):
     """A piece of tracked work, produced from an actionable message or created by hand."""
 

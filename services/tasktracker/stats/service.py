@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.db import utc_date, utcnow
-from tasktracker.models import Issue, Message, Task, TaskStatus
+from tasktracker.models import OPEN_STATUSES, Issue, Message, Task, TaskStatus
 from tasktracker.stats.schemas import DayCount, Latency, StatsPublic
 
 
@@ -64,7 +64,7 @@ async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
             .select_from(Task)
             .where(
                 col(Task.needs_review).is_(True),
-                col(Task.status).in_([TaskStatus.open, TaskStatus.in_progress]),
+                col(Task.status).in_(OPEN_STATUSES),
             )
         )
     ).scalar_one()

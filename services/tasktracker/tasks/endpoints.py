@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from tasktracker.api.deps import RuntimeDep, SessionDep
-from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQuery, channel_ids
+from tasktracker.api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
+from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQuery
+from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category, Priority
-from tasktracker.events.schemas import Event, EventType
+from tasktracker.events import schemas as events
 from tasktracker.models import TaskStatus
 from tasktracker.tasks import repository, service
 from tasktracker.tasks.schemas import TaskCreate, TaskDetail, TaskMerge, TaskPublic, TasksPublic, TaskUpdate
@@ -53,12 +54,11 @@ async def list_tasks(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_task(data: TaskCreate, session: SessionDep, runtime: RuntimeDep) -> TaskPublic:
+async def create_task(data: TaskCreate, uow: UnitOfWorkDep) -> TaskPublic:
     """Create a task by hand."""
-    task = await service.create(session, data)
-    await session.commit()
-    public = await service.public(session, task)
-    await runtime.publish([Event(type=EventType.task_created, data=public.model_dump(mode="json"))])
+    task, _ = await service.create(uow.session, data)
+    public = await service.public(uow.session, task)
+    uow.queue_event(events.task_created(public))
     return public
 
 
@@ -70,34 +70,30 @@ async def get_task(task_id: IdPath, session: SessionDep) -> TaskDetail:
 
 @router.patch("/{task_id}")
 async def update_task(
-    task_id: IdPath, data: TaskUpdate, session: SessionDep, runtime: RuntimeDep
+    task_id: IdPath, data: TaskUpdate, uow: UnitOfWorkDep, runtime: RuntimeDep
 ) -> TaskPublic:
     """Triage a task. A changed category or priority is stored as a correction that trains the classifier."""
-    task = await service.update(session, task_id, data)
-    await session.commit()
-    public = await service.public(session, task)
-    await runtime.publish([Event(type=EventType.task_updated, data=public.model_dump(mode="json"))])
-    await runtime.after_corrections(session)
+    task = await service.update(uow.session, task_id, data)
+    public = await service.public(uow.session, task)
+    uow.queue_event(events.task_updated(public))
+    if runtime.retrainer is not None:
+        uow.after_commit(runtime.retrainer.maybe_retrain)
     return public
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_task(task_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> None:
-    await service.delete(session, task_id)
-    await session.commit()
-    await runtime.publish([Event(type=EventType.task_deleted, data={"id": task_id})])
+async def delete_task(task_id: IdPath, uow: UnitOfWorkDep) -> None:
+    await service.delete(uow.session, task_id)
+    uow.queue_event(events.task_deleted(task_id))
 
 
-@router.post("/{task_id}/merge")
-async def merge_task(
-    task_id: IdPath, data: TaskMerge, session: SessionDep, runtime: RuntimeDep
-) -> TaskPublic:
+@router.post(
+    "/{task_id}/merge",
+    responses={409: {"description": "The target was itself merged (`merge_target_merged`)."}},
+)
+async def merge_task(task_id: IdPath, data: TaskMerge, uow: UnitOfWorkDep) -> TaskPublic:
     """Merge this task into another; answers the target."""
-    target = await service.merge(session, task_id, data.into)
-    await session.commit()
-    source = await service.get_or_404(session, task_id)
-    publics = await service.publics(session, [source, target])
-    await runtime.publish(
-        [Event(type=EventType.task_updated, data=p.model_dump(mode="json")) for p in publics]
-    )
+    source, target = await service.merge(uow.session, task_id, data.into)
+    publics = await service.publics(uow.session, [source, target])
+    uow.queue_event(*(events.task_updated(p) for p in publics))
     return publics[1]

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tasktracker.classification.schemas import PRIORITY_RANK
-from tasktracker.db import contains_words, execute_dml, insert_ignoring_conflicts, table_of
-from tasktracker.models import Correction, Task, TaskActivity, TaskExport, TaskStatus
-from tasktracker.pagination import SortSpec, after_cursor, encode_cursor, order_by
+from tasktracker.db import contains_words, execute_dml, insert_new
+from tasktracker.models import OPEN_STATUSES, Correction, Task, TaskActivity, TaskExport
+from tasktracker.pagination import SortSpec, page
 
 # Task.priority is a plain string column: rank it by the enum's values.
 PRIORITY_RANK_BY_VALUE: dict[str, int] = {p.value: rank for p, rank in PRIORITY_RANK.items()}
@@ -73,11 +73,12 @@ async def get_by_source_message(session: AsyncSession, message_id: int) -> Task 
 
 async def insert_for_message(session: AsyncSession, values: dict[str, Any]) -> tuple[Task, bool]:
     """Create the task of a message; a second attempt for the same message returns the first task."""
-    stmt = insert_ignoring_conflicts(session.bind.dialect.name, table_of(Task), values, ["source_message_id"])
-    created = bool((await execute_dml(session, stmt)).rowcount)
+    new = await insert_new(session, Task, values, ["source_message_id"])
+    if new is not None:
+        return new, True
     task = await get_by_source_message(session, values["source_message_id"])
-    assert task is not None
-    return task, created
+    assert task is not None  # the conflict was with this message's task
+    return task, False
 
 
 async def add_message(session: AsyncSession, task_id: int, now: datetime) -> Task | None:
@@ -96,11 +97,7 @@ async def add_message(session: AsyncSession, task_id: int, now: datetime) -> Tas
     return await session.get(Task, task_id, populate_existing=True)
 
 
-async def list_page(
-    session: AsyncSession, filters: TaskFilters, sort: str, limit: int, cursor: str | None
-) -> tuple[list[Task], str | None]:
-    spec = SORTS[sort]
-    stmt = select(Task)
+def _filtered(stmt: Select[Any], filters: TaskFilters) -> Select[Any]:
     if filters.status:
         stmt = stmt.where(col(Task.status).in_(filters.status))
     if filters.category:
@@ -119,22 +116,27 @@ async def list_page(
         stmt = stmt.where(col(Task.needs_review) == filters.needs_review)
     if filters.q:
         stmt = stmt.where(contains_words([Task.title, Task.description], filters.q))
-    if cursor:
-        stmt = stmt.where(after_cursor(spec, cursor))
-    stmt = stmt.order_by(*order_by(spec)).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        key = (
-            PRIORITY_RANK_BY_VALUE.get(last.priority, -1)
+    return stmt
+
+
+async def count(session: AsyncSession, filters: TaskFilters) -> int:
+    stmt = _filtered(select(func.count()).select_from(Task), filters)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def list_page(
+    session: AsyncSession, filters: TaskFilters, sort: str, limit: int, cursor: str | None
+) -> tuple[list[Task], str | None]:
+    spec = SORTS[sort]
+
+    def key_of(task: Task) -> Any:
+        return (
+            PRIORITY_RANK_BY_VALUE.get(task.priority, -1)
             if spec.kind == "int"
-            else getattr(last, sort.lstrip("-"))
+            else getattr(task, sort.lstrip("-"))
         )
-        assert last.id is not None  # a stored row
-        next_cursor = encode_cursor(key, last.id)
-    return rows, next_cursor
+
+    return await page(session, _filtered(select(Task), filters), spec, limit, cursor, key_of)
 
 
 async def open_candidates(
@@ -149,7 +151,7 @@ async def open_candidates(
     Only two columns are read: this runs for every actionable message.
     """
     stmt = select(col(Task.id), col(Task.description), col(Task.title)).where(
-        col(Task.status).in_([TaskStatus.open, TaskStatus.in_progress]),
+        col(Task.status).in_(OPEN_STATUSES),
         col(Task.category).in_(list(categories)),
         col(Task.created_at) >= since,
         col(Task.merged_into_id).is_(None),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +17,7 @@ from tasktracker.errors import Conflict, Invalid, NotFound
 from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
 from tasktracker.messages.schemas import IssuePublic
-from tasktracker.models import Channel, Correction, Task, TaskStatus
+from tasktracker.models import CLOSED_STATUSES, OPEN_STATUSES, Channel, Correction, Task, TaskStatus
 from tasktracker.tasks import repository
 from tasktracker.tasks.schemas import (
     ActivityPublic,
@@ -26,7 +28,24 @@ from tasktracker.tasks.schemas import (
     TaskUpdate,
 )
 
-CLOSED_STATES = {TaskStatus.completed, TaskStatus.closed}
+# Of the fields a PATCH may send, only these may be set to null (the column is nullable).
+NULLABLE_FIELDS = {"assignee"}
+
+
+@dataclass(frozen=True)
+class FromMessage:
+    """A task the classification makes for a message: at most one per message."""
+
+    message_id: int
+    issue_id: int
+    channel_id: int
+    confidence: float
+    needs_review: bool
+    model: str
+
+
+async def get(session: AsyncSession, task_id: int) -> Task | None:
+    return await repository.get(session, task_id)
 
 
 async def get_or_404(session: AsyncSession, task_id: int) -> Task:
@@ -65,13 +84,57 @@ async def detail(session: AsyncSession, task_id: int) -> TaskDetail:
     )
 
 
-async def create(session: AsyncSession, data: TaskCreate, actor: str | None = None) -> Task:
+async def create(
+    session: AsyncSession, data: TaskCreate, actor: str | None = None, *, source: FromMessage | None = None
+) -> tuple[Task, bool]:
+    """Open a task, by hand or for a classified message; returns it and whether it is new.
+
+    A second attempt for the same message (a concurrent job) returns the first one's task.
+    """
     now = utcnow()
-    task = Task(**data.model_dump(), status=TaskStatus.open, created_at=now, updated_at=now)
-    session.add(task)
-    await session.flush()
-    assert task.id is not None  # assigned by the flush
-    await repository.add_activity(session, task.id, "created", {"source": "manual"}, actor)
+    values = {**data.model_dump(), "status": TaskStatus.open, "created_at": now, "updated_at": now}
+    if source is None:
+        task = Task(**values)
+        session.add(task)
+        await session.flush()
+        assert task.id is not None  # assigned by the flush
+        await repository.add_activity(session, task.id, "created", {"source": "manual"}, actor)
+        return task, True
+    values |= {
+        "needs_review": source.needs_review,
+        "confidence": source.confidence,
+        "source_message_id": source.message_id,
+        "issue_id": source.issue_id,
+        "channel_id": source.channel_id,
+        "message_count": 1,
+    }
+    task, created = await repository.insert_for_message(session, values)
+    if created:
+        assert task.id is not None  # read back from the table
+        activity = {"source": "classification", "message_id": source.message_id, "model": source.model}
+        await repository.add_activity(session, task.id, "created", activity, actor)
+    return task, created
+
+
+async def open_candidates(
+    session: AsyncSession, channel_id: int | None, categories: Sequence[str], since: datetime
+) -> list[tuple[int, str]]:
+    """(id, text) of the open tasks of a channel in `categories` made since then: where a repeat belongs."""
+    return await repository.open_candidates(session, channel_id, categories, since)
+
+
+async def link_message(
+    session: AsyncSession, task_id: int, message_id: int, similarity: float
+) -> Task | None:
+    """Count a repeat of a request on its task; None when the task no longer exists."""
+    task = await repository.add_message(session, task_id, utcnow())
+    if task is not None:
+        await repository.add_activity(
+            session,
+            task_id,
+            "duplicate_linked",
+            {"message_id": message_id, "similarity": round(similarity, 3)},
+        )
     return task
 
 
@@ -80,7 +143,7 @@ async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: s
     task = await get_or_404(session, task_id)
     changes: dict[str, Any] = {}
     for field, value in data.model_dump(exclude_unset=True).items():
-        if field in {"title", "category", "priority", "status"} and value is None:
+        if value is None and field not in NULLABLE_FIELDS:
             raise Invalid(f"{field} cannot be null", code="null_field")
         old = getattr(task, field)
         if value != old:
@@ -91,7 +154,7 @@ async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: s
     now = utcnow()
     task.updated_at = now
     if "status" in changes:
-        task.closed_at = now if task.status in CLOSED_STATES else None
+        task.closed_at = now if task.status in CLOSED_STATUSES else None
     if ("category" in changes or "priority" in changes) and task.source_message_id is not None:
         await _record_correction(session, task, changes, actor)
         if "needs_review" not in changes:
@@ -130,8 +193,11 @@ async def delete(session: AsyncSession, task_id: int) -> None:
     await session.flush()
 
 
-async def merge(session: AsyncSession, source_id: int, into_id: int, actor: str | None = None) -> Task:
-    """Fold one task into another: its messages move, the source closes pointing at the target."""
+async def merge(
+    session: AsyncSession, source_id: int, into_id: int, actor: str | None = None
+) -> tuple[Task, Task]:
+    """Fold one task into another: its messages move, the source closes pointing at the target.
+    Returns both (source, target)."""
     if source_id == into_id:
         raise Invalid("a task cannot be merged into itself", code="merge_self")
     # Locked: crossed merges (A into B, B into A) from two requests would otherwise make a cycle.
@@ -159,7 +225,7 @@ async def merge(session: AsyncSession, source_id: int, into_id: int, actor: str 
         session, into_id, "merged_from", {"from": source_id, "messages": moved}, actor
     )
     await session.flush()
-    return target
+    return source, target
 
 
 async def list_tasks(
@@ -169,3 +235,17 @@ async def list_tasks(
         raise Invalid(f"sort must be one of {', '.join(repository.SORTS)}", code="bad_sort")
     rows, next_cursor = await repository.list_page(session, filters, sort, limit, cursor)
     return await publics(session, rows), next_cursor
+
+
+def _open_of_channel(channel_id: int) -> repository.TaskFilters:
+    return repository.TaskFilters(status=[s.value for s in OPEN_STATUSES], channel_ids=[channel_id])
+
+
+async def open_of_channel(session: AsyncSession, channel_id: int, limit: int) -> list[TaskPublic]:
+    """A channel's open tasks, most urgent first."""
+    rows, _ = await repository.list_page(session, _open_of_channel(channel_id), "-priority", limit, None)
+    return await publics(session, rows)
+
+
+async def count_open_of_channel(session: AsyncSession, channel_id: int) -> int:
+    return await repository.count(session, _open_of_channel(channel_id))

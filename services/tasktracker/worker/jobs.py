@@ -1,26 +1,39 @@
-"""TaskIQ jobs: thin adapters that take ids, call one service function, and publish after commit."""
+"""The jobs a worker runs: thin adapters that take ids and run services in units of work.
+
+`messages.classify` is the one job with two units: claim the message (short), classify it outside
+any transaction (the LLM may take seconds), then record the result (short).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from taskiq import Context, TaskiqDepends
+from opentelemetry.trace import SpanKind
 
 from tasktracker import telemetry
 from tasktracker.classification import service as classification
-from tasktracker.worker.broker import CLASSIFY_MESSAGE
+from tasktracker.classification.service import Outcome
+from tasktracker.runtime import Runtime
+from tasktracker.unit_of_work import unit_of_work
 
-if TYPE_CHECKING:
-    from tasktracker.runtime import Runtime
+
+async def classify_message(runtime: Runtime, message_id: int) -> Outcome:
+    """Classify one stored message, exactly once however often its job is delivered."""
+    with telemetry.span("messages.classify", {"message.id": message_id}, kind=SpanKind.CONSUMER) as span:
+        outcome = await _classify(runtime, message_id)
+        if span.is_recording():
+            span.set_attributes(outcome.span_attributes())
+    return outcome
 
 
-def register_jobs(runtime: Runtime) -> None:
-    async def classify_message(message_id: int, context: Context = TaskiqDepends()) -> None:
-        with telemetry.continued(context.message.labels):  # the trace of the request that sent the job
-            outcome = await classification.classify_message(
-                runtime.sessions, runtime.classifier, runtime.settings, message_id
-            )
-            await runtime.publish(outcome.events)
+async def _classify(runtime: Runtime, message_id: int) -> Outcome:
+    async with unit_of_work(runtime) as uow:
+        content = await classification.claim(uow.session, runtime.settings, message_id)
+    if content is None:
+        return Outcome(message_id, skipped=True)
 
-    if runtime.broker.find_task(CLASSIFY_MESSAGE) is None:
-        runtime.broker.register_task(classify_message, task_name=CLASSIFY_MESSAGE)
+    result = await runtime.classifier.classify(content)  # outside any transaction: may take seconds
+
+    async with unit_of_work(runtime) as uow:
+        outcome = await classification.record(uow, runtime.settings, message_id, result)
+        if outcome.skipped:  # another delivery of this job finished first: keep nothing of this run
+            uow.discard()
+    return outcome

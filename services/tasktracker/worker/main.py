@@ -9,6 +9,7 @@ import signal
 from tasktracker.config import Settings
 from tasktracker.probes import ProbeServer, runtime_checks
 from tasktracker.runtime import Role, build_runtime
+from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,12 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     probes = ProbeServer(settings.health_port, lambda: runtime_checks(runtime))
-    await runtime.start()
-    if settings.health_port:
-        await probes.start()
-    log.info("worker started: stream %s, durable consumer %s", settings.nats_stream, settings.nats_durable)
-    try:
+    async with running(runtime):
+        if settings.health_port:
+            await probes.start()
+        log.info(
+            "worker started: stream %s, durable consumer %s", settings.nats_stream, settings.nats_durable
+        )
         await stop.wait()
-    finally:
         log.info("worker stopping; unacknowledged jobs return to the stream after ack_wait")
         await probes.stop()
-        await runtime.stop()

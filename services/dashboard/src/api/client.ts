@@ -20,7 +20,7 @@ export class ApiError extends Error {
     if (Array.isArray(detail)) {
       // FastAPI validation errors: [{loc, msg, type}]
       const msgs = detail
-        .map((item) => (item && typeof item === "object" && "msg" in item ? String(item.msg) : ""))
+        .map((item: unknown) => (item && typeof item === "object" && "msg" in item && typeof item.msg === "string" ? item.msg : ""))
         .filter(Boolean);
       if (msgs.length) return msgs.join("; ");
     }

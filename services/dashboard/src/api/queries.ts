@@ -14,7 +14,6 @@ import type {
   MessageCreate,
   MessageList,
   MessageQuery,
-  Task,
   TaskCreate,
   TaskList,
   TaskPatch,
@@ -92,7 +91,7 @@ export function useMessageList(query: MessageQuery) {
 type Snapshot = Array<[readonly unknown[], unknown]>;
 
 function snapshotTasks(client: QueryClient): Snapshot {
-  return client.getQueriesData({ queryKey: keys.tasks }) as Snapshot;
+  return client.getQueriesData<unknown>({ queryKey: keys.tasks });
 }
 
 function restore(client: QueryClient, snapshot: Snapshot): void {
@@ -122,7 +121,7 @@ export function useUpdateTask() {
       const snapshot = snapshotTasks(client);
       const current = findCachedTask(client, id);
       if (current) {
-        const optimistic = { ...current } as Task;
+        const optimistic = { ...current };
         for (const [field, value] of Object.entries(patch)) {
           if (value !== undefined) (optimistic as Record<string, unknown>)[field] = value;
         }

@@ -2,6 +2,7 @@ import { useI18n } from "../i18n/I18nProvider";
 import { useLive } from "../live/LiveProvider";
 import type { ConnectionState } from "../live/LiveSocket";
 import type { MessageKey } from "../i18n/en";
+import "./ConnectionIndicator.css";
 
 const LABELS: Record<ConnectionState, MessageKey> = {
   connecting: "live.connecting",

@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, type ReactNode } from "react";
 import { useI18n } from "../i18n/I18nProvider";
 import { Icon } from "./Icon";
+import "./Dialog.css";
 
 /** A modal on the native <dialog>: the browser traps focus, handles Escape and restores focus. */
 export function Dialog({

@@ -1,6 +1,7 @@
 import type { MessageKey } from "../i18n/en";
 import { useI18n } from "../i18n/I18nProvider";
 import { Dialog } from "./Dialog";
+import "./HelpOverlay.css";
 
 const SECTIONS: Array<{ title: MessageKey; keys: Array<[string[], MessageKey]> }> = [
   {

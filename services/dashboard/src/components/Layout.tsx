@@ -8,6 +8,7 @@ import { useTheme } from "../theme/ThemeProvider";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { HelpOverlay } from "./HelpOverlay";
 import { Icon, type IconName } from "./Icon";
+import "./Layout.css";
 
 const NAV: Array<{ to: string; label: MessageKey; icon: IconName; key: string }> = [
   { to: "/board", label: "nav.board", icon: "board", key: "b" },

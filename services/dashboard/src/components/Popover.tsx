@@ -1,8 +1,25 @@
-import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import {
+  FloatingFocusManager,
+  autoUpdate,
+  flip,
+  offset,
+  shift,
+  useClick,
+  useDismiss,
+  useFloating,
+  useInteractions,
+} from "@floating-ui/react";
+import { useId, useState, type ReactNode } from "react";
+import "./Popover.css";
+
+/** Keeps the panel this far from the window's edges. */
+const EDGE_PADDING = 8;
 
 /**
- * A button that opens a small panel below it. Escape or a click elsewhere closes it and gives
- * focus back to the button; the panel's first control gets focus on open.
+ * A button that opens a small panel below it (above it when there is no room below, shifted
+ * sideways to stay on screen). The panel's first control gets focus on open. Escape closes it and
+ * gives focus back to the button; a click elsewhere or focus leaving the panel (Tab) closes it and
+ * leaves focus where it went.
  */
 export function Popover({
   label,
@@ -18,52 +35,55 @@ export function Popover({
   align?: "start" | "end";
 }) {
   const [open, setOpen] = useState(false);
-  const rootRef = useRef<HTMLDivElement>(null);
-  const buttonRef = useRef<HTMLButtonElement>(null);
   const panelId = useId();
-
-  useEffect(() => {
-    if (!open) return;
-    const panel = rootRef.current?.querySelector<HTMLElement>(".popover__panel");
-    panel?.querySelector<HTMLElement>("input, button, select, [tabindex]")?.focus();
-    const onDown = (event: MouseEvent) => {
-      if (!rootRef.current?.contains(event.target as Node)) setOpen(false);
-    };
-    document.addEventListener("mousedown", onDown);
-    return () => document.removeEventListener("mousedown", onDown);
-  }, [open]);
-
-  const close = () => {
-    setOpen(false);
-    buttonRef.current?.focus();
-  };
+  const [button, setButton] = useState<HTMLButtonElement | null>(null);
+  const [panel, setPanel] = useState<HTMLDivElement | null>(null);
+  const { floatingStyles, context } = useFloating({
+    elements: { reference: button, floating: panel },
+    open,
+    onOpenChange: setOpen,
+    // Fixed, so no scrolling ancestor clips the panel.
+    strategy: "fixed",
+    placement: align === "end" ? "bottom-end" : "bottom-start",
+    middleware: [offset(4), flip({ padding: EDGE_PADDING }), shift({ padding: EDGE_PADDING })],
+    whileElementsMounted: autoUpdate,
+    // top/left rather than a transform: the opening animation owns `transform`.
+    transform: false,
+  });
+  const { getReferenceProps, getFloatingProps } = useInteractions([useClick(context), useDismiss(context)]);
 
   return (
-    <div
-      className="popover"
-      ref={rootRef}
-      onKeyDown={(event) => {
-        if (event.key === "Escape" && open) {
-          event.stopPropagation();
-          close();
-        }
-      }}
-    >
+    <div className="popover">
       <button
-        ref={buttonRef}
+        ref={setButton}
         type="button"
         className={buttonClassName}
-        aria-expanded={open}
-        aria-controls={panelId}
         aria-label={label}
-        onClick={() => setOpen((value) => !value)}
+        aria-expanded={open}
+        aria-controls={open ? panelId : undefined}
+        {...getReferenceProps()}
       >
         {buttonContent}
       </button>
       {open ? (
-        <div id={panelId} className={`popover__panel popover__panel--${align}`} role="group" aria-label={label}>
-          {children(close)}
-        </div>
+        <FloatingFocusManager context={context} modal={false}>
+          <div
+            ref={setPanel}
+            id={panelId}
+            className="popover__panel"
+            style={floatingStyles}
+            role="group"
+            aria-label={label}
+            {...getFloatingProps({
+              // An Escape that closed the panel must not also close what is around it.
+              onKeyDown: (event) => {
+                if (event.key === "Escape") event.stopPropagation();
+              },
+            })}
+          >
+            {children(() => setOpen(false))}
+          </div>
+        </FloatingFocusManager>
       ) : null}
     </div>
   );
@@ -91,7 +111,11 @@ export function MultiSelectMenu<T extends string>({
   // at once keeps a checkbox from flickering back until the navigation lands.
   const [shown, setShown] = useState(selected);
   const key = selected.join(",");
-  useEffect(() => setShown(selected), [key]); // eslint-disable-line react-hooks/exhaustive-deps
+  const [shownFor, setShownFor] = useState(key);
+  if (shownFor !== key) {
+    setShownFor(key);
+    setShown(selected);
+  }
   const choose = (next: T[]) => {
     setShown(next);
     onChange(next);

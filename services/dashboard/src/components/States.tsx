@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import { ApiError } from "../api/client";
 import { useI18n } from "../i18n/I18nProvider";
 import { Icon, type IconName } from "./Icon";
+import "./States.css";
 
 export function Spinner({ label }: { label?: string }) {
   const { t } = useI18n();

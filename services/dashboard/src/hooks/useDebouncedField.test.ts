@@ -13,10 +13,14 @@ describe("useDebouncedField", () => {
       initialProps: { commit: first },
     });
     act(() => result.current[1]("zebra"));
-    act(() => vi.advanceTimersByTime(200));
+    act(() => {
+      vi.advanceTimersByTime(200);
+    });
     // Another filter changed meanwhile: the page re-rendered with a callback that knows about it.
     rerender({ commit: latest });
-    act(() => vi.advanceTimersByTime(200));
+    act(() => {
+      vi.advanceTimersByTime(200);
+    });
     expect(first).not.toHaveBeenCalled();
     expect(latest).toHaveBeenCalledOnce();
     expect(latest).toHaveBeenCalledWith("zebra");

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useEffectEvent } from "react";
+import { useSyncedDraft } from "./useSyncedDraft";
 
 /**
  * Keeps a text field responsive while writing to the URL only once typing pauses.
@@ -7,15 +8,12 @@ import { useEffect, useRef, useState } from "react";
  * a search is pending) is not overwritten by the state of the moment the typing started.
  */
 export function useDebouncedField(value: string, commit: (next: string) => void, delay = 300) {
-  const [draft, setDraft] = useState(value);
-  const latestCommit = useRef(commit);
-  latestCommit.current = commit;
-  useEffect(() => setDraft(value), [value]);
+  const [draft, setDraft] = useSyncedDraft(value);
+  const commitLatest = useEffectEvent((next: string) => commit(next));
   useEffect(() => {
     if (draft === value) return;
-    const timer = setTimeout(() => latestCommit.current(draft), delay);
+    const timer = setTimeout(() => commitLatest(draft), delay);
     return () => clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [draft]);
+  }, [draft, value, delay]);
   return [draft, setDraft] as const;
 }

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef } from "react";
 
 /**
  * Key names: `j`, `?`, `1`, `Shift+ArrowRight`, or a two-key chord such as `g b` (the second key
@@ -65,7 +65,10 @@ function dispatch(event: KeyboardEvent): void {
 
 export function useHotkeys(map: HotkeyMap, enabled = true): void {
   const ref = useRef(map);
-  ref.current = map;
+  // The registry reads the newest map at key time; it is written after each render, never during one.
+  useLayoutEffect(() => {
+    ref.current = map;
+  });
 
   useEffect(() => {
     if (!enabled) return;

@@ -21,7 +21,11 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [serverVersion, setServerVersion] = useState<string | null>(null);
   const socketRef = useRef<LiveSocket | null>(null);
   const wsUrlRef = useRef<string | null>(null);
-  wsUrlRef.current = config.data?.ws_url ?? null;
+  const wsUrl = config.data?.ws_url ?? null;
+  // Declared before the socket's effect, so the first connection already reads it.
+  useEffect(() => {
+    wsUrlRef.current = wsUrl;
+  }, [wsUrl]);
   // Wait for the config (or its failure) so the first attempt already uses the server's ws_url.
   const ready = !config.isPending;
 

@@ -3,7 +3,7 @@
 import type { InfiniteData, QueryClient, QueryKey } from "@tanstack/react-query";
 import { keys } from "../api/keys";
 import type { Message, MessageList, MessageQuery, Task, TaskDetail, TaskQuery, TaskSort } from "../api/types";
-import { DEFAULT_SORT, compareTasks, taskMatchesQuery } from "../features/tasks/filters";
+import { DEFAULT_SORT, compareTasks, listOf, taskMatchesQuery } from "../features/tasks/filters";
 import type { LiveEvent } from "./events";
 
 type Pages<T> = InfiniteData<{ data: T[]; next_cursor?: string | null }, unknown>;
@@ -90,11 +90,6 @@ export function findCachedTask(client: QueryClient, id: number): Task | undefine
     if (found) return found;
   }
   return undefined;
-}
-
-function listOf(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value.map(String) : [String(value)];
 }
 
 export function messageMatchesQuery(message: Message, query: MessageQuery): boolean | null {

@@ -1,21 +1,19 @@
-import type { Message, Task } from "../api/types";
+import type { components } from "../api/schema";
 
-export type LiveEvent =
-  | { type: "hello"; id?: string; ts?: string; data: { version?: string } }
-  | { type: "heartbeat"; id?: string; ts?: string; data?: unknown }
-  | { type: "message.received" | "message.classified"; id: string; ts: string; data: Message }
-  | { type: "task.created" | "task.updated"; id: string; ts: string; data: Task }
-  | { type: "task.deleted"; id: string; ts: string; data: { id: number } };
+/** One frame of `/ws`; generated from the `LiveEvent` schema of the API's OpenAPI document. */
+export type LiveEvent = components["schemas"]["LiveEvent"];
 
-const KNOWN = new Set([
-  "hello",
-  "heartbeat",
-  "message.received",
-  "message.classified",
-  "task.created",
-  "task.updated",
-  "task.deleted",
-]);
+// Every event type, checked against the generated union: a new type on the server fails the build here.
+const TYPES: Record<LiveEvent["type"], true> = {
+  hello: true,
+  heartbeat: true,
+  "message.received": true,
+  "message.classified": true,
+  "task.created": true,
+  "task.updated": true,
+  "task.deleted": true,
+};
+const KNOWN = new Set<string>(Object.keys(TYPES));
 
 /** Parses one WebSocket frame; anything that is not a known event gives null (and is ignored). */
 export function parseLiveEvent(raw: unknown): LiveEvent | null {

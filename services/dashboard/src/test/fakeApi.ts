@@ -1,7 +1,7 @@
 // An in-memory stand-in for the HTTP API, installed as the global fetch: the unit tests cannot
 // run the Python server, so this serves the few routes the components call and records requests.
 import { vi } from "vitest";
-import type { Task } from "../api/types";
+import type { Message, Task, TaskDetail } from "../api/types";
 
 export interface RecordedRequest {
   method: string;
@@ -10,8 +10,16 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+type DetailParts = Pick<TaskDetail, "messages" | "issues" | "activity" | "exports">;
+
 export interface FakeApi {
   tasks: Task[];
+  /** The inbox, newest first (the API's order). */
+  messages: Message[];
+  /** What `GET /api/tasks/{id}` adds to a task (messages, issues, activity, exports); empty lists by default. */
+  details: Record<number, Partial<DetailParts>>;
+  /** Requests answered with an error instead: `"PATCH /api/tasks/1"` → status and detail. */
+  failures: Record<string, { status: number; detail: string }>;
   requests: RecordedRequest[];
   patches: () => Array<{ id: number; body: Record<string, unknown> }>;
 }
@@ -22,9 +30,12 @@ function json(body: unknown, status = 200): Response {
 
 const RANK: Record<string, number> = { low: 0, medium: 1, high: 2, urgent: 3 };
 
-export function installFakeApi(tasks: Task[]): FakeApi {
+export function installFakeApi(tasks: Task[], messages: Message[] = []): FakeApi {
   const api: FakeApi = {
     tasks: tasks.map((task) => ({ ...task })),
+    messages: messages.map((message) => ({ ...message })),
+    details: {},
+    failures: {},
     requests: [],
     patches: () =>
       api.requests
@@ -36,9 +47,11 @@ export function installFakeApi(tasks: Task[]): FakeApi {
     const request = input instanceof Request ? input : new Request(String(input), init);
     const url = new URL(request.url);
     const text = request.method === "GET" ? "" : await request.text();
-    const body = text ? JSON.parse(text) : undefined;
+    const body: unknown = text ? JSON.parse(text) : undefined;
     api.requests.push({ method: request.method, path: url.pathname, query: url.searchParams, body });
     const path = url.pathname;
+    const failure = api.failures[`${request.method} ${path}`];
+    if (failure) return json({ detail: failure.detail, code: "failed" }, failure.status);
 
     if (path === "/api/config") {
       return json({ name: "Task Tracker", version: "test", ws_url: "/ws", classifier: "builtin", review_threshold: 0.7, embedded: true });
@@ -57,7 +70,38 @@ export function installFakeApi(tasks: Task[]): FakeApi {
         total_messages: 0,
       });
     }
-    if (path === "/api/messages") return json({ data: [], next_cursor: null });
+    if (path === "/api/messages" && request.method === "POST") {
+      const sent = body as { content: string; author: string | null; channel: string };
+      const id = Math.max(0, ...api.messages.map((row) => row.id)) + 1;
+      const message: Message = {
+        id,
+        channel: { id: 1, kind: "api", name: sent.channel },
+        external_id: `rest-${id}`,
+        author: sent.author,
+        content: sent.content,
+        sent_at: new Date().toISOString(),
+        received_at: new Date().toISOString(),
+        status: "received",
+        task_id: null,
+        classification: null,
+      };
+      api.messages.unshift(message);
+      return json(message, 202);
+    }
+    if (path === "/api/messages") {
+      const q = url.searchParams;
+      const rows = api.messages.filter((message) => {
+        const statuses = q.getAll("status");
+        const categories = q.getAll("category");
+        const channels = q.getAll("channel");
+        if (statuses.length && !statuses.includes(message.status)) return false;
+        if (categories.length && !categories.includes(message.classification?.category ?? "")) return false;
+        if (channels.length && !channels.includes(message.channel.name)) return false;
+        if (q.get("q") && !message.content.toLowerCase().includes(q.get("q")!.toLowerCase())) return false;
+        return true;
+      });
+      return json({ data: rows, next_cursor: null });
+    }
     if (path === "/api/tasks" && request.method === "GET") {
       const q = url.searchParams;
       let rows = api.tasks.filter((task) => {
@@ -98,7 +142,7 @@ export function installFakeApi(tasks: Task[]): FakeApi {
         api.tasks = api.tasks.filter((row) => row !== task);
         return new Response(null, { status: 204 });
       }
-      return json({ ...task, messages: [], issues: [], activity: [], exports: [] });
+      return json({ ...task, messages: [], issues: [], activity: [], exports: [], ...api.details[task.id] });
     }
     return json({ detail: `no fake route for ${request.method} ${path}`, code: "not_found" }, 404);
   };

@@ -8,6 +8,7 @@ import { useTaskFilters } from "../tasks/useTaskFilters";
 import { usePageTitle } from "../../hooks/usePageTitle";
 import { KanbanBoard } from "./KanbanBoard";
 import { TaskTable } from "./TaskTable";
+import "./BoardPage.css";
 
 export function BoardPage() {
   const { t } = useI18n();

@@ -9,7 +9,7 @@ import {
   type DragEndEvent,
   type DragStartEvent,
 } from "@dnd-kit/core";
-import { useId, useRef, useState, type MutableRefObject } from "react";
+import { useCallback, useId, useState } from "react";
 import { useTaskList, useUpdateTask } from "../../api/queries";
 import { TASK_STATUSES, type Task, type TaskStatus } from "../../api/types";
 import { StatusIcon } from "../../components/Badges";
@@ -18,19 +18,22 @@ import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 import { toTaskQuery, type TaskFilters } from "../tasks/filters";
 import { TaskCard, TaskCardBody } from "./TaskCard";
+import "./KanbanBoard.css";
 
 function Column({
   status,
   filters,
   onMove,
   instructionsId,
-  refocus,
+  refocusId,
+  onRefocused,
 }: {
   status: TaskStatus;
   filters: TaskFilters;
   onMove: (task: Task, direction: -1 | 1) => void;
   instructionsId: string;
-  refocus: MutableRefObject<number | null>;
+  refocusId: number | null;
+  onRefocused: () => void;
 }) {
   const { t, label, formatNumber } = useI18n();
   const query = useTaskList({ ...toTaskQuery(filters), status: [status] });
@@ -64,7 +67,14 @@ function Column({
       ) : (
         <ul className="board__list">
           {tasks.map((task) => (
-            <TaskCard key={task.id} task={task} onMove={onMove} describedBy={instructionsId} refocus={refocus} />
+            <TaskCard
+              key={task.id}
+              task={task}
+              onMove={onMove}
+              describedBy={instructionsId}
+              refocus={refocusId === task.id}
+              onRefocused={onRefocused}
+            />
           ))}
         </ul>
       )}
@@ -80,7 +90,9 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
   const instructionsId = useId();
   const [dragging, setDragging] = useState<Task | null>(null);
   const [announcement, setAnnouncement] = useState("");
-  const refocus = useRef<number | null>(null);
+  // A card moved by keyboard takes focus again where it lands.
+  const [refocusId, setRefocusId] = useState<number | null>(null);
+  const onRefocused = useCallback(() => setRefocusId(null), []);
   const columns = filters.status.length ? TASK_STATUSES.filter((s) => filters.status.includes(s)) : [...TASK_STATUSES];
   const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 5 } }));
 
@@ -96,10 +108,10 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
   };
 
   const moveBy = (task: Task, direction: -1 | 1) => {
-    const index = TASK_STATUSES.indexOf(task.status as TaskStatus);
+    const index = TASK_STATUSES.indexOf(task.status);
     const target = TASK_STATUSES[index + direction];
     if (index < 0 || !target) return;
-    refocus.current = task.id;
+    setRefocusId(task.id);
     move(task, target);
   };
 
@@ -139,7 +151,8 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
             filters={filters}
             onMove={moveBy}
             instructionsId={instructionsId}
-            refocus={refocus}
+            refocusId={refocusId}
+            onRefocused={onRefocused}
           />
         ))}
       </div>

@@ -1,10 +1,11 @@
 import { useDraggable } from "@dnd-kit/core";
-import { useEffect, useRef, type KeyboardEvent, type MutableRefObject } from "react";
+import { useEffect, useRef, type KeyboardEvent } from "react";
 import { Link } from "react-router";
 import type { Task } from "../../api/types";
 import { Avatar, CategoryChip, ChannelTag, PriorityBadge } from "../../components/Badges";
 import { Icon } from "../../components/Icon";
 import { useI18n } from "../../i18n/I18nProvider";
+import "./TaskCard.css";
 
 export function TaskCardBody({ task }: { task: Task }) {
   const { t, plural } = useI18n();
@@ -47,21 +48,23 @@ export function TaskCard({
   onMove,
   describedBy,
   refocus,
+  onRefocused,
 }: {
   task: Task;
   onMove: (task: Task, direction: -1 | 1) => void;
   describedBy: string;
-  /** Id of a card that was just moved by keyboard: it takes focus again where it lands. */
-  refocus: MutableRefObject<number | null>;
+  /** This card was just moved by keyboard: it takes focus again where it lands. */
+  refocus: boolean;
+  onRefocused: () => void;
 }) {
   const { attributes, listeners, setNodeRef, isDragging } = useDraggable({ id: task.id, data: { task } });
   const element = useRef<HTMLAnchorElement | null>(null);
   useEffect(() => {
-    if (refocus.current === task.id && element.current && document.activeElement !== element.current) {
+    if (refocus && element.current && document.activeElement !== element.current) {
       element.current.focus();
-      refocus.current = null;
+      onRefocused();
     }
-  });
+  }, [refocus, onRefocused]);
   const onKeyDown = (event: KeyboardEvent<HTMLAnchorElement>) => {
     if (event.shiftKey && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
       event.preventDefault();

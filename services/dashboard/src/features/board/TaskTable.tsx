@@ -5,6 +5,7 @@ import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, Relat
 import { EmptyState, ErrorState, LoadMore, LoadingState } from "../../components/States";
 import { useI18n } from "../../i18n/I18nProvider";
 import { toTaskQuery, type TaskFilters } from "../tasks/filters";
+import "./TaskTable.css";
 
 function SortHeader({
   label,

@@ -1,9 +1,10 @@
-import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useChannels, useMessageList, usePostMessage } from "../../api/queries";
 import { CATEGORIES, MESSAGE_STATUSES, isOneOf, type Message, type MessageQuery } from "../../api/types";
 import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, RelativeTime } from "../../components/Badges";
 import { Dialog } from "../../components/Dialog";
+import "../../components/Feed.css";
 import { Icon } from "../../components/Icon";
 import { useDebouncedField } from "../../hooks/useDebouncedField";
 import { MultiSelectMenu } from "../../components/Popover";
@@ -142,6 +143,24 @@ function ComposeDialog({ open, onClose }: { open: boolean; onClose: () => void }
   );
 }
 
+/**
+ * Rows that arrive after the first load are fresh for two seconds (they get a brief highlight).
+ * `rows` is null until the first load.
+ */
+function useFreshRows(rows: Message[] | null): (id: number) => boolean {
+  const [seen, setSeen] = useState<ReadonlySet<number> | null>(null);
+  if (seen === null && rows !== null) setSeen(new Set(rows.map((row) => row.id)));
+  const fresh = seen && rows ? rows.filter((row) => !seen.has(row.id)).map((row) => row.id) : [];
+  const freshKey = fresh.join(",");
+  useEffect(() => {
+    if (!freshKey) return;
+    const ids = freshKey.split(",").map(Number);
+    const timer = setTimeout(() => setSeen((all) => new Set([...(all ?? []), ...ids])), 2000);
+    return () => clearTimeout(timer);
+  }, [freshKey]);
+  return (id) => seen !== null && !seen.has(id);
+}
+
 export function InboxPage() {
   const { t, label, plural } = useI18n();
   const [params, setParams] = useSearchParams();
@@ -151,15 +170,8 @@ export function InboxPage() {
   const [composing, setComposing] = useState(false);
   usePageTitle(t("nav.inbox"));
 
-  // Rows that arrive after the first load get a brief highlight.
-  const seen = useRef<Set<number> | null>(null);
   const rows = messages.data?.pages.flatMap((page) => page.data) ?? [];
-  if (seen.current === null && messages.data) seen.current = new Set(rows.map((row) => row.id));
-  useEffect(() => {
-    if (!seen.current) return;
-    const timer = setTimeout(() => rows.forEach((row) => seen.current?.add(row.id)), 2000);
-    return () => clearTimeout(timer);
-  });
+  const isFresh = useFreshRows(messages.data ? rows : null);
 
   const update = (mutate: (next: URLSearchParams) => void) =>
     setParams(
@@ -175,7 +187,7 @@ export function InboxPage() {
     update((params) => (next.trim() ? params.set("q", next.trim()) : params.delete("q"))),
   );
 
-  const selectedCategories = (query.category ?? []) as (typeof CATEGORIES)[number][];
+  const selectedCategories = query.category ?? [];
 
   return (
     <div className="page">
@@ -269,7 +281,7 @@ export function InboxPage() {
           <>
             <ul className="feed" aria-label={t("inbox.feed")} aria-live="off">
               {rows.map((message) => (
-                <MessageRow key={message.id} message={message} fresh={seen.current !== null && !seen.current.has(message.id)} />
+                <MessageRow key={message.id} message={message} fresh={isFresh(message.id)} />
               ))}
             </ul>
             <LoadMore query={messages} />

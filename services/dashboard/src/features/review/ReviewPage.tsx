@@ -1,8 +1,9 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useNavigate } from "react-router";
 import { useTask, useTaskList, useUpdateTask } from "../../api/queries";
 import { CATEGORIES, PRIORITIES, type Category, type Priority, type Task, type TaskPatch, type TaskQuery } from "../../api/types";
 import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityIcon, RelativeTime } from "../../components/Badges";
+import "../../components/Feed.css";
 import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, LoadingState, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
@@ -10,6 +11,7 @@ import { usePageTitle } from "../../hooks/usePageTitle";
 import { useI18n } from "../../i18n/I18nProvider";
 import { MergeDialog } from "../tasks/MergeDialog";
 import { CATEGORY_KEYS, PRIORITY_KEYS, useReviewShortcuts } from "./useReviewShortcuts";
+import "./ReviewPage.css";
 
 export const REVIEW_QUERY: TaskQuery = { needs_review: true, sort: "-created_at", limit: 100 };
 
@@ -136,7 +138,7 @@ export function ReviewPage() {
   const update = useUpdateTask();
   const queue = useMemo(() => list.data?.pages.flatMap((page) => page.data) ?? [], [list.data]);
   const [selectedId, setSelectedId] = useState<number | null>(null);
-  const lastIndex = useRef(0);
+  const [lastIndex, setLastIndex] = useState(0);
   // A corrected task can leave the queue at once (the server treats a correction as a review);
   // it stays on screen, selected, until the reviewer moves on, so the next key still acts on it.
   const [held, setHeld] = useState<{ task: Task; index: number } | null>(null);
@@ -153,11 +155,10 @@ export function ReviewPage() {
 
   // Follow the selection by id; when the selected task leaves the queue, take its neighbour.
   const index = tasks.findIndex((task) => task.id === selectedId);
-  const selected: Task | undefined = index >= 0 ? tasks[index] : tasks[Math.min(lastIndex.current, tasks.length - 1)];
-  useEffect(() => {
-    if (selected && selected.id !== selectedId) setSelectedId(selected.id);
-    if (index >= 0) lastIndex.current = index;
-  }, [selected, selectedId, index]);
+  const selected: Task | undefined = index >= 0 ? tasks[index] : tasks[Math.min(lastIndex, tasks.length - 1)];
+  // Adjusted during render (state derived from the queue), so no frame shows the old selection.
+  if (selected && selected.id !== selectedId) setSelectedId(selected.id);
+  if (index >= 0 && index !== lastIndex) setLastIndex(index);
 
   useEffect(() => {
     if (selected) document.querySelector(`[data-review-id="${selected.id}"]`)?.scrollIntoView({ block: "nearest" });
@@ -267,8 +268,8 @@ export function ReviewPage() {
               <ReviewDetail
                 task={selected}
                 onPatch={(body) => {
-                  if (body.category) actions.setCategory(body.category as Category);
-                  else if (body.priority) actions.setPriority(body.priority as Priority);
+                  if (body.category) actions.setCategory(body.category);
+                  else if (body.priority) actions.setPriority(body.priority);
                 }}
                 onApprove={actions.approve}
                 onNoise={actions.noise}

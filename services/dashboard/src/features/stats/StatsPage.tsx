@@ -4,6 +4,7 @@ import { EmptyState, ErrorState, LoadingState } from "../../components/States";
 import { usePageTitle } from "../../hooks/usePageTitle";
 import { useI18n, type LabelGroup } from "../../i18n/I18nProvider";
 import { BarList, DayBars, Donut, fillDays, toDayCounts, type BarRow } from "./charts";
+import "./StatsPage.css";
 
 function ordered(counts: Record<string, number>, order: readonly string[], group: LabelGroup, label: (g: LabelGroup, v: string) => string, prefix: string): BarRow[] {
   const keys = [...order.filter((key) => key in counts), ...Object.keys(counts).filter((key) => !order.includes(key))];

@@ -1,4 +1,5 @@
 import { useI18n } from "../../i18n/I18nProvider";
+import "./charts.css";
 
 export interface DayCount {
   day: string;
@@ -8,7 +9,7 @@ export interface DayCount {
 /** Reads `messages_per_day` defensively: the schema types it as a list of loose objects. */
 export function toDayCounts(rows: Array<Record<string, unknown>> | undefined): DayCount[] {
   return (rows ?? [])
-    .map((row) => ({ day: String(row.day ?? ""), count: Number(row.count ?? 0) }))
+    .map((row) => ({ day: typeof row.day === "string" ? row.day : "", count: Number(row.count ?? 0) }))
     .filter((row) => row.day && Number.isFinite(row.count))
     .sort((a, b) => a.day.localeCompare(b.day));
 }
@@ -140,14 +141,16 @@ export function Donut({ rows, label }: { rows: BarRow[]; label: string }) {
   const total = rows.reduce((sum, row) => sum + row.value, 0);
   const radius = 40;
   const circumference = 2 * Math.PI * radius;
-  let offset = 0;
+  const lengths = rows.map((row) => (total ? (row.value / total) * circumference : 0));
+  // Each slice starts where the ones before it end.
+  const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((sum, length) => sum + length, 0));
   return (
     <div className="donut">
       <svg viewBox="0 0 100 100" width="120" height="120" role="img" aria-label={label}>
         <circle cx="50" cy="50" r={radius} className="donut__track" />
         {rows.map((row, i) => {
-          const length = total ? (row.value / total) * circumference : 0;
-          const circle = (
+          const length = lengths[i] ?? 0;
+          return (
             <circle
               key={row.key}
               cx="50"
@@ -155,14 +158,12 @@ export function Donut({ rows, label }: { rows: BarRow[]; label: string }) {
               r={radius}
               className={`donut__slice donut__slice--${i % 6}`}
               strokeDasharray={`${length} ${circumference - length}`}
-              strokeDashoffset={-offset}
+              strokeDashoffset={-(offsets[i] ?? 0)}
               transform="rotate(-90 50 50)"
             >
               <title>{`${row.label}: ${formatNumber(row.value)}`}</title>
             </circle>
           );
-          offset += length;
-          return circle;
         })}
         <text x="50" y="54" textAnchor="middle" className="donut__total">
           {formatNumber(total)}

@@ -7,19 +7,30 @@ import { Icon } from "../../components/Icon";
 import { Spinner, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
+import "./MergeDialog.css";
 
-/** Picks the task that `source` is merged into: search by text, or type its number. */
-export function MergeDialog({
-  source,
-  open,
-  onClose,
-  onMerged,
-}: {
+interface MergeDialogProps {
   source: Task | null;
   open: boolean;
   onClose: () => void;
   onMerged?: (target: Task) => void;
-}) {
+}
+
+/** Picks the task that `source` is merged into: search by text, or type its number. */
+export function MergeDialog(props: MergeDialogProps) {
+  // Every opening starts afresh (no search, no choice, no error from the last attempt): a new key
+  // on opening mounts a new form. The closed one stays mounted until then, so closing still lets
+  // the native dialog give focus back.
+  const [openings, setOpenings] = useState(0);
+  const [wasOpen, setWasOpen] = useState(props.open);
+  if (props.open !== wasOpen) {
+    setWasOpen(props.open);
+    if (props.open) setOpenings((count) => count + 1);
+  }
+  return <MergeForm key={openings} {...props} />;
+}
+
+function MergeForm({ source, open, onClose, onMerged }: MergeDialogProps) {
   const { t } = useI18n();
   const toast = useToast();
   const merge = useMergeTask();
@@ -31,14 +42,6 @@ export function MergeDialog({
     const timer = setTimeout(() => setDebounced(text.trim()), 200);
     return () => clearTimeout(timer);
   }, [text]);
-  useEffect(() => {
-    if (!open) {
-      setText("");
-      setChosen(null);
-      merge.reset();
-    }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [open]);
 
   const byNumber = /^#?\d+$/.test(debounced) ? Number(debounced.replace("#", "")) : null;
   const candidates = useTaskList(

@@ -50,7 +50,7 @@ export function NewTaskDialog({ open, onClose }: { open: boolean; onClose: () =>
           toast.push({
             kind: "success",
             text: t("task.created", { id: task.id }),
-            action: { label: t("action.open"), run: () => navigate(`/tasks/${task.id}`) },
+            action: { label: t("action.open"), run: () => void navigate(`/tasks/${task.id}`) },
           });
           reset();
           onClose();

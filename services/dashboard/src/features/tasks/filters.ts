@@ -116,9 +116,10 @@ export function toTaskQuery(filters: TaskFilters, limit = 100): TaskQuery {
   return query;
 }
 
-function listOf(value: unknown): string[] {
+/** A query parameter that may be given once or repeated, as a list. */
+export function listOf(value: readonly string[] | string | null | undefined): string[] {
   if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value.map(String) : [String(value)];
+  return typeof value === "string" ? [value] : [...value];
 }
 
 /**

@@ -1,0 +1,117 @@
+"""Who may address the API, and whose `X-Forwarded-*` headers count.
+
+* `TrustedHosts`: a request whose `Host` is not a configured name (`TASKTRACKER_TRUSTED_HOSTS`; the
+  loopback names always) is refused with 400 `untrusted_host`: a page on a rebinding domain that
+  resolves to a loopback install cannot talk to it. Health checks pass whatever the Host (probes
+  address pods by IP and learn nothing from them).
+* `ForwardedHeaders`: `X-Forwarded-For/-Proto/-Host/-Prefix` and `Forwarded` are believed only from
+  `TASKTRACKER_FORWARDED_ALLOW_IPS` (loopback by default); from anyone else they are removed before
+  the app sees them, so neither the access log nor `/api/config`'s `ws_url` can be forged.
+"""
+
+from __future__ import annotations
+
+import json
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import Any, cast
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+UNCHECKED_PATHS = ("/api/health",)
+
+
+def host_of(value: str) -> str:
+    """The host name of a `Host` header (or an origin's netloc), lower-case, without port or brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value[1:]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    for pattern in allowed:
+        if pattern == "*" or host == pattern.rstrip("."):
+            return True
+        if pattern.startswith("*.") and host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+            return True
+    return False
+
+
+class TrustedHosts:
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(UNCHECKED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+        if host_allowed(host_of(header), self.allowed):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "untrusted_host"})
+            return
+        body = json.dumps(
+            {
+                "detail": f"Host {header[:100]!r} is not served here: add it to TASKTRACKER_TRUSTED_HOSTS",
+                "code": "untrusted_host",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _networks(allowed: list[str]) -> list[IPv4Network | IPv6Network] | None:
+    """None means every peer is trusted (`*`)."""
+    if "*" in allowed:
+        return None
+    return [ip_network(item, strict=False) for item in allowed]
+
+
+class ForwardedHeaders:
+    """Outermost, so it sees the real peer: from a trusted proxy, uvicorn's own middleware applies
+    `X-Forwarded-For/-Proto`; from anyone else every forwarding header is dropped."""
+
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.networks = _networks(allowed)
+        # uvicorn's own, typed with its ASGI types; the peer has been checked by then.
+        self.proxied: Any = ProxyHeadersMiddleware(cast(Any, app), trusted_hosts="*")
+
+    def trusts(self, scope: Scope) -> bool:
+        if self.networks is None:
+            return True
+        client = scope.get("client")
+        if not client:
+            return False
+        try:
+            peer = ip_address(client[0])
+        except ValueError:  # a Unix socket path: a proxy on this machine
+            return True
+        if peer.version == 6 and peer.ipv4_mapped is not None:  # a dual-stack socket's IPv4 peer
+            peer = peer.ipv4_mapped
+        return any(peer in network for network in self.networks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if self.trusts(scope):
+            await self.proxied(scope, receive, send)
+            return
+        scope["headers"] = [
+            (k, v) for k, v in scope["headers"] if not (k.startswith(b"x-forwarded-") or k == b"forwarded")
+        ]
+        await self.app(scope, receive, send)

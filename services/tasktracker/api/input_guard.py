@@ -1,0 +1,155 @@
+"""Input no database can store, refused before any endpoint sees it, the same way on SQLite and PostgreSQL.
+
+* NUL (`\\u0000`) and lone UTF-16 surrogates (`\\ud800`) in a JSON body, a query parameter or the path:
+  PostgreSQL cannot store a NUL in text, and a surrogate cannot be encoded as UTF-8. Refused (422, or
+  404 in the path) rather than stripped, so what is stored is what was sent.
+* `NaN`, `Infinity` and numbers that overflow to infinity in a JSON body: not JSON, and PostgreSQL's
+  JSON columns refuse them.
+* JSON nested deeper than `MAX_JSON_DEPTH`: parsers and encoders recurse, and no message needs it.
+
+A body is parsed here only when it could hold one of these: every escape of a NUL or a surrogate
+starts with `\\u`, so bodies without `\\u`, `NaN`, `Infinity`, a long exponent or deep brackets pass
+untouched and are parsed once, by the endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BIG_EXPONENT = re.compile(rb"[0-9][eE][+]?[0-9]{3}")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def _check_text(value: str, where: str) -> None:
+    if "\x00" in value:
+        raise Refused(422, "invalid_characters", f"{where} contains a NUL character (\\u0000)")
+    if _SURROGATE.search(value):
+        raise Refused(422, "invalid_characters", f"{where} contains a lone UTF-16 surrogate")
+
+
+def _reject_constant(name: str) -> Any:
+    raise Refused(422, "invalid_number", f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise Refused(422, "invalid_number", f"{text[:40]} is out of the range of a number")
+    return value
+
+
+def _might_need_checking(body: bytes) -> bool:
+    return (
+        b"\\u" in body
+        or b"NaN" in body
+        or b"Infinity" in body
+        or body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
+        or _BIG_EXPONENT.search(body) is not None
+    )
+
+
+def check_json_body(body: bytes) -> None:
+    """Raise `Refused` for a body holding what cannot be stored; anything else (even invalid JSON,
+    which the endpoint answers itself) passes."""
+    if not _might_need_checking(body):
+        return
+    try:
+        payload = json.loads(body, parse_constant=_reject_constant, parse_float=_finite)
+    except RecursionError:
+        raise Refused(422, "json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError:
+        return
+    stack: list[tuple[Any, int]] = [(payload, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value, "a string in the body")
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise Refused(422, "json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(value, dict):
+                for key in value:
+                    _check_text(key, "a key in the body")
+                stack.extend((item, depth + 1) for item in value.values())
+            else:
+                stack.extend((item, depth + 1) for item in value)
+
+
+def check_url(scope: Scope) -> None:
+    if "\x00" in scope.get("path", ""):
+        raise Refused(404, "not_found", "Not Found")
+    query = scope.get("query_string", b"")
+    # Bytes that are not UTF-8 become U+FFFD when Starlette parses the query (storable); a NUL stays.
+    if b"%00" in query or b"\x00" in query:
+        raise Refused(422, "invalid_characters", "a query parameter contains a NUL character")
+
+
+class InputGuard:
+    """ASGI middleware applying the checks above to every HTTP request and WebSocket handshake."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            check_url(scope)
+        except Refused as refused:
+            await self._refuse(scope, send, refused)
+            return
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        try:
+            check_json_body(b"".join(chunks))
+        except Refused as refused:
+            await self._refuse(scope, send, refused)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, refused: Refused) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": refused.code})
+            return
+        body = json.dumps({"detail": refused.detail, "code": refused.code}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": refused.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

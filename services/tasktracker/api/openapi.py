@@ -1,0 +1,111 @@
+"""The OpenAPI document, true to what the API answers.
+
+FastAPI documents a 422 of its own shape (`detail` always a list) and none of the errors the
+application raises. Here every error is one schema, `Error` (`detail` a message or the list of
+validation issues, and a `code`), and every operation declares the statuses it can answer:
+
+* 422 everywhere (a NUL in any query parameter is refused, besides validation),
+* 400, 413 where there is a body (not JSON / not UTF-8; over the size limit),
+* 404 where there is a path parameter, 409 where the endpoint says so.
+
+OpenAPI has no words for WebSocket messages, so the `/ws` payloads are added as schema-only
+components: `LiveEvent` (a `oneOf` over the event types, discriminated by `type`) and its members.
+The dashboard's client generator then types `src/live/events.ts` from the same document as the REST
+client. Schemas the routes already define (`MessagePublic`, `TaskPublic`, ...) are referred to, not
+redefined.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field, TypeAdapter
+
+from tasktracker.events.schemas import LiveEvent
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="Where: `body`, `query` or `path`, then the field.")
+    msg: str
+    type: str
+
+
+class Error(BaseModel):
+    """Every error the API answers: `{"detail", "code"}`."""
+
+    detail: str | list[ValidationIssue] = Field(
+        description="What went wrong: a sentence, or (code `validation_error`) one issue per bad field."
+    )
+    code: str = Field(description="Machine-readable, e.g. `not_found`, `validation_error`, `null_field`.")
+
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+DESCRIPTIONS = {
+    "400": "The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here.",
+    "404": "Not found (`not_found`, or a more specific code).",
+    "409": "Conflict with the stored state (`code` says which).",
+    "413": "The body is over the size limit (`content_too_large`).",
+    "422": (
+        "Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone "
+        "surrogate), `json_too_deep`, `invalid_number`, or a more specific code."
+    ),
+}
+BODY_METHODS = {"post", "put", "patch"}
+
+
+def _with_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    statuses = {"422"}
+    if method in BODY_METHODS and "requestBody" in operation:
+        statuses |= {"400", "413"}
+    if "{" in path:
+        statuses.add("404")
+    for status in statuses:
+        responses.setdefault(status, {"description": DESCRIPTIONS[status]})
+    for status, response in responses.items():
+        if status.startswith("4"):
+            response["content"] = {"application/json": {"schema": ERROR_REF}}
+            if status in DESCRIPTIONS and response.get("description") in (None, "", "Validation Error"):
+                response["description"] = DESCRIPTIONS[status]
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    spec = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version=app.openapi_version,
+        description=app.description,
+        routes=app.routes,
+    )
+    for path, item in spec.get("paths", {}).items():
+        for method, operation in item.items():
+            _with_errors(path, method, operation)
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    error = Error.model_json_schema(ref_template=REF_TEMPLATE)
+    schemas.update(error.pop("$defs", {}))
+    schemas["Error"] = error
+    for name, schema in event_schemas().items():
+        schemas.setdefault(name, schema)
+    return spec
+
+
+def event_schemas() -> dict[str, Any]:
+    """`LiveEvent` and the models it is made of, as OpenAPI components."""
+    schema = TypeAdapter(LiveEvent).json_schema(ref_template=REF_TEMPLATE, mode="serialization")
+    components: dict[str, Any] = schema.pop("$defs")
+    components["LiveEvent"] = {"title": "LiveEvent", **schema}
+    return components
+
+
+def install(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,113 @@
+"""How many SQL statements one message costs: ingested over HTTP, and classified by its job.
+
+Counted with SQLAlchemy's `before_cursor_execute` hook on the process's own engine, so every
+statement the code sends is seen (transaction control included). The budgets are today's counts:
+a change that adds a round trip per message fails here and has to say why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tasktracker.api.app import create_app
+from tasktracker.runtime import Role, build_runtime
+from tests.support.app import ScriptedClassifier, serve
+
+# Statements per message (SELECTs, INSERTs, UPDATEs, and the COMMIT/ROLLBACK the driver is sent).
+# Before the unit of work and RETURNING (issue 9): 4, 3.2, 13 and 12.
+INGEST_ONE_BUDGET = 3
+INGEST_BATCH_BUDGET = 2.15
+CLASSIFY_NEW_TASK_BUDGET = 11
+CLASSIFY_DUPLICATE_BUDGET = 11
+
+BATCH = 20
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement.split(None, 1)[0].upper())
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+@contextlib.contextmanager
+def counting(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(engine.sync_engine, "before_cursor_execute", counter)
+    # SQLAlchemy sends COMMIT/ROLLBACK through the DBAPI connection, not a cursor: count them too.
+    on_commit = lambda _conn: counter.statements.append("COMMIT")  # noqa: E731
+    on_rollback = lambda _conn: counter.statements.append("ROLLBACK")  # noqa: E731
+    event.listen(engine.sync_engine, "commit", on_commit)
+    event.listen(engine.sync_engine, "rollback", on_rollback)
+    try:
+        yield counter
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", counter)
+        event.remove(engine.sync_engine, "commit", on_commit)
+        event.remove(engine.sync_engine, "rollback", on_rollback)
+
+
+async def test_statements_per_ingested_message(make_settings) -> None:
+    """The API process (it sends jobs, never runs them): one POST, and a batch."""
+    app = create_app(make_settings(), role=Role.api, migrate=True, classifier=ScriptedClassifier())
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        # The first message of a channel also creates the channel: warm it up, then count.
+        warm = await client.post("/api/messages", json={"content": "task: warm up", "channel": "count"})
+        assert warm.status_code == 202, warm.text
+        with counting(app.state.runtime.engine) as counter:
+            one = await client.post("/api/messages", json={"content": "bug: one", "channel": "count"})
+            assert one.status_code == 202, one.text
+            single = len(counter)
+            print("ingest one:", single, counter.statements)
+            counter.reset()
+            batch = [{"content": f"task: item {i}", "channel": "count"} for i in range(BATCH)]
+            many = await client.post("/api/messages/batch", json={"messages": batch})
+            assert many.status_code == 202 and many.json()["created"] == BATCH, many.text
+            per_message = len(counter) / BATCH
+            print("ingest batch per message:", per_message)
+    assert single <= INGEST_ONE_BUDGET, counter.statements
+    assert per_message <= INGEST_BATCH_BUDGET
+
+
+async def test_statements_per_classified_message(make_settings) -> None:
+    """The classification job of a new request (a task is made) and of a repeat (linked to it)."""
+    from tasktracker.worker.jobs import classify_message
+
+    settings = make_settings()
+    app = create_app(settings, role=Role.api, migrate=True, classifier=ScriptedClassifier())
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        ids = []
+        for n in range(2):
+            r = await client.post(
+                "/api/messages", json={"content": "bug: export button does nothing", "external_id": f"c{n}"}
+            )
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["id"])
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    try:
+        with counting(runtime.engine) as counter:
+            first = await classify_message(runtime, ids[0])
+            new_task = len(counter)
+            print("classify (new task):", new_task, counter.statements)
+            counter.reset()
+            second = await classify_message(runtime, ids[1])
+            duplicate = len(counter)
+            print("classify (duplicate):", duplicate, counter.statements)
+    finally:
+        await runtime.stop()
+    assert first.task_created and second.duplicate_of == first.task_id
+    assert new_task <= CLASSIFY_NEW_TASK_BUDGET, counter.statements
+    assert duplicate <= CLASSIFY_DUPLICATE_BUDGET
