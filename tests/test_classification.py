@@ -218,7 +218,7 @@ async def test_the_review_queue_gets_low_category_or_priority_confidence_and_eve
                 latency_ms=1.0,
             )
             async with sessions() as session:
-                outcome = await record(session, settings, message.id, result)
+                outcome = await record(UnitOfWork(session), settings, message.id, result)
                 await session.commit()
             async with sessions() as session:
                 task = await session.get(Task, outcome.task_id)
