@@ -21,10 +21,10 @@ help:
 	@echo "make eval-llm      a real small LLM (SmolLM2 via llama-cpp-python) on the dev and check sets"
 	@echo "make services-dev  api + worker as separate auto-reloading processes on local PostgreSQL + NATS"
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt operator/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e ./operator
 	@touch $@
 
 install: $(STAMP)
@@ -56,15 +56,15 @@ test-fast: $(STAMP) $(BIN)/helm
 	$(BIN)/pytest -m "not e2e" -x $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests bench
-	$(BIN)/ruff format --check services tests bench
+	$(BIN)/ruff check services tests bench operator
+	$(BIN)/ruff format --check services tests bench operator
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	cd $(DASHBOARD) && npm run lint && npm run check:api
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix services tests bench
-	$(BIN)/ruff format services tests bench
+	$(BIN)/ruff check --fix services tests bench operator
+	$(BIN)/ruff format services tests bench operator
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
@@ -85,6 +85,7 @@ eval-llm: $(STAMP) $(LLM_VENV)/.installed
 # Regenerate docs/configuration.md from Settings (a test fails when it is stale).
 docs: $(STAMP)
 	$(BIN)/tasktracker config --docs > docs/configuration.md
+	$(BIN)/tasktracker-operator-manifests .
 
 # Regenerate the OpenAPI document and the dashboard's typed client from it.
 openapi: $(STAMP)
