@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tasktracker.ai.chain import FALLBACK_SUFFIX
 from tasktracker.channels import service as channels_service
 from tasktracker.classification import duplicates
-from tasktracker.classification.schemas import TITLE_MAX, Category, Classification
+from tasktracker.classification.schemas import TITLE_MAX, Category, Classification, needs_review
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
 from tasktracker.events import schemas as events
@@ -127,7 +127,10 @@ async def _task_for(
     """
     assert message.id is not None and issue.id is not None  # stored rows
     since = utcnow() - timedelta(hours=settings.duplicate_window_h)
-    candidates = await tasks_service.open_candidates(session, message.channel_id, result.category, since)
+    # Any actionable category: a repeat restated in other words is often filed under a neighbouring
+    # category (a bug report vs a request to fix it), and the matcher is what tells requests apart.
+    categories = [category for category in Category if category is not Category.noise]
+    candidates = await tasks_service.open_candidates(session, message.channel_id, categories, since)
     match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
     if match is not None:
         linked = await tasks_service.link_message(session, match[0], message.id, match[1])
@@ -147,7 +150,7 @@ async def _task_for(
         issue_id=issue.id,
         channel_id=message.channel_id,
         confidence=result.confidence,
-        needs_review=result.confidence < settings.review_threshold,
+        needs_review=needs_review(result, settings.review_threshold, settings.priority_review_threshold),
         model=result.model,
     )
     task, created = await tasks_service.create(session, data, source=source)

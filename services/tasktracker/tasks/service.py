@@ -114,10 +114,10 @@ async def create(
 
 
 async def open_candidates(
-    session: AsyncSession, channel_id: int | None, category: str, since: datetime
+    session: AsyncSession, channel_id: int | None, categories: Sequence[str], since: datetime
 ) -> list[tuple[int, str]]:
-    """(id, text) of the open tasks of a channel and category made since then: where a repeat belongs."""
-    return await repository.open_candidates(session, channel_id, category, since)
+    """(id, text) of the open tasks of a channel in `categories` made since then: where a repeat belongs."""
+    return await repository.open_candidates(session, channel_id, categories, since)
 
 
 async def link_message(
