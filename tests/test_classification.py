@@ -173,3 +173,56 @@ async def test_a_fresh_claim_is_not_swept(make_settings) -> None:
         assert await find_stuck(sessions, settings) == []
     finally:
         await engine.dispose()
+
+
+async def test_the_review_queue_gets_low_category_or_priority_confidence_and_every_urgent(
+    make_settings,
+) -> None:
+    """Issue 14: a person confirms what the model is unsure of, and every `urgent`."""
+    from tasktracker.classification.service import record
+
+    settings = make_settings()
+    cases = [  # (priority, category confidence, priority confidence) -> needs_review
+        (Priority.medium, 0.9, 0.9, False),
+        (Priority.medium, 0.5, 0.9, True),
+        (Priority.medium, 0.9, 0.3, True),
+        (Priority.high, 0.9, None, False),  # an LLM answer has no priority probability
+        (Priority.urgent, 0.99, 0.99, True),
+    ]
+    engine, sessions, _ = await _stored_message(settings)
+    try:
+        async with sessions() as session:
+            channel = Channel(kind="api", name="review")
+            session.add(channel)
+            await session.flush()
+            assert channel.id is not None
+            topics = ["renew the cert", "fix the footer", "export to pdf", "upgrade redis", "prod is down"]
+            messages = [
+                Message(channel_id=channel.id, external_id=f"r{i}", content=topic)
+                for i, topic in enumerate(topics)
+            ]
+            session.add_all(messages)
+            await session.commit()
+        for message, (priority, confidence, priority_confidence, expected) in zip(
+            messages, cases, strict=True
+        ):
+            assert message.id is not None
+            result = Classification(
+                category=Category.task,
+                priority=priority,
+                actionable=True,
+                title=f"case {message.id}",
+                confidence=confidence,
+                priority_confidence=priority_confidence,
+                model="scripted",
+                latency_ms=1.0,
+            )
+            async with sessions() as session:
+                outcome = await record(UnitOfWork(session), settings, message.id, result)
+                await session.commit()
+            async with sessions() as session:
+                task = await session.get(Task, outcome.task_id)
+                assert task is not None
+                assert task.needs_review is expected, (priority, confidence, priority_confidence)
+    finally:
+        await engine.dispose()

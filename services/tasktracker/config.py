@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -204,14 +204,21 @@ class Settings(BaseSettings):
     ollama_timeout_s: float = Field(default=60.0, gt=0)
     ollama_retries: int = Field(default=2, ge=0, le=10)
     llm_concurrency: int = Field(default=2, ge=1, le=64)
+    # How the answer's JSON schema is sent: OpenAI's `json_schema` type (Ollama, vLLM, ...) or
+    # `{"type": "json_object", "schema": ...}` (llama-cpp-python's server).
+    llm_response_format: Literal["json_schema", "json_object"] = "json_schema"
+    # Champion/challenger: dev rows the LLM is measured on against the built-in model at worker start.
+    llm_eval_examples: int = Field(default=60, ge=10, le=1000)
     review_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    # Below this probability of the chosen priority (built-in model) a task goes to review too.
+    priority_review_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     retrain_every: int = Field(default=25, ge=0)
     # A read-only directory holding a built-in model trained at image build (the image sets it), used
     # when the data dir has none: a fresh volume at the data dir does not cost a retraining.
     builtin_model_seed_dir: Path | None = None
 
     duplicate_window_h: float = Field(default=72.0, gt=0)
-    duplicate_threshold: float = Field(default=0.8, gt=0, le=1.0)
+    duplicate_threshold: float = Field(default=0.75, gt=0, le=1.0)
 
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     telegram_api_url: str | None = None

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.config import Settings
 from tasktracker.metrics import RETRAINS
-from tasktracker.tasks import repository as tasks_repo
+from tasktracker.tasks import service as tasks_service
 
 if TYPE_CHECKING:
     from tasktracker.ai.builtin import LabelledExample
@@ -33,7 +33,7 @@ async def examples(session: AsyncSession) -> list[LabelledExample]:
             actionable=c.actionable,
             weight=CORRECTION_WEIGHT,
         )
-        for c in await tasks_repo.corrections(session)
+        for c in await tasks_service.corrections(session)
     ]
 
 
@@ -75,7 +75,7 @@ class Retrainer:
         if every <= 0 or (self._running is not None and not self._running.done()):
             return False
         async with self.sessions() as session:
-            count = await tasks_repo.count_corrections(session)
+            count = await tasks_service.count_corrections(session)
         if count - self.trained_on < every:
             return False
         self._running = asyncio.create_task(self._retrain_latest(), name="retrain-builtin")

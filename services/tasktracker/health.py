@@ -48,4 +48,7 @@ async def readiness(runtime: Runtime, timeout_s: float = CHECK_TIMEOUT_S) -> Rea
         checks["classifier"] = "ok" if ready else "degraded"
     except Exception as exc:
         checks["classifier"] = f"degraded: {type(exc).__name__}"
+    # Which model answers and why (champion/challenger: the LLM only once it beat the built-in model).
+    if (choice := getattr(runtime.classifier, "status", None)) is not None:
+        checks["classifier_choice"] = choice
     return Readiness(checks)

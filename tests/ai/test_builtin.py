@@ -94,6 +94,28 @@ def test_compiled_heads_give_the_same_probabilities_as_scikit_learn():
     )
 
 
+def test_the_priority_head_sees_the_rule_cues_as_scikit_learn_does():
+    examples = read_examples(bundled_data("train.jsonl"))[::3]
+    texts = [normalise(e.text) for e in examples]
+    vectorisers = [builtin._tfidf(analyzer="char_wb", ngram_range=(2, 5))]
+    matrix = sparse.hstack([v.fit_transform(texts) for v in vectorisers], format="csr")
+    cues = np.vstack([builtin.rules.rule_features(e.text) for e in examples]) * builtin._RULE_FEATURE_SCALE
+    category = builtin._linear_head().fit(matrix, [e.category.value for e in examples])
+    priority = builtin._linear_head().fit(
+        sparse.hstack([matrix, cues], format="csr"), [e.priority.value for e in examples]
+    )
+    model = BuiltinModel(vectorisers, {"category": category, "priority": priority})
+
+    probe = ["PROD IS DOWN for everyone!!", "typo in the footer, not a blocker", "renew the cert by friday"]
+    scores = np.vstack([model._scores(text) for text in probe])
+    probe_cues = np.vstack([builtin.rules.rule_features(t) for t in probe]) * builtin._RULE_FEATURE_SCALE
+    probe_matrix = sparse.hstack([vectorisers[0].transform([normalise(t) for t in probe]), probe_cues])
+    assert probe_cues.any(axis=1).all()  # each probe has cues, so the cue columns are exercised
+    np.testing.assert_allclose(
+        model.heads["priority"].probabilities(scores), priority.predict_proba(probe_matrix), atol=1e-5
+    )
+
+
 # Predictions ----------------------------------------------------------------------------------------------
 
 CLEAR = [
@@ -120,8 +142,35 @@ async def test_clear_messages_in_each_language_get_the_right_category(classifier
     result = await classifier.classify(text)
 
     assert result.category is expected
-    assert result.actionable is (expected is not Category.noise)
+    # These questions can be answered from what someone knows: stored, but no task.
+    assert result.actionable is (expected not in (Category.noise, Category.question))
     assert result.confidence > 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can someone check whether last night's backup finished?",
+        "who can give me read access to the replica?",
+        "хтось може перевірити, чи пройшов нічний бекап?",
+        "кто может выдать мне доступ на чтение к реплике?",
+    ],
+)
+def test_a_question_that_needs_someone_to_do_work_is_actionable(classifier, text):
+    [result] = classifier.classify_batch([text])
+
+    assert result.category is Category.question
+    assert result.actionable is True
+
+
+def test_a_question_is_never_urgent(classifier):
+    texts = [
+        "PROD IS DOWN?? is anyone looking at the 502s, customers can't pay!!",
+        "прод лежить? хтось дивиться, клієнти не можуть оплатити?!",
+    ]
+    for result in classifier.classify_batch(texts):
+        assert result.category is not Category.question or result.priority is not Priority.urgent
+        assert result.priority_confidence is not None and 0 < result.priority_confidence <= 1
 
 
 def test_priority_follows_the_stakes(classifier):
@@ -201,9 +250,15 @@ def test_bundled_data_is_balanced_and_dev_is_disjoint_from_train():
     assert len(train) >= 750 and len(dev) >= 250
     for rows in (train, dev):
         counts = [sum(e.category is c for e in rows) for c in Category]
-        assert max(counts) <= 1.1 * min(counts)
+        assert max(counts) <= 1.2 * min(counts)  # train has extra questions on the actionable rule
         assert {e.lang for e in rows} == {"en", "uk", "ru"}
-        assert all(e.actionable is (e.category is not Category.noise) for e in rows)
+        assert all(
+            e.actionable is (e.category is not Category.noise) for e in rows if e.category != "question"
+        )
+        assert not any(e.priority is Priority.urgent for e in rows if e.category is Category.question)
+        assert not any(e.priority is not Priority.low for e in rows if e.category is Category.noise)
+        questions = [e for e in rows if e.category is Category.question]
+        assert 0 < sum(e.actionable for e in questions) < len(questions)
     assert not {normalise(e.text) for e in dev} & {normalise(e.text) for e in train}
 
 
@@ -235,11 +290,15 @@ def test_actionable_defaults_to_the_labelling_rule(tmp_path):
     path = tmp_path / "data.jsonl"
     rows = [
         {"text": "hi", "category": "noise", "priority": "low"},
-        {"text": "q?", "category": "question", "priority": "low"},
+        {"text": "fix it", "category": "task", "priority": "low"},
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
 
     assert [e.actionable for e in read_examples(path)] == [False, True]
+
+    path.write_text('{"text": "q?", "category": "question", "priority": "low"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="'actionable' is required for a question"):
+        read_examples(path)
 
 
 # Titles and summaries -----------------------------------------------------------------------------------
@@ -286,3 +345,34 @@ def test_summary_is_the_whitespace_collapsed_text_within_the_limit():
     assert make_summary("  line one\n\n   line two\ttabbed  ") == "line one line two tabbed"
     long = make_summary("word " * 300)
     assert len(long) <= SUMMARY_MAX and long.endswith("…")
+
+
+def test_the_independent_check_set_is_disjoint_from_every_set_the_model_learns_or_is_tuned_on():
+    """Issue 14: `check.jsonl` was written by someone who never saw the other sets; it must stay unseen."""
+    check = read_examples(bundled_data("check.jsonl"))
+    assert len(check) >= 300 and {e.lang for e in check} == {"en", "uk", "ru"}
+    assert min(sum(e.category is c for e in check) for c in Category) >= 60
+    seen = {
+        normalise(e.text)
+        for name in ("train.jsonl", "train_priority.jsonl", "dev.jsonl")
+        for e in read_examples(bundled_data(name))
+    }
+    assert not {normalise(e.text) for e in check} & seen
+    # Disjoint also from the duplicate pairs, and the independent pairs from the bundled ones.
+    from tasktracker.ai.duplicates_eval import read_pairs
+
+    bundled_pairs = read_pairs(bundled_data("duplicates.jsonl"))
+    check_pairs = read_pairs(bundled_data("duplicates_check.jsonl"))
+    pair_texts = {normalise(t) for p in bundled_pairs for t in (p.a, p.b)}
+    assert not {normalise(t) for p in check_pairs for t in (p.a, p.b)} & (pair_texts | seen)
+    assert not {normalise(e.text) for e in check} & pair_texts
+
+
+def test_the_rule_cues_reach_the_priority_head_only(classifier):
+    """The cues carry the priority rules; the category head stays the n-gram model it was (macro-F1 kept)."""
+    model = classifier.model
+    cue_rows = model.weights[model.rules_offset :]
+    assert cue_rows.shape[0] == len(builtin.rules.FEATURE_NAMES)
+    for fold in model.heads["category"].folds:
+        assert not cue_rows[:, fold.columns].any()
+    assert any(cue_rows[:, fold.columns].any() for fold in model.heads["priority"].folds)

@@ -1,6 +1,7 @@
 """FallbackClassifier and build_classifier: the real OllamaClassifier against the fake Ollama over HTTP."""
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -11,8 +12,10 @@ from tasktracker.ai.chain import (
     CircuitBreaker,
     FallbackClassifier,
     build_classifier,
+    build_fallback_chain,
     build_llm_classifier,
 )
+from tasktracker.ai.champion import ChampionClassifier, Duel
 from tasktracker.ai.llm import OllamaClassifier
 from tasktracker.classification.schemas import Category, Classification, Priority
 
@@ -244,45 +247,129 @@ async def test_builtin_mode_is_the_builtin_classifier(ollama_settings):
     assert build_classifier(ollama_settings(classifier="builtin"), builtin) is builtin
 
 
+def decided(llm_wins: bool, agreeing: float = 0.9, disagreeing: float = 0.3) -> Duel:
+    return Duel(
+        llm_model=f"ollama:{MODEL}",
+        prompt_version="classify-v2",
+        builtin_model="builtin-ab12",
+        examples=60,
+        errors=0,
+        llm_macro_f1=0.9 if llm_wins else 0.2,
+        builtin_macro_f1=0.8,
+        agreement=0.8,
+        llm_accuracy_when_agreeing=agreeing,
+        llm_accuracy_when_disagreeing=disagreeing,
+        llm_wins=llm_wins,
+        reason="decided in the test",
+    )
+
+
 async def test_ollama_mode_uses_the_llm_with_the_builtin_as_fallback(fake_ollama, ollama_settings):
     fake_ollama.add_model(MODEL)
     fake_ollama.script(reply(VALID))
     chain = build_classifier(ollama_settings(classifier="ollama"), StubClassifier())
-    assert isinstance(chain, FallbackClassifier) and isinstance(chain.primary, OllamaClassifier)
+    assert isinstance(chain, ChampionClassifier) and isinstance(chain.chain, FallbackClassifier)
+    assert isinstance(chain.chain.primary, OllamaClassifier)
+    chain.duel = decided(llm_wins=False)  # forced: the LLM answers even after losing on dev
     try:
         result = await chain.classify("Login is broken")
     finally:
         await chain.aclose()
     assert result.model == f"ollama:{MODEL}"
     assert fake_ollama.requests_to("/api/tags") == []  # breaker closed: no probe first
+    # The LLM said bug, the built-in model task: the self-reported 0.9 is replaced, below review.
+    assert result.confidence < 0.6
+    assert "forced" in chain.status
+
+
+async def test_derived_confidence_comes_from_agreement_on_dev(fake_ollama, ollama_settings):
+    fake_ollama.add_model(MODEL)
+    fake_ollama.script(reply({**VALID, "category": "task", "confidence": 1.0}))
+    chain = build_classifier(ollama_settings(classifier="ollama"), StubClassifier())
+    assert isinstance(chain, ChampionClassifier)
+    chain.duel = decided(llm_wins=True, agreeing=0.87)
+    try:
+        result = await chain.classify("renew the cert")
+    finally:
+        await chain.aclose()
+    assert result.category is Category.task and result.confidence == pytest.approx(0.87)
 
 
 async def test_auto_mode_without_ollama_pays_one_cheap_probe(dead_ollama_url, ollama_settings):
     builtin = StubClassifier()
     chain = build_classifier(ollama_settings(dead_ollama_url, classifier="auto"), builtin)
-    assert isinstance(chain, FallbackClassifier)
+    assert isinstance(chain, ChampionClassifier)
     try:
         started = time.monotonic()
         results = [await chain.classify(f"message {i}") for i in range(3)]
+        assert await chain.wait_decided() is None  # nothing to measure: retried later
         elapsed = time.monotonic() - started
     finally:
         await chain.aclose()
     # In auto mode an absent Ollama is normal: the built-in model's answer carries its own name.
     assert all(r.model == "builtin-ab12" for r in results)
-    assert chain.fallbacks == {"not ready": 1, "breaker open": 2}
+    assert chain.name == "builtin-ab12" and "until" in chain.status
     assert elapsed < 1.0
 
 
-async def test_auto_mode_with_ollama_uses_it(fake_ollama, ollama_settings):
+def write_dev(path, categories: list[str]):
+    rows = [
+        {
+            "text": f"message number {i} about {c}",
+            "category": c,
+            "priority": "medium",
+            "actionable": c != "noise",
+        }
+        for i, c in enumerate(categories)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("llm_is_better", [True, False])
+async def test_auto_mode_uses_the_llm_only_after_it_beats_the_builtin_model_on_dev(
+    fake_ollama, ollama_settings, tmp_path, llm_is_better
+):
+    categories = ["bug", "feature", "question", "task", "noise"] * 2
+    dev = write_dev(tmp_path / "dev.jsonl", categories)
     fake_ollama.add_model(MODEL)
-    fake_ollama.script(reply(VALID))
-    chain = build_classifier(ollama_settings(classifier="auto"), StubClassifier())
+    answers = categories if llm_is_better else ["noise"] * len(categories)
+    fake_ollama.script(*(reply({**VALID, "category": c}) for c in answers))
+    settings = ollama_settings(classifier="auto", llm_concurrency=1, llm_eval_examples=10, data_dir=tmp_path)
+    builtin = StubClassifier()  # always `task`: macro-F1 0.067 on this slice
+    chain = ChampionClassifier(
+        build_fallback_chain(settings, builtin),
+        build_llm_classifier(settings),
+        builtin,
+        settings,
+        force_llm=False,
+        dev=dev,
+    )
     try:
+        duel = await chain.wait_decided()
+        assert duel is not None and duel.examples == 10 and duel.errors == 0
+        assert duel.llm_wins is llm_is_better
+        assert duel.builtin_macro_f1 == pytest.approx(1 / 15)
+        assert chain.status.startswith("LLM: " if llm_is_better else "built-in model: ")
+        fake_ollama.script(reply(VALID))
         result = await chain.classify("Login is broken")
+        assert result.model == (f"ollama:{MODEL}" if llm_is_better else "builtin-ab12")
+        assert chain.name == (chain.chain.name if llm_is_better else "builtin-ab12")
     finally:
         await chain.aclose()
-    assert result.model == f"ollama:{MODEL}"
-    assert len(fake_ollama.requests_to("/api/tags")) == 1
+    # Cached per model + prompt version: a restart decides without asking the LLM again.
+    [cached] = (tmp_path / "models").glob("llm-duel-*.json")
+    asked = len(fake_ollama.chat_requests())
+    again = ChampionClassifier(
+        build_fallback_chain(settings, builtin), build_llm_classifier(settings), builtin, settings,
+        force_llm=False, dev=dev,
+    )  # fmt: skip
+    try:
+        assert (await again.wait_decided()) == duel
+    finally:
+        await again.aclose()
+    assert len(fake_ollama.chat_requests()) == asked
+    assert cached.exists()
 
 
 async def test_build_llm_classifier(ollama_settings):
@@ -296,3 +383,21 @@ async def test_build_llm_classifier(ollama_settings):
 def test_breaker_rejects_a_zero_threshold():
     with pytest.raises(ValueError, match="threshold"):
         CircuitBreaker(threshold=0)
+
+
+async def test_readiness_and_config_say_which_model_answers_and_why(make_settings, dead_ollama_url):
+    import httpx
+
+    from tasktracker.api.app import create_app
+    from tasktracker.runtime import Role
+    from tests.support.app import get_json, serve
+
+    settings = make_settings(classifier="auto", ollama_base_url=dead_ollama_url)
+    classifier = build_classifier(settings, StubClassifier())
+    app = create_app(settings, role=Role.all, migrate=True, classifier=classifier)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        ready = (await client.get("/api/health/ready")).json()
+        config = await get_json(client, "/api/config")
+    expected = f"built-in model until ollama:{settings.ollama_model} is measured on dev"
+    assert ready["checks"]["classifier_choice"] == expected
+    assert config["classifier"] == "builtin-ab12" and config["classifier_status"] == expected

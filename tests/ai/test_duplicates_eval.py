@@ -52,6 +52,13 @@ SAME_REQUEST = [
         "счётчик непрочитанных не сбрасывается в мобильном приложении",
         "счетчик непрочитанных не сбрасываеться в мобильном приложении",
     ),
+    # rewordings and transliteration (the n-gram cosine)
+    ("не работает экспорт в эксель", "ne rabotaet eksport v eksel"),
+    ("we need CSV export for the tasks list", "plz add csv export to the tasks list 🙏"),
+    (
+        "после деплоя перестали приходить письма с инвойсами",
+        "письма с инвойсами перестали приходить после деплоя",
+    ),
 ]
 
 # Same topic, different request: none may join the open task.
@@ -66,6 +73,17 @@ DIFFERENT_REQUEST = [
     ("додайте темну тему", "налаштуйте бекапи бази на стейджингу"),
     ("дайте @olena доступ к прод графане", "дайте @olena доступ к прод базе"),
     ("CI красный из-за флаки теста test_payments_refund", "CI красный из-за флаки теста test_invoice_totals"),
+    # one slot swapped in an otherwise identical text, opposite actions, a negation on one side
+    (
+        "pagination on /tasks is broken, page 2 shows page 1",
+        "pagination on /projects is broken, page 2 shows page 1",
+    ),
+    ("please give @olena access to the prod grafana", "please remove @olena's access to the prod grafana"),
+    (
+        "charts on the analytics page don't render in Safari",
+        "charts on the analytics page render in grey in Safari",
+    ),
+    ("не работает экспорт в эксель", "ne rabotaet eksport v pdf"),
 ]
 
 TINY = [
@@ -171,7 +189,7 @@ def test_the_bundled_set_and_the_default_threshold():
     report = evaluate_duplicates(pairs, THRESHOLD)
 
     # What docs/classification.md promises: at the default threshold a link is almost always right.
-    assert report.at_threshold.precision >= 0.9 and report.at_threshold.recall >= 0.25
+    assert report.at_threshold.precision >= 0.95 and report.at_threshold.recall >= 0.4
     assert report.by_kind["hard"].linked <= 0.05 and report.by_kind["easy"].linked == 0.0
     assert report.by_kind["repost"].linked >= 0.9
 

@@ -19,7 +19,13 @@ from tasktracker.config import get_settings
 ROWS = [
     {"text": "the dashboard returns 500 for everyone", "category": "bug", "priority": "urgent", "lang": "en"},
     {"text": "додайте експорт у pdf, будь ласка", "category": "feature", "priority": "medium", "lang": "uk"},
-    {"text": "как получить доступ к sentry?", "category": "question", "priority": "medium", "lang": "ru"},
+    {
+        "text": "как получить доступ к sentry?",
+        "category": "question",
+        "priority": "medium",
+        "actionable": False,
+        "lang": "ru",
+    },
     {
         "text": "please renew the TLS certificate by friday",
         "category": "task",
@@ -96,6 +102,17 @@ def test_eval_defaults_to_the_bundled_dev_set_and_honours_limit(env, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["examples"] == 20 and report["data"] == "bundled dev.jsonl"
+
+
+def test_eval_sample_spreads_over_the_file(env, tmp_path):
+    out = tmp_path / "report.json"
+
+    result = CliRunner().invoke(make_app(), ["eval", "--sample", "25", "--out", str(out)])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["examples"] == 25
+    assert all(metrics["support"] >= 4 for metrics in report["per_class"].values())  # every category
 
 
 @pytest.mark.parametrize(
@@ -266,3 +283,29 @@ async def test_metrics_are_computed_over_the_successful_calls():
     assert [m.text for m in report.mistakes] == ["b", "d"]
     assert report.by_language["uk"].accuracy == 0.5
     assert report.batch_throughput_per_s is None
+    assert report.priority_within_one == 1.0 and report.urgent_recall is None
+
+
+async def test_priority_metrics_count_steps_urgent_and_the_review_queue():
+    examples = [
+        LabelledExample("a", Category.bug, Priority.urgent, True),
+        LabelledExample("b", Category.bug, Priority.urgent, True),
+        LabelledExample("c", Category.bug, Priority.low, True),
+        LabelledExample("d", Category.task, Priority.medium, True),
+    ]
+    classifier = TableClassifier(
+        {
+            "a": (Category.bug, Priority.urgent, 0.9),
+            "b": (Category.bug, Priority.medium, 0.9),  # two steps off: an urgent message missed
+            "c": (Category.bug, Priority.urgent, 0.9),  # three steps off
+            "d": (Category.task, Priority.high, 0.9),  # one step off
+        }
+    )
+
+    report = await evaluate(classifier, examples, review_threshold=0.5)
+
+    assert report.priority_accuracy == 0.25 and report.priority_within_one == 0.5
+    assert report.urgent_recall == 0.5 and report.urgent_precision == 0.5
+    assert report.priority_confusion[3] == [0, 1, 0, 1]  # expected urgent: once medium, once urgent
+    assert report.review.share_queued == 0.5  # the two predicted urgent
+    assert report.review.priority_accuracy_not_queued == 0.0

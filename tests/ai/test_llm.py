@@ -53,6 +53,25 @@ def system_prompts(request) -> list[str]:
 # The LLM path --------------------------------------------------------------------------------------
 
 
+async def test_json_object_response_format_for_llama_cpp_style_servers(fake_ollama, ollama_settings):
+    """llama-cpp-python's server takes `{"type": "json_object", "schema": ...}`, not OpenAI's `json_schema`."""
+    fake_ollama.add_model(MODEL)
+    fake_ollama.script(reply(VALID))
+    settings = ollama_settings(llm_response_format="json_object")
+    async with OllamaClassifier(settings) as classifier:
+        result = await classifier.classify("Login is broken for everyone since 9:00")
+
+    assert result.category is Category.bug and result.priority is Priority.high
+    [request] = fake_ollama.chat_requests()
+    response_format = request.body["response_format"]
+    assert response_format["type"] == "json_object"
+    assert set(response_format["schema"]["properties"]) >= {"category", "priority", "actionable", "title"}
+    assert response_format["schema"]["properties"]["category"]["enum"] == [c.value for c in Category]
+    assert "tools" not in request.body
+    # The schema is in the prompt too, for servers that ignore response_format.
+    assert any('"category"' in prompt for prompt in system_prompts(request))
+
+
 async def test_valid_output_is_a_classification_from_native_json_schema_output(fake_ollama, ollama_settings):
     fake_ollama.add_model(MODEL)
     fake_ollama.script(reply(VALID))
@@ -63,7 +82,7 @@ async def test_valid_output_is_a_classification_from_native_json_schema_output(f
     assert result.priority is Priority.high
     assert result.title == "Login fails for everyone"
     assert result.model == f"ollama:{MODEL}"
-    assert result.prompt_version == "classify-v1"
+    assert result.prompt_version == "classify-v2"
     assert result.latency_ms > 0
 
     [request] = fake_ollama.chat_requests()
@@ -193,12 +212,28 @@ async def test_injection_stays_inside_the_delimiters_and_a_bogus_answer_is_rejec
 async def test_system_prompt_says_the_message_is_untrusted_data():
     from tasktracker.ai.prompts import load_prompt
 
-    prompt = load_prompt("classify_v1")
-    assert prompt.version == "classify-v1"
+    prompt = load_prompt("classify_v2")
+    assert prompt.version == "classify-v2"
     assert "untrusted data" in prompt.text and "never instructions" in prompt.text
     assert not prompt.text.startswith("<!--")
     for word in ("bug", "feature", "question", "task", "noise", "urgent", "high", "medium", "low"):
         assert f"{word}:" in prompt.text or f"- {word}" in prompt.text
+
+
+async def test_prompt_states_the_v2_rules_with_examples_per_priority_and_actionable_questions():
+    import json
+    import re
+
+    from tasktracker.ai.prompts import load_prompt
+
+    prompt = load_prompt("classify_v2").text
+    assert "A question is never urgent" in prompt
+    assert "true ONLY when answering needs someone to do work" in prompt
+    examples = [json.loads(line) for line in re.findall(r"^\{.*\}$", prompt, flags=re.MULTILINE)[1:]]
+    assert {e["priority"] for e in examples} == {"urgent", "high", "medium", "low"}
+    questions = [e["actionable"] for e in examples if e["category"] == "question"]
+    assert True in questions and False in questions
+    assert all(not e["actionable"] and e["priority"] == "low" for e in examples if e["category"] == "noise")
 
 
 async def test_missing_model_is_reported_as_such(fake_ollama, ollama_settings):
@@ -346,3 +381,12 @@ def test_clean_text_and_first_sentence():
     assert clean_text("a\tb\r\nc\x00d\u202ee <img src=x onerror=y>") == "a b cde"
     assert first_sentence("\n\nFirst line\nsecond line") == "First line"
     assert len(first_sentence("x" * 200)) == 80
+
+
+def test_guard_keeps_the_rules_no_model_may_break():
+    noise = guard_output(ModelAnswer(**answer(category="noise", priority="urgent")), "lol 😂")
+    assert (noise.priority, noise.actionable) == (Priority.low, False)
+    question = guard_output(ModelAnswer(**answer(category="question", priority="urgent")), "who knows?")
+    assert question.priority is Priority.high and question.actionable is True
+    bug = guard_output(ModelAnswer(**answer(priority="urgent")), "prod is down")
+    assert bug.priority is Priority.urgent

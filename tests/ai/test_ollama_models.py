@@ -92,3 +92,22 @@ def test_full_model_name():
     assert full_model_name("llama3.2") == "llama3.2:latest"
     assert full_model_name("qwen2.5:3b") == "qwen2.5:3b"
     assert full_model_name("registry.example:5000/team/model") == "registry.example:5000/team/model:latest"
+
+
+async def test_an_openai_compatible_server_without_the_ollama_api_is_ready_when_it_lists_the_model():
+    """llama-cpp-python's server has no /api/tags; its /v1/models says which model it serves."""
+    from fastapi import FastAPI
+
+    from tasktracker.ai.ollama_models import has_model
+    from tasktracker.config import Settings
+    from tests.support.app import serve
+
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, object]:
+        return {"object": "list", "data": [{"id": "smollm2", "object": "model"}]}
+
+    async with serve(app) as base:
+        assert await has_model(Settings(ollama_base_url=base, ollama_model="smollm2")) is True
+        assert await has_model(Settings(ollama_base_url=base, ollama_model="qwen2.5:3b")) is False

@@ -128,6 +128,27 @@ async def test_chats_off_the_allow_list_get_a_polite_refusal_and_nothing_is_stor
         assert [m["content"] for m in total["data"]] == ["task: allowed chats still work"]
 
 
+async def test_a_disabled_chat_is_neither_stored_nor_answered(
+    telegram_settings, fake_telegram: FakeTelegram
+) -> None:
+    async with running(telegram_settings()) as client:
+        await fake_telegram.push(tg.update(51, tg.message(tg.SUPERGROUP, 80, "bug: sent while enabled")))
+        await eventually(lambda: _count(client, tg.SUPERGROUP["id"], 1))
+        name = f"telegram:{tg.SUPERGROUP['id']}"
+        channel = next(c for c in (await get_json(client, "/api/channels"))["data"] if c["name"] == name)
+        disabled = await client.patch(f"/api/channels/{channel['id']}", json={"enabled": False})
+        assert disabled.status_code == 200, disabled.text
+        await fake_telegram.push(
+            tg.update(52, tg.message(tg.SUPERGROUP, 81, "bug: sent while disabled")),
+            tg.update(53, tg.message(tg.SUPERGROUP, 82, "/tasks")),
+            tg.update(54, tg.message(tg.FORUM, 90, "task: other chats are still read")),
+        )
+        await eventually(lambda: _count(client, tg.FORUM["id"], 1))  # updates are handled in order
+        stored = await messages_of(client, tg.SUPERGROUP["id"])
+        assert [m["content"] for m in stored] == ["bug: sent while enabled"]
+        assert fake_telegram.sent_texts(tg.SUPERGROUP["id"]) == []
+
+
 async def test_bot_replies_with_the_created_task(telegram_settings, fake_telegram: FakeTelegram) -> None:
     async with running(telegram_settings(bot_reply=True)) as client:
         await fake_telegram.push(

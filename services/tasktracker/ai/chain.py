@@ -221,16 +221,31 @@ def build_llm_classifier(settings: Settings) -> OllamaClassifier:
 
 
 def build_classifier(settings: Settings, builtin: Classifier) -> Classifier:
-    """The classifier for `settings.classifier`; does no I/O (the first message probes Ollama in auto mode).
+    """The configured classifier: `builtin`, or the LLM chain behind the champion/challenger gate
+    (`champion.ChampionClassifier`: in auto mode the LLM answers only once it has beaten `builtin` on
+    dev; in ollama mode it always answers; both derive its confidence from agreement with `builtin`)."""
+    if settings.classifier is ClassifierMode.builtin:
+        return builtin
+    from tasktracker.ai.champion import ChampionClassifier
 
-    - builtin: `builtin` itself;
-    - ollama: the LLM with `builtin` as fallback, breaker closed (the LLM is expected to work);
+    chain = build_fallback_chain(settings, builtin)
+    return ChampionClassifier(
+        chain,
+        chain.primary,
+        builtin,
+        settings,
+        force_llm=settings.classifier is ClassifierMode.ollama,
+    )
+
+
+def build_fallback_chain(settings: Settings, builtin: Classifier) -> FallbackClassifier:
+    """The LLM with `builtin` as fallback; does no I/O (the first message probes Ollama in auto mode).
+
+    - ollama: breaker closed (the LLM is expected to work);
     - auto: the same, but the breaker starts open with its cool-down over, so the first message makes
       the cheap `ready()` check (a refused connection costs a millisecond) and, without Ollama, the
       LLM is skipped until the next probe a cool-down later.
     """
-    if settings.classifier is ClassifierMode.builtin:
-        return builtin
     primary = build_llm_classifier(settings)
     auto = settings.classifier is ClassifierMode.auto
     breaker = CircuitBreaker(start_open=auto, quiet=auto)

@@ -58,6 +58,10 @@ def register(app: typer.Typer, load_corrections: CorrectionsLoader | None = None
         out: Annotated[Path | None, typer.Option(help="Write the full report as JSON here.")] = None,
         plot: Annotated[Path | None, typer.Option(help="Write the confusion matrix as a PNG here.")] = None,
         limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N examples.")] = None,
+        sample: Annotated[
+            int | None,
+            typer.Option(min=1, help="Use N examples spread evenly over the file (a slow LLM on a big set)."),
+        ] = None,
         concurrency: Annotated[int, typer.Option(min=1, help="Messages classified at once.")] = 1,
     ) -> None:
         """Measure a classifier on labelled messages: per-class F1, priority, actionability, speed."""
@@ -65,6 +69,10 @@ def register(app: typer.Typer, load_corrections: CorrectionsLoader | None = None
         path = data or bundled_data("dev.jsonl")
         try:
             examples = read_examples(path)[:limit]
+            if sample is not None:
+                from tasktracker.ai.champion import dev_slice
+
+                examples = dev_slice(examples, sample)
             name = str(data) if data else "bundled dev.jsonl"
             report = asyncio.run(_run_eval(model, settings, examples, name, concurrency))
         except (DatasetError, EvaluationError) as exc:
@@ -129,6 +137,7 @@ async def _run_eval(
                 examples,
                 concurrency=concurrency,
                 review_threshold=settings.review_threshold,
+                priority_review_threshold=settings.priority_review_threshold,
                 data_name=data_name,
                 on_progress=lambda: progress.advance(task),
             )

@@ -17,9 +17,16 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 from tasktracker.ai.base import Classifier
 from tasktracker.ai.builtin import LabelledExample
 from tasktracker.ai.files import new_figure, write_report
-from tasktracker.classification.schemas import Category, Classification
+from tasktracker.classification.schemas import (
+    PRIORITY_RANK,
+    Category,
+    Classification,
+    Priority,
+    needs_review,
+)
 
 CATEGORIES = [category.value for category in Category]
+PRIORITIES = [priority.value for priority in Priority]
 MAX_MISTAKES = 50
 
 
@@ -41,11 +48,19 @@ class LanguageMetrics(BaseModel):
 
 
 class ReviewMetrics(BaseModel):
-    """What the review threshold does: how many predictions go to a person, how good the rest are."""
+    """What the review threshold does: how many predictions go to a person, how good the rest are.
+
+    `share_below`/`accuracy_above` look at the category's confidence alone; `share_queued` is the review
+    queue as the pipeline fills it (`needs_review`: low category or priority confidence, or urgent),
+    and `urgent_missed_by_queue` counts urgent messages that reached neither the queue nor `urgent`.
+    """
 
     threshold: float
     share_below: float
     accuracy_above: float | None
+    share_queued: float | None = None
+    accuracy_not_queued: float | None = None
+    priority_accuracy_not_queued: float | None = None
 
 
 class Mistake(BaseModel):
@@ -65,7 +80,13 @@ class EvalReport(BaseModel):
     accuracy: float
     per_class: dict[str, ClassMetrics]
     priority_accuracy: float
+    priority_within_one: float
+    urgent_recall: float | None
+    urgent_precision: float | None
+    priority_confusion_labels: list[str] = PRIORITIES
+    priority_confusion: list[list[int]] = []
     actionable_accuracy: float
+    question_actionable_accuracy: float | None = None
     confusion_labels: list[str]
     confusion: list[list[int]]
     latency_ms_p50: float
@@ -83,6 +104,7 @@ async def evaluate(
     *,
     concurrency: int = 1,
     review_threshold: float = 0.6,
+    priority_review_threshold: float = 0.4,
     data_name: str = "",
     on_progress: Callable[[], None] | None = None,
 ) -> EvalReport:
@@ -119,7 +141,7 @@ async def evaluate(
     ]
     if not scored:
         raise EvaluationError(f"all {len(examples)} classifications failed, first: {errors[0]}")
-    report = _score(scored, review_threshold)
+    report = _score(scored, review_threshold, priority_review_threshold)
     model = next(result.model for _, result in scored)
     return EvalReport(
         model=model,
@@ -136,7 +158,9 @@ async def evaluate(
 
 
 def _score(
-    scored: Sequence[tuple[LabelledExample, Classification]], review_threshold: float
+    scored: Sequence[tuple[LabelledExample, Classification]],
+    review_threshold: float,
+    priority_review_threshold: float,
 ) -> dict[str, Any]:
     expected = [example.category.value for example, _ in scored]
     predicted = [result.category.value for _, result in scored]
@@ -148,6 +172,14 @@ def _score(
         for label, p, r, f, s in zip(CATEGORIES, precision, recall, f1, support, strict=True)
     }
     confident = [(e, r) for e, r in scored if r.confidence >= review_threshold]
+    not_queued = [
+        (e, r) for e, r in scored if not needs_review(r, review_threshold, priority_review_threshold)
+    ]
+    urgent = [r.priority is Priority.urgent for e, r in scored if e.priority is Priority.urgent]
+    called_urgent = [e.priority is Priority.urgent for e, r in scored if r.priority is Priority.urgent]
+    questions = [
+        (e, r) for e, r in scored if e.category is Category.question and r.category is Category.question
+    ]
     mistakes = [
         Mistake(text=e.text, expected=e.category.value, predicted=r.category.value, confidence=r.confidence)
         for e, r in scored
@@ -159,7 +191,18 @@ def _score(
         "accuracy": _share(e.category is r.category for e, r in scored),
         "per_class": per_class,
         "priority_accuracy": _share(e.priority is r.priority for e, r in scored),
+        "priority_within_one": _share(
+            abs(PRIORITY_RANK[e.priority] - PRIORITY_RANK[r.priority]) <= 1 for e, r in scored
+        ),
+        "urgent_recall": _share(urgent) if urgent else None,
+        "urgent_precision": _share(called_urgent) if called_urgent else None,
+        "priority_confusion": confusion_matrix(
+            [e.priority.value for e, _ in scored], [r.priority.value for _, r in scored], labels=PRIORITIES
+        ).tolist(),
         "actionable_accuracy": _share(e.actionable == r.actionable for e, r in scored),
+        "question_actionable_accuracy": _share(e.actionable == r.actionable for e, r in questions)
+        if questions
+        else None,
         "confusion_labels": CATEGORIES,
         "confusion": confusion_matrix(expected, predicted, labels=CATEGORIES).tolist(),
         "by_language": _by_language(scored),
@@ -167,6 +210,13 @@ def _score(
             threshold=review_threshold,
             share_below=1 - len(confident) / len(scored),
             accuracy_above=_share(e.category is r.category for e, r in confident) if confident else None,
+            share_queued=1 - len(not_queued) / len(scored),
+            accuracy_not_queued=_share(e.category is r.category for e, r in not_queued)
+            if not_queued
+            else None,
+            priority_accuracy_not_queued=_share(e.priority is r.priority for e, r in not_queued)
+            if not_queued
+            else None,
         ),
         "mistakes": sorted(mistakes, key=lambda m: -m.confidence)[:MAX_MISTAKES],
     }
@@ -191,6 +241,10 @@ def _by_language(scored: Sequence[tuple[LabelledExample, Classification]]) -> di
         )
         for lang, rows in sorted(languages.items())
     }
+
+
+def _maybe(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _share(flags: Iterable[bool]) -> float:
@@ -244,17 +298,41 @@ def render(report: EvalReport, console: Console) -> None:
         confusion.add_row(label, *(f"[bold]{n}[/]" if i == j else str(n or "·") for j, n in enumerate(row)))
     console.print(confusion)
 
+    priorities = Table(title="Priority (rows: expected, columns: predicted)", title_justify="left")
+    priorities.add_column("")
+    for label in report.priority_confusion_labels:
+        priorities.add_column(label, justify="right")
+    for i, (label, row) in enumerate(
+        zip(report.priority_confusion_labels, report.priority_confusion, strict=True)
+    ):
+        priorities.add_row(label, *(f"[bold]{n}[/]" if i == j else str(n or "·") for j, n in enumerate(row)))
+    console.print(priorities)
+
     summary = Table(title="Summary", title_justify="left", show_header=False)
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     summary.add_row("category accuracy", f"{report.accuracy:.3f}")
     summary.add_row("macro F1", f"{report.macro_f1:.3f}")
     summary.add_row("priority accuracy", f"{report.priority_accuracy:.3f}")
+    summary.add_row("priority within one step", f"{report.priority_within_one:.3f}")
+    summary.add_row(
+        "urgent recall / precision", f"{_maybe(report.urgent_recall)} / {_maybe(report.urgent_precision)}"
+    )
     summary.add_row("actionable accuracy", f"{report.actionable_accuracy:.3f}")
+    if report.question_actionable_accuracy is not None:
+        summary.add_row("actionable accuracy on questions", f"{report.question_actionable_accuracy:.3f}")
     review = report.review
     summary.add_row(f"below review threshold {review.threshold:g}", f"{review.share_below:.1%}")
     if review.accuracy_above is not None:
         summary.add_row("accuracy above threshold", f"{review.accuracy_above:.3f}")
+    if review.share_queued is not None:
+        summary.add_row(
+            "review queue (low category/priority confidence, urgent)", f"{review.share_queued:.1%}"
+        )
+        summary.add_row(
+            "outside the queue: category / priority accuracy",
+            f"{_maybe(review.accuracy_not_queued)} / {_maybe(review.priority_accuracy_not_queued)}",
+        )
     summary.add_row("latency p50 / p99", f"{report.latency_ms_p50:.2f} / {report.latency_ms_p99:.2f} ms")
     summary.add_row("throughput (one at a time)", f"{report.throughput_per_s:,.0f} msg/s")
     if report.batch_throughput_per_s is not None:

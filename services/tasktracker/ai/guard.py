@@ -5,7 +5,8 @@ category outside the enum, a confidence of 7, an empty title or a title full of 
 maps the common spellings to the enums (case-insensitive: "Bug report" -> bug, "critical" -> urgent,
 "normal" -> medium), rejects anything else with `OutputRejected` (the agent turns that into a retry),
 clips the confidence to [0, 1], strips control characters and markup from the title and summary, falls
-back to the message's first sentence for an empty title and makes noise never actionable.
+back to the message's first sentence for an empty title, and applies the labelling rules no model may
+break: noise is low and never actionable, a question is never urgent (it becomes high).
 """
 
 from __future__ import annotations
@@ -233,6 +234,10 @@ def guard_output(answer: ModelAnswer, message: str) -> ClassificationOutput:
         raise OutputRejected("title must not be empty")
     summary = clip_chars(clean_text(answer.summary), SUMMARY_MAX)
     actionable = answer.actionable and category is not Category.noise
+    if category is Category.noise:
+        priority = Priority.low  # labelling rule: noise is always low
+    elif category is Category.question and priority is Priority.urgent:
+        priority = Priority.high  # labelling rule: a question is never urgent
     return ClassificationOutput(
         category=category,
         priority=priority,

@@ -38,6 +38,7 @@ from pydantic_ai import (
     ModelRetry,
     ModelTimeoutError,
     NativeOutput,
+    PromptedOutput,
     RunContext,
     UnexpectedModelBehavior,
 )
@@ -63,7 +64,7 @@ from tasktracker.config import Settings, normalise_ollama_url
 
 log = logging.getLogger(__name__)
 
-PROMPT_NAME = "classify_v1"
+PROMPT_NAME = "classify_v2"
 MESSAGE_TAG = register_tag("message")
 
 
@@ -105,13 +106,27 @@ def message_prompt(text: str) -> str:
 
 
 def llm_model_settings(settings: Settings) -> OpenAIChatModelSettings:
-    return OpenAIChatModelSettings(
+    model_settings = OpenAIChatModelSettings(
         temperature=0.0,
         timeout=settings.ollama_timeout_s,
         request_timeout=settings.ollama_timeout_s,
         max_retries=0,
         openai_reasoning_effort="none",
     )
+    if settings.llm_response_format == "json_object":
+        # llama-cpp-python's server constrains generation to `{"type": "json_object", "schema": ...}`
+        # and does not know OpenAI's `json_schema` type; the schema also goes in the prompt.
+        model_settings["extra_body"] = {
+            "response_format": {"type": "json_object", "schema": ModelAnswer.model_json_schema()}
+        }
+    return model_settings
+
+
+def _output_type(settings: Settings) -> NativeOutput[ModelAnswer] | PromptedOutput[ModelAnswer]:
+    name, description = "classification", "How to file one team-chat message"
+    if settings.llm_response_format == "json_object":
+        return PromptedOutput(ModelAnswer, name=name, description=description)
+    return NativeOutput(ModelAnswer, name=name, description=description)
 
 
 class OllamaClassifier:
@@ -129,9 +144,7 @@ class OllamaClassifier:
         provider = OllamaProvider(base_url=self.base_url, api_key="ollama", http_client=self._http)
         self._agent = Agent(
             OllamaModel(settings.ollama_model, provider=provider),
-            output_type=NativeOutput(
-                ModelAnswer, name="classification", description="How to file one team-chat message"
-            ),
+            output_type=_output_type(settings),
             instructions=prompt.text,
             deps_type=str,
             retries={"output": settings.ollama_retries, "tools": 0},

@@ -30,6 +30,10 @@ class OllamaUnavailableError(OllamaModelsError):
     """The Ollama server did not answer."""
 
 
+class NotOllamaError(OllamaUnavailableError):
+    """The server answers but has no Ollama API (404 on /api/tags): another OpenAI-compatible server."""
+
+
 class OllamaModelMissingError(OllamaModelsError):
     """The configured model is not on the server and pulling is disabled."""
 
@@ -80,15 +84,34 @@ async def list_local_models(settings: Settings, *, timeout_s: float = LIST_TIMEO
         async with _client(settings, timeout_s) as client:
             listing = await client.list()
     except ResponseError as exc:
-        raise OllamaUnavailableError(f"Ollama at {host} answered {exc.status_code}: {exc.error}") from exc
+        error = NotOllamaError if exc.status_code == 404 else OllamaUnavailableError
+        raise error(f"Ollama at {host} answered {exc.status_code}: {exc.error}") from exc
     except (ConnectionError, httpx.HTTPError) as exc:
         raise OllamaUnavailableError(f"Ollama is not reachable at {host} ({type(exc).__name__})") from exc
     return sorted(full_model_name(m.model) for m in listing.models if m.model)
 
 
+async def list_openai_models(settings: Settings, *, timeout_s: float = LIST_TIMEOUT_S) -> list[str]:
+    """Model ids an OpenAI-compatible server lists (GET <base>/v1/models), e.g. llama-cpp-python's."""
+    url = settings.ollama_openai_url.rstrip("/") + "/models"
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+            data = response.json().get("data", [])
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        raise OllamaUnavailableError(f"no model list at {url} ({type(exc).__name__})") from exc
+    return sorted(str(item["id"]) for item in data if isinstance(item, dict) and item.get("id"))
+
+
 async def has_model(settings: Settings, *, timeout_s: float = LIST_TIMEOUT_S) -> bool:
-    """True when the configured model is on the server."""
-    return full_model_name(settings.ollama_model) in await list_local_models(settings, timeout_s=timeout_s)
+    """True when the configured model is on the server (Ollama's list, or `/v1/models` on a server
+    that only speaks the OpenAI-compatible API, such as llama-cpp-python's)."""
+    try:
+        models = await list_local_models(settings, timeout_s=timeout_s)
+    except NotOllamaError:
+        return settings.ollama_model in await list_openai_models(settings, timeout_s=timeout_s)
+    return full_model_name(settings.ollama_model) in models
 
 
 class _ProgressLog:

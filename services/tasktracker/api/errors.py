@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 
@@ -72,7 +73,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "internal server error", "code": "internal_error"}, status_code=500)
 
 
-INTERNAL_ERROR = b'{"detail":"internal server error","code":"internal_error"}'
+async def send_json_error(send: Send, status: int, detail: str, code: str) -> None:
+    """Answer a plain ASGI request in the app's error shape, for middleware that runs outside FastAPI's
+    exception handlers."""
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class CatchUnhandled:
@@ -102,14 +109,4 @@ class CatchUnhandled:
             if started:  # too late for a clean answer: let the server drop the connection
                 raise
             log.exception("unhandled error", exc_info=exc)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(INTERNAL_ERROR)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": INTERNAL_ERROR})
+            await send_json_error(send, 500, "internal server error", "internal_error")

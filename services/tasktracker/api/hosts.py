@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
-import json
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any, cast
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from tasktracker.api.errors import send_json_error
 
 UNCHECKED_PATHS = ("/api/health",)
 
@@ -54,23 +55,12 @@ class TrustedHosts:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": "untrusted_host"})
             return
-        body = json.dumps(
-            {
-                "detail": f"Host {header[:100]!r} is not served here: add it to TASKTRACKER_TRUSTED_HOSTS",
-                "code": "untrusted_host",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        await send_json_error(
+            send,
+            400,
+            f"Host {header[:100]!r} is not served here: add it to TASKTRACKER_TRUSTED_HOSTS",
+            "untrusted_host",
         )
-        await send({"type": "http.response.body", "body": body})
 
 
 def _networks(allowed: list[str]) -> list[IPv4Network | IPv6Network] | None:

@@ -21,6 +21,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tasktracker.api.errors import send_json_error
+
 MAX_JSON_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BIG_EXPONENT = re.compile(rb"[0-9][eE][+]?[0-9]{3}")
@@ -141,15 +143,4 @@ class InputGuard:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": refused.code})
             return
-        body = json.dumps({"detail": refused.detail, "code": refused.code}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": refused.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json_error(send, refused.status, refused.detail, refused.code)

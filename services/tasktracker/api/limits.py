@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tasktracker.api.errors import send_json_error
 
 CODE = "content_too_large"
 
@@ -45,20 +45,9 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"the request body is over the {self.max_bytes}-byte limit (TASKTRACKER_MAX_BODY_BYTES)",
-                "code": CODE,
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        await send_json_error(
+            send,
+            413,
+            f"the request body is over the {self.max_bytes}-byte limit (TASKTRACKER_MAX_BODY_BYTES)",
+            CODE,
         )
-        await send({"type": "http.response.body", "body": body})

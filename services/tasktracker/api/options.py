@@ -6,13 +6,12 @@ CORS preflights, when CORS is configured, are answered before this by the CORS m
 
 from __future__ import annotations
 
-import json
-
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tasktracker.api.errors import send_json_error
+
 PROBED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-NOT_FOUND = json.dumps({"detail": "Not Found", "code": "not_found"}).encode()
 
 
 class AnswerOptions:
@@ -35,14 +34,4 @@ class AnswerOptions:
             await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", allow)]})
             await send({"type": "http.response.body", "body": b""})
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 404,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(NOT_FOUND)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": NOT_FOUND})
+        await send_json_error(send, 404, "Not Found", "not_found")

@@ -27,6 +27,8 @@ class ClientConfig(BaseModel):
     version: str
     ws_url: str
     classifier: str
+    # Which model answers and why (auto mode: the LLM only once it has beaten the built-in model on dev).
+    classifier_status: str | None = None
     review_threshold: float
     embedded: bool
     max_message_bytes: int
@@ -90,6 +92,7 @@ async def client_config(request: Request, runtime: RuntimeDep) -> ClientConfig:
         version=__version__,
         ws_url=websocket_url(request),
         classifier=runtime.classifier.name,
+        classifier_status=getattr(runtime.classifier, "status", None),
         review_threshold=settings.review_threshold,
         embedded=settings.embedded_broker,
         max_message_bytes=settings.max_message_bytes,

@@ -19,7 +19,7 @@ from tasktracker.errors import NotFound
 from tasktracker.events import schemas as events
 from tasktracker.fields import MAX_ID
 from tasktracker.health import readiness
-from tasktracker.models import Channel
+from tasktracker.models import Channel, Task
 
 ADMIN_STATES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
 
@@ -100,30 +100,34 @@ async def cmd_tasks(message: Message, work: Work, channel: Channel) -> None:
     work.answer(message, texts.task_list(tasks, work.settings.public_url))
 
 
-async def cmd_task(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
+async def _chat_task(
+    message: Message, work: Work, channel: Channel, command: CommandObject, usage: str
+) -> Task | None:
+    """The task the command names, if it is one of this chat's; otherwise the answer says why, and None."""
     task_id = _task_id(command)
     if task_id is None:
-        work.answer(message, texts.USAGE_TASK)
-        return
+        work.answer(message, usage)
+        return None
     try:
-        task = await telegram.chat_task(work.session, channel, task_id)
+        return await telegram.chat_task(work.session, channel, task_id)
     except NotFound as exc:
         work.answer(message, str(exc.detail).capitalize() + ".")
+        return None
+
+
+async def cmd_task(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
+    task = await _chat_task(message, work, channel, command, texts.USAGE_TASK)
+    if task is None:
         return
     public = await telegram.task_public(work.session, task)
     work.answer(message, texts.task_detail(public, work.settings.public_url))
 
 
 async def cmd_done(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
-    task_id = _task_id(command)
-    if task_id is None:
-        work.answer(message, texts.USAGE_DONE)
+    task = await _chat_task(message, work, channel, command, texts.USAGE_DONE)
+    if task is None:
         return
-    try:
-        task, changed = await telegram.complete(work.session, channel, task_id, actor(message))
-    except NotFound as exc:
-        work.answer(message, str(exc.detail).capitalize() + ".")
-        return
+    task, changed = await telegram.complete(work.session, task, actor(message))
     public = await telegram.task_public(work.session, task)
     if changed:
         work.uow.queue_event(events.task_updated(public))

@@ -18,6 +18,7 @@ from opentelemetry.trace import SpanKind
 from tasktracker import telemetry
 from tasktracker.bot import texts
 from tasktracker.bot.context import Work
+from tasktracker.channels import service as channels_service
 from tasktracker.channels import telegram
 from tasktracker.runtime import Runtime
 from tasktracker.unit_of_work import unit_of_work
@@ -102,7 +103,7 @@ class ChatAccess(BaseMiddleware):
                 work.answer(event, texts.refusal(chat.id))
             log.info("ignoring %s chat %s: not in TASKTRACKER_TELEGRAM_CHATS", chat.type, chat.id)
             return None
-        if channel is not None and not channel.enabled:
+        if channel is not None and not channels_service.accepts_messages(channel):
             return None
         data["channel"] = await telegram.chat_channel(work.session, chat.id, chat.type, chat.full_name)
         return await handler(event, data)

@@ -1,39 +1,27 @@
-"""Channel logic: CRUD, routing defaults, muting, and storing what the webhooks deliver."""
+"""Channel logic: CRUD, routing defaults, muting, and whether a channel takes messages."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tasktracker.channels import receipts, repository, slack
+from tasktracker.channels import repository
 from tasktracker.channels.schemas import (
     GENERIC_KINDS,
     ChannelCreate,
     ChannelPublic,
     ChannelUpdate,
-    GenericMessageIn,
     RoutingDefaults,
-    WebhookResult,
-    WebhookStatus,
-    json_object,
 )
-from tasktracker.config import Settings
 from tasktracker.crypto import SecretBox, SecretUnreadable
-from tasktracker.errors import Conflict, NotFound, Unavailable, invalid
+from tasktracker.errors import Conflict, NotFound, Unavailable
 from tasktracker.fields import MAX_ID
-from tasktracker.messages import service as messages_service
-from tasktracker.messages.schemas import MessageIn
-from tasktracker.models import Channel, ChannelKind, Message
-from tasktracker.unit_of_work import UnitOfWork
+from tasktracker.models import Channel
 
 log = logging.getLogger(__name__)
-
-SLACK_SOURCE = "slack"
-
 
 # Reading -----------------------------------------------------------------------------------------------
 
@@ -47,6 +35,14 @@ def routing_defaults_of(channel: Channel) -> RoutingDefaults:
 
 def is_muted(channel: Channel) -> bool:
     return bool(channel.settings.get("muted", False))
+
+
+def accepts_messages(channel: Channel) -> bool:
+    """The one rule for a disabled channel: it stores nothing, and the bot neither reads nor replies there.
+
+    Each path answers in its own way: REST 409 `channel_disabled`, a webhook 202 `ignored`, the bot silence.
+    """
+    return channel.enabled
 
 
 def to_public(channel: Channel) -> ChannelPublic:
@@ -91,6 +87,18 @@ async def get_or_404(session: AsyncSession, channel_id: int) -> Channel:
 
 async def get(session: AsyncSession, channel_id: int) -> Channel | None:
     return await repository.get(session, channel_id)
+
+
+async def by_ids(session: AsyncSession, ids: set[int]) -> dict[int, Channel]:
+    return await repository.by_ids(session, ids)
+
+
+async def generic_channel(session: AsyncSession, name: str) -> Channel:
+    channel = await repository.get_by_name(session, name)
+    if channel is None or channel.kind not in GENERIC_KINDS:
+        kinds = " or ".join(sorted(GENERIC_KINDS))
+        raise NotFound(f"no {kinds} channel named {name!r}", code="unknown_channel")
+    return channel
 
 
 async def routing_defaults(session: AsyncSession, channel_id: int) -> RoutingDefaults:
@@ -165,6 +173,11 @@ async def create(session: AsyncSession, data: ChannelCreate, box: SecretBox) -> 
     return await _flush(session, channel)
 
 
+async def get_or_create(session: AsyncSession, *, kind: str, name: str) -> Channel:
+    """The channel of that name, made (enabled, no settings) on first use."""
+    return await repository.get_or_create(session, kind=kind, name=name)
+
+
 async def update(session: AsyncSession, channel_id: int, data: ChannelUpdate, box: SecretBox) -> Channel:
     channel = await get_or_404(session, channel_id)
     given = data.model_fields_set
@@ -208,75 +221,3 @@ async def set_muted(session: AsyncSession, channel: Channel, muted: bool) -> boo
     channel.settings = {**channel.settings, "muted": muted}
     await session.flush()
     return True
-
-
-# Webhook deliveries ------------------------------------------------------------------------------------
-
-
-def _stored(message: Message, created: bool, channel: Channel) -> WebhookResult:
-    status = WebhookStatus.stored if created else WebhookStatus.duplicate
-    return WebhookResult(status=status, message_id=message.id, channel=channel.name)
-
-
-def disabled_result(channel: Channel) -> WebhookResult:
-    return WebhookResult(
-        status=WebhookStatus.ignored,
-        reason="channel_disabled",
-        detail=f"channel {channel.name!r} is disabled; nothing was stored",
-        channel=channel.name,
-    )
-
-
-async def generic_channel(session: AsyncSession, name: str) -> Channel:
-    channel = await repository.get_by_name(session, name)
-    if channel is None or channel.kind not in GENERIC_KINDS:
-        kinds = " or ".join(sorted(GENERIC_KINDS))
-        raise NotFound(f"no {kinds} channel named {name!r}", code="unknown_channel")
-    return channel
-
-
-async def receive_generic(
-    uow: UnitOfWork, settings: Settings, channel: Channel, body: bytes
-) -> WebhookResult:
-    """Store a signed message. Without an id the body's hash is the id, so a resent body is a duplicate.
-
-    A disabled channel stores nothing and is told so, whatever the body holds."""
-    if not channel.enabled:
-        return disabled_result(channel)
-    try:
-        data = GenericMessageIn.model_validate(json_object(body))
-    except ValidationError as exc:
-        raise invalid(exc) from None
-    external_id = data.external_id or "sha256:" + hashlib.sha256(body).hexdigest()[:40]
-    message_in = MessageIn(
-        content=data.text,
-        author=data.author,
-        external_id=external_id,
-        sent_at=data.sent_at,
-        thread_external_id=data.thread_external_id,
-        meta={**data.meta, "source": channel.kind},
-    )
-    message, _, created = await messages_service.ingest(uow, settings, message_in, channel=channel)
-    return _stored(message, created, channel)
-
-
-async def receive_slack(uow: UnitOfWork, settings: Settings, envelope: slack.Envelope) -> WebhookResult:
-    """Store a Slack message event once per event id; bot and edit noise is acknowledged and dropped."""
-    if not await receipts.claim(uow.session, SLACK_SOURCE, envelope.event_id or ""):
-        return WebhookResult(status=WebhookStatus.duplicate, detail=f"event {envelope.event_id} was handled")
-    parsed = slack.message_of(envelope)
-    if isinstance(parsed, slack.Ignored):
-        return WebhookResult(status=WebhookStatus.ignored, reason=parsed.reason, detail=parsed.detail)
-    channel = await repository.get_or_create_external(
-        uow.session,
-        kind=ChannelKind.slack,
-        external_id=parsed.channel_key,
-        name=f"slack:{parsed.channel_id}",
-        settings={"team_id": parsed.team_id},
-    )
-    if not channel.enabled:
-        return disabled_result(channel)
-    message, _, created = await messages_service.ingest(
-        uow, settings, parsed.to_message_in(settings.max_message_bytes), channel=channel
-    )
-    return _stored(message, created, channel)

@@ -207,14 +207,12 @@ async def task_public(session: AsyncSession, task: Task) -> TaskPublic:
     return await tasks_service.public(session, task)
 
 
-async def complete(
-    session: AsyncSession, channel: Channel, task_id: int, actor: str | None
-) -> tuple[Task, bool]:
-    """Mark a task of this chat completed; returns it and whether its status changed."""
-    task = await chat_task(session, channel, task_id)
+async def complete(session: AsyncSession, task: Task, actor: str | None) -> tuple[Task, bool]:
+    """Mark a chat's task (from `chat_task`) completed; returns it and whether its status changed."""
     if task.status not in OPEN_STATUSES:
         return task, False
-    task = await tasks_service.update(session, task_id, TaskUpdate(status=TaskStatus.completed), actor)
+    assert task.id is not None  # a stored row
+    task = await tasks_service.update(session, task.id, TaskUpdate(status=TaskStatus.completed), actor)
     return task, True
 
 
@@ -255,7 +253,11 @@ async def claim_reply(session: AsyncSession, task: dict[str, Any]) -> ReplyTarge
     if message is None:
         return None
     channel = await repository.get(session, message.channel_id)
-    if channel is None or channel.kind != ChannelKind.telegram or not channel.enabled:
+    if (
+        channel is None
+        or channel.kind != ChannelKind.telegram
+        or not channels_service.accepts_messages(channel)
+    ):
         return None
     if channels_service.is_muted(channel) or channel.settings.get("reply") is False:
         return None

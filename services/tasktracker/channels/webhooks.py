@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from tasktracker.api.deps import SettingsDep, UnitOfWorkDep
-from tasktracker.channels import service, signing, slack
+from tasktracker.channels import deliveries, service, signing, slack
 from tasktracker.channels.schemas import (
     SlackChallenge,
     WebhookResult,
@@ -73,7 +73,7 @@ async def slack_events(
         return WebhookResult(
             status=WebhookStatus.ignored, reason="not_an_event", detail=f"type {envelope.type!r}"
         )
-    result = await service.receive_slack(uow, settings, envelope)
+    result = await deliveries.receive_slack(uow, settings, envelope)
     response.status_code = _status_for(result)
     return result
 
@@ -98,6 +98,6 @@ async def generic_message(
         (request.headers[h] for h in signing.GENERIC_SIGNATURE_HEADERS if h in request.headers), None
     )
     signing.verify_generic(service.signing_secret(row, SecretBox.from_settings(settings)), signature, body)
-    result = await service.receive_generic(uow, settings, row, body)
+    result = await deliveries.receive_generic(uow, settings, row, body)
     response.status_code = _status_for(result)
     return result

@@ -1,5 +1,21 @@
 """Is a new actionable message the same request as an open task? Normalised-text similarity.
 
+Two signals, combined in `_score`:
+
+1. **Character n-grams** (3–5, within words, sublinear counts, cosine) over the content words
+   transliterated to Latin letters, so rewordings that keep the key words, inflections, typos and
+   transliteration (`не работает экспорт` / `ne rabotaet eksport`) score high. Chat filler and request
+   phrasing (`pls`, `need`, `можно`, `додайте`) is dropped first.
+2. **Slot conflicts** veto that score: the same sentence with another value in one slot is another
+   request (`#503` / `#507`, `staging` / `prod`, `CSV` / `PDF`, `test_a` / `test_b`, add / remove).
+   A conflict is different numbers or identifiers on both sides, opposite actions, or a short
+   substitution inside otherwise aligned texts.
+
+The score is the larger of the n-gram cosine and the token overlap below (the earlier matcher), halved
+when there is a conflict.
+
+The token overlap:
+
 Both texts are reduced to content tokens: casefolded, links and punctuation dropped, chat filler
 ("pls", "+1 same here", "fwd", "пінг", "срочно") and function words removed, words cut to a 5-letter
 stem so that inflections (`календарем` / `календаря`, `deploys` / `deployed`) meet. Numbers and
@@ -16,8 +32,11 @@ rates "login fails on Safari" against "login fails on Android" at 0.84, above a 
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 _URL = re.compile(r"https?://\S+")
@@ -155,17 +174,247 @@ def _stem(word: str) -> str:
     return word[:_STEM] if word.isalpha() else word
 
 
+# Request phrasing and filler that rewordings add or drop ("we need X" / "plz add X" / "можна X?").
+_FILLER = frozenset(
+    [
+        "need",
+        "needs",
+        "needed",
+        "add",
+        "please",
+        "plz",
+        "pls",
+        "hey",
+        "can",
+        "you",
+        "look",
+        "would",
+        "nice",
+        "great",
+        "able",
+        "be",
+        "should",
+        "must",
+        "have",
+        "has",
+        "get",
+        "got",
+        "it",
+        "its",
+        "is",
+        "are",
+        "was",
+        "were",
+        "just",
+        "really",
+        "super",
+        "also",
+        "some",
+        "somebody",
+        "someone",
+        "anyone",
+        "one",
+        "there",
+        "their",
+        "them",
+        "they",
+        "do",
+        "does",
+        "did",
+        "done",
+        "doing",
+        "let",
+        "lets",
+        "we",
+        "us",
+        "our",
+        "i",
+        "me",
+        "my",
+        "your",
+        "old",
+        "new",
+        "all",
+        "any",
+        "треба",
+        "потрібно",
+        "потрібен",
+        "потрібна",
+        "зробіть",
+        "додайте",
+        "можна",
+        "можете",
+        "будь",
+        "ласка",
+        "взагалі",
+        "просто",
+        "дуже",
+        "хтось",
+        "хто",
+        "давайте",
+        "надо",
+        "нужно",
+        "нужен",
+        "нужна",
+        "сделайте",
+        "добавьте",
+        "можно",
+        "пожалуйста",
+        "вообще",
+        "очень",
+        "кто",
+        "нибудь",
+        "work",
+        "works",
+        "working",
+        "працює",
+        "работает",
+    ]
+)
+_LATIN = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "e", "ж": "zh",
+        "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n",
+        "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts",
+        "ч": "ch", "ш": "sh", "щ": "sch", "ь": "", "ю": "yu", "я": "ya", "ы": "y", "э": "e", "ъ": "",
+    }
+)  # fmt: skip
+# Spellings that people's transliterations disagree on (kh/h, ia/ya/ja, shch/sch, y/j/i) meet.
+_LATIN_VARIANTS = ((re.compile(r"kh"), "h"), (re.compile(r"[ij]a"), "ya"), (re.compile(r"[ij]u"), "yu"),
+                   (re.compile(r"shch"), "sch"), (re.compile(r"[yj]"), "i"))  # fmt: skip
+_IDENTIFIER = re.compile(r"[_.]|error$|^[@#/]")
+_NUMBER = re.compile(r"\d+")
+# Negations, in Latin letters (so a transliterated "ne rabotaet" counts too).
+_NEGATIONS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "dont",
+        "doesnt",
+        "didnt",
+        "cant",
+        "cannot",
+        "wont",
+        "isnt",
+        "arent",
+        "ne",
+        "ni",
+        "net",
+        "nichego",
+        "nichogo",
+    ]
+)
+_OPPOSITES = (("add", "remov"), ("enabl", "disab"), ("give", "remov"), ("dai", "zaber"), ("dodai", "pribe"),
+              ("dobav", "uber"), ("vkl", "vikl"), ("grant", "revok"))  # fmt: skip
+_NGRAMS = (3, 5)
+_CONFLICT_FACTOR = 0.5
+_ALIGNED = 0.6  # share of the longer text that must align for a short substitution to be a conflict
+
+
+def latin(word: str) -> str:
+    """`word` in Latin letters, with the common transliteration variants made equal."""
+    word = word.translate(_LATIN)
+    for pattern, replacement in _LATIN_VARIANTS:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def _char_ngrams(words: list[str]) -> dict[str, float]:
+    """L2-normalised, sublinear counts of each word's character 3–5-grams (the word padded by spaces)."""
+    counts: Counter[str] = Counter()
+    for word in words:
+        padded = f" {word} "
+        for n in range(_NGRAMS[0], _NGRAMS[1] + 1):
+            if len(padded) < n:
+                counts[padded] += 1
+                break
+            counts.update(padded[i : i + n] for i in range(len(padded) - n + 1))
+    weights = {gram: 1.0 + math.log(count) for gram, count in counts.items()}
+    norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+    return {gram: w / norm for gram, w in weights.items()}
+
+
 class Text:
     """A text prepared once for comparisons: normalised form, content words and their stems."""
 
-    __slots__ = ("norm", "tokens", "typo_stems", "words")
+    __slots__ = (
+        "content",
+        "identifiers",
+        "latin_words",
+        "negated",
+        "ngrams",
+        "norm",
+        "numbers",
+        "tokens",
+        "typo_stems",
+        "words",
+    )
 
     def __init__(self, raw: str) -> None:
         self.norm = normalise(raw)
-        self.words = frozenset(w for w in self.norm.split() if w not in _STOP and (len(w) > 1 or w.isdigit()))
+        ordered = [w for w in self.norm.split() if w not in _STOP and (len(w) > 1 or w.isdigit())]
+        self.words = frozenset(ordered)
         self.tokens = frozenset(_stem(w) for w in self.words)
         # Stems of the words long enough to carry a typo (see `_unmatched`).
         self.typo_stems = frozenset(_stem(w) for w in self.words if len(w) >= _TYPO_MIN and w.isalpha())
+        self.latin_words = frozenset(latin(w) for w in ordered)
+        # Negations are compared on their own (`negated`), not as words that could be substituted.
+        kept = [latin(w) for w in ordered if w not in _FILLER]
+        self.content = [_stem(w) for w in kept if w not in _NEGATIONS]
+        self.ngrams = _char_ngrams(kept)
+        self.identifiers = frozenset(w for w in ordered if _IDENTIFIER.search(w))
+        self.numbers = frozenset(_NUMBER.findall(" ".join(self.content)))
+        self.negated = not _NEGATIONS.isdisjoint(self.latin_words)
+
+
+def _cosine(a: Text, b: Text) -> float:
+    small, large = (a.ngrams, b.ngrams) if len(a.ngrams) <= len(b.ngrams) else (b.ngrams, a.ngrams)
+    return min(1.0, sum(weight * large.get(gram, 0.0) for gram, weight in small.items()))
+
+
+def _differ_on_both_sides(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a - b) and bool(b - a)
+
+
+def _opposite_actions(a: Text, b: Text) -> bool:
+    for first, second in _OPPOSITES:
+        a_first = any(w.startswith(first) for w in a.latin_words)
+        a_second = any(w.startswith(second) for w in a.latin_words)
+        b_first = any(w.startswith(first) for w in b.latin_words)
+        b_second = any(w.startswith(second) for w in b.latin_words)
+        if (a_first and b_second and not a_second) or (a_second and b_first and not b_second):
+            return True
+    return False
+
+
+def _substitution(a: Text, b: Text) -> bool:
+    """Mostly the same words in the same order, with a short run of different words in one place, or
+    with a negation on one side only ("doesn't render" / "renders with the wrong colours")."""
+    matcher = difflib.SequenceMatcher(a=a.content, b=b.content, autojunk=False)
+    aligned = sum(block.size for block in matcher.get_matching_blocks())
+    if aligned < _ALIGNED * max(len(a.content), len(b.content)):
+        return False
+    if a.negated != b.negated:
+        return True
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "replace" or i2 - i1 > 3 or j2 - j1 > 3:
+            continue
+        ours, theirs = a.content[i1:i2], b.content[j1:j2]
+        if not any(_one_edit_apart(x, y) or x[:4] == y[:4] for x in ours for y in theirs):
+            return True
+    return False
+
+
+def conflict(a: Text, b: Text) -> bool:
+    """Another value in the same slot, or the opposite action: another request however similar."""
+    return (
+        _differ_on_both_sides(a.identifiers, b.identifiers)
+        or _differ_on_both_sides(a.numbers, b.numbers)
+        or _opposite_actions(a, b)
+        or _substitution(a, b)
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -231,6 +480,18 @@ def _score(a: Text, b: Text, threshold: float) -> float:
         return 1.0
     if not a.tokens or not b.tokens:
         return 0.0
+    overlap = _overlap(a, b, threshold)
+    if overlap >= 1.0:
+        return overlap
+    score = max(overlap, _cosine(a, b))
+    if score < threshold:
+        return score  # a conflict could only lower it; skip the alignment (`best_match` speed)
+    # A slot conflict halves the score: near-identical texts that differ in the one thing that matters
+    # stay below any useful threshold, and the sweep still ranks them.
+    return score * _CONFLICT_FACTOR if conflict(a, b) else score
+
+
+def _overlap(a: Text, b: Text, threshold: float) -> float:
     na, nb = len(a.tokens), len(b.tokens)
     shared = len(a.tokens & b.tokens)
     # Typos can only turn unshared typo-length stems into shared ones: skip the search when even that
@@ -242,7 +503,7 @@ def _score(a: Text, b: Text, threshold: float) -> float:
 
 
 def similarity(a: str, b: str) -> float:
-    """0..1: token overlap of the two normalised texts (see the module docstring)."""
+    """0..1: how much `a` and `b` look like the same request (see the module docstring)."""
     return _score(Text(a), Text(b), 0.0)
 
 

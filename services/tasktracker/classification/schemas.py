@@ -64,6 +64,21 @@ class Classification(ClassificationOutput):
     model: str
     latency_ms: float = Field(ge=0.0)
     prompt_version: str | None = None
+    # The probability of the chosen priority, where the classifier has one (the built-in model); it
+    # routes uncertain priorities to review and is not stored (excluded from dumps).
+    priority_confidence: float | None = Field(default=None, ge=0.0, le=1.0, exclude=True)
+
+
+def needs_review(result: Classification, threshold: float, priority_threshold: float) -> bool:
+    """Whether a person should confirm this classification (the review queue).
+
+    Low confidence in the category (< `threshold`) or in the priority (< `priority_threshold`), and
+    every `urgent` (the costliest label to get wrong either way: a missed outage, or people paged for
+    nothing).
+    """
+    if result.priority is Priority.urgent or result.confidence < threshold:
+        return True
+    return result.priority_confidence is not None and result.priority_confidence < priority_threshold
 
 
 class ClassifyRequest(BaseModel):

@@ -16,11 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tasktracker.ai.chain import FALLBACK_SUFFIX
 from tasktracker.channels import service as channels_service
 from tasktracker.classification import duplicates
-from tasktracker.classification.schemas import TITLE_MAX, Category, Classification
+from tasktracker.classification.schemas import TITLE_MAX, Category, Classification, needs_review
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
 from tasktracker.events import schemas as events
-from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
 from tasktracker.models import Issue, Message, MessageStatus, Task
 from tasktracker.tasks import service as tasks_service
@@ -69,11 +68,11 @@ async def claim(session: AsyncSession, settings: Settings, message_id: int) -> s
     done, or another run holds a fresh claim), or Exhausted when it used up its attempts (then it is
     marked failed)."""
     stale_before = utcnow() - timedelta(seconds=settings.job_ack_wait_s)
-    message = await messages_repo.claim(session, message_id, stale_before)
+    message = await messages_service.claim(session, message_id, stale_before)
     if message is None:
         return None
     if message.attempts > settings.job_max_deliver:
-        await messages_repo.set_status(session, message_id, MessageStatus.failed)
+        await messages_service.mark_failed(session, message_id)
         log.error(
             "message %s failed %s classification attempts; marked failed",
             message_id,
@@ -90,7 +89,7 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
     """
     session = uow.session
     outcome = Outcome(message_id, classification=result)
-    message = await messages_repo.get(session, message_id)
+    message = await messages_service.get(session, message_id)
     if message is None:
         outcome.skipped = True
         return outcome
@@ -106,7 +105,7 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         outcome.task_id = task.id
         await session.flush()
 
-    if not await messages_repo.finish(session, message_id, outcome.task_id):
+    if not await messages_service.finish(session, message_id, outcome.task_id):
         outcome.skipped = True  # another delivery of this job finished first
         return outcome
 
@@ -134,7 +133,10 @@ async def _task_for(
     """
     assert message.id is not None and issue.id is not None  # stored rows
     since = utcnow() - timedelta(hours=settings.duplicate_window_h)
-    candidates = await tasks_service.open_candidates(session, message.channel_id, result.category, since)
+    # Any actionable category: a repeat restated in other words is often filed under a neighbouring
+    # category (a bug report vs a request to fix it), and the matcher is what tells requests apart.
+    categories = [category for category in Category if category is not Category.noise]
+    candidates = await tasks_service.open_candidates(session, message.channel_id, categories, since)
     match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
     if match is not None:
         linked = await tasks_service.link_message(session, match[0], message.id, match[1])
@@ -154,7 +156,7 @@ async def _task_for(
         issue_id=issue.id,
         channel_id=message.channel_id,
         confidence=result.confidence,
-        needs_review=result.confidence < settings.review_threshold,
+        needs_review=needs_review(result, settings.review_threshold, settings.priority_review_threshold),
         model=result.model,
     )
     task, created = await tasks_service.create(session, data, source=source)
@@ -166,10 +168,8 @@ async def find_stuck(session: AsyncSession, settings: Settings) -> list[int]:
     broker was down at enqueue), or claimed longer ago than a job may run (`job_ack_wait_s`: the worker
     died). They go back to `received` in the caller's unit, so the new job can claim them."""
     now = utcnow()
-    ids = await messages_repo.stuck(
+    return await messages_service.requeue_stuck(
         session,
         received_before=now - timedelta(seconds=settings.sweep_stuck_after_s),
         classifying_before=now - timedelta(seconds=settings.job_ack_wait_s),
     )
-    await messages_repo.requeue(session, ids)
-    return ids

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tasktracker import telemetry
-from tasktracker.channels import repository as channels
+from tasktracker.channels import service as channels_service
 from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Classification
 from tasktracker.config import Settings
@@ -18,7 +19,7 @@ from tasktracker.events import schemas as events
 from tasktracker.messages import repository
 from tasktracker.messages.schemas import BatchResult, IssuePublic, MessageDetail, MessageIn, MessagePublic
 from tasktracker.metrics import MESSAGES_INGESTED
-from tasktracker.models import Channel, ChannelKind, Issue, Message
+from tasktracker.models import Channel, ChannelKind, Issue, Message, MessageStatus
 from tasktracker.unit_of_work import UnitOfWork
 
 
@@ -95,8 +96,9 @@ async def _store(
     session: AsyncSession, data: MessageIn, kind: str, channel: Channel | None
 ) -> tuple[Message, Channel, bool]:
     if channel is None:
-        channel = await channels.get_or_create(session, kind=kind, name=data.channel)
-        if not channel.enabled:  # adapters that pass their channel have checked it themselves
+        channel = await channels_service.get_or_create(session, kind=kind, name=data.channel)
+        # An adapter that passes its channel has checked it already, to answer in its own way.
+        if not channels_service.accepts_messages(channel):
             raise Conflict(
                 f"channel {channel.name!r} is disabled; enable it with PATCH /api/channels/{channel.id}",
                 code="channel_disabled",
@@ -142,7 +144,7 @@ def to_public(message: Message, channel: Channel, issue: Issue | None) -> Messag
 async def publics(session: AsyncSession, messages: Sequence[Message]) -> list[MessagePublic]:
     ids = [m.id for m in messages if m.id is not None]
     issues = await repository.latest_issues(session, ids)
-    chans = await channels.by_ids(session, {m.channel_id for m in messages})
+    chans = await channels_service.by_ids(session, {m.channel_id for m in messages})
     return [
         to_public(m, chans[m.channel_id], issues.get(m.id) if m.id is not None else None) for m in messages
     ]
@@ -196,3 +198,53 @@ async def retry(uow: UnitOfWork, message_id: int) -> MessagePublic:
     await session.refresh(message)
     uow.queue_classification([message_id])
     return await public(session, message)
+
+
+# A task's messages ---------------------------------------------------------------------------------------
+
+
+async def of_task(session: AsyncSession, task_id: int) -> tuple[list[MessagePublic], list[IssuePublic]]:
+    """A task's messages, oldest first, and every classification run of them."""
+    messages = await repository.for_task(session, task_id)
+    issues = await repository.issues_for(session, [m.id for m in messages if m.id is not None])
+    return await publics(session, messages), [IssuePublic.model_validate(i) for i in issues]
+
+
+async def move_to_task(session: AsyncSession, from_task_id: int, to_task_id: int) -> list[int]:
+    """Re-home one task's messages on another; returns the ids moved."""
+    moved = [m.id for m in await repository.for_task(session, from_task_id) if m.id is not None]
+    await repository.attach_to_task(session, moved, to_task_id)
+    return moved
+
+
+async def count_for_task(session: AsyncSession, task_id: int) -> int:
+    return await repository.count_for_task(session, task_id)
+
+
+# The classification job's claim on a message --------------------------------------------------------------
+
+
+async def claim(session: AsyncSession, message_id: int, stale_before: datetime) -> Message | None:
+    """Take a message for classification (see `repository.claim`); None when it is not to be taken."""
+    return await repository.claim(session, message_id, stale_before)
+
+
+async def mark_failed(session: AsyncSession, message_id: int) -> None:
+    await repository.set_status(session, message_id, MessageStatus.failed)
+
+
+async def finish(session: AsyncSession, message_id: int, task_id: int | None) -> bool:
+    """Mark classified exactly once; True for the run that flipped the status (it owns the side effects)."""
+    return await repository.finish(session, message_id, task_id)
+
+
+async def requeue_stuck(
+    session: AsyncSession, received_before: datetime, classifying_before: datetime
+) -> list[int]:
+    """Put back to `received` the messages never taken since `received_before` or claimed before
+    `classifying_before`; returns their ids."""
+    ids = await repository.stuck(
+        session, received_before=received_before, classifying_before=classifying_before
+    )
+    await repository.requeue(session, ids)
+    return ids

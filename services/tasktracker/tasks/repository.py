@@ -142,17 +142,17 @@ async def list_page(
 async def open_candidates(
     session: AsyncSession,
     channel_id: int | None,
-    category: str,
+    categories: Sequence[str],
     since: datetime,
     limit: int = 200,
 ) -> list[tuple[int, str]]:
-    """(id, text) of open tasks of a channel and category created recently: where a repeat belongs.
+    """(id, text) of open tasks of a channel in `categories` created recently: where a repeat belongs.
 
     Only two columns are read: this runs for every actionable message.
     """
     stmt = select(col(Task.id), col(Task.description), col(Task.title)).where(
         col(Task.status).in_(OPEN_STATUSES),
-        col(Task.category) == category,
+        col(Task.category).in_(list(categories)),
         col(Task.created_at) >= since,
         col(Task.merged_into_id).is_(None),
     )

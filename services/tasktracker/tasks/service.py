@@ -9,14 +9,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tasktracker.channels import repository as channels
+from tasktracker.channels import service as channels_service
 from tasktracker.channels.schemas import ChannelRef
 from tasktracker.classification.schemas import Category
 from tasktracker.db import utcnow
 from tasktracker.errors import Conflict, Invalid, NotFound
-from tasktracker.messages import repository as messages_repo
 from tasktracker.messages import service as messages_service
-from tasktracker.messages.schemas import IssuePublic
 from tasktracker.models import CLOSED_STATUSES, OPEN_STATUSES, Channel, Correction, Task, TaskStatus
 from tasktracker.tasks import repository
 from tasktracker.tasks.schemas import (
@@ -62,7 +60,7 @@ def to_public(task: Task, channel: Channel | None) -> TaskPublic:
 
 
 async def publics(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskPublic]:
-    chans = await channels.by_ids(session, {t.channel_id for t in tasks if t.channel_id is not None})
+    chans = await channels_service.by_ids(session, {t.channel_id for t in tasks if t.channel_id is not None})
     return [to_public(t, chans.get(t.channel_id) if t.channel_id is not None else None) for t in tasks]
 
 
@@ -73,12 +71,11 @@ async def public(session: AsyncSession, task: Task) -> TaskPublic:
 async def detail(session: AsyncSession, task_id: int) -> TaskDetail:
     task = await get_or_404(session, task_id)
     base = await public(session, task)
-    msgs = await messages_repo.for_task(session, task_id)
-    issues = await messages_repo.issues_for(session, [m.id for m in msgs if m.id is not None])
+    messages, issues = await messages_service.of_task(session, task_id)
     return TaskDetail(
         **base.model_dump(),
-        messages=await messages_service.publics(session, msgs),
-        issues=[IssuePublic.model_validate(i) for i in issues],
+        messages=messages,
+        issues=issues,
         activity=[ActivityPublic.model_validate(a) for a in await repository.activity(session, task_id)],
         exports=[ExportPublic.model_validate(e) for e in await repository.exports(session, task_id)],
     )
@@ -117,10 +114,10 @@ async def create(
 
 
 async def open_candidates(
-    session: AsyncSession, channel_id: int | None, category: str, since: datetime
+    session: AsyncSession, channel_id: int | None, categories: Sequence[str], since: datetime
 ) -> list[tuple[int, str]]:
-    """(id, text) of the open tasks of a channel and category made since then: where a repeat belongs."""
-    return await repository.open_candidates(session, channel_id, category, since)
+    """(id, text) of the open tasks of a channel in `categories` made since then: where a repeat belongs."""
+    return await repository.open_candidates(session, channel_id, categories, since)
 
 
 async def link_message(
@@ -169,7 +166,7 @@ async def _record_correction(
 ) -> None:
     if task.source_message_id is None:
         return
-    message = await messages_repo.get(session, task.source_message_id)
+    message = await messages_service.get(session, task.source_message_id)
     if message is None:
         return
     await repository.add_correction(
@@ -185,6 +182,15 @@ async def _record_correction(
             actor=actor,
         ),
     )
+
+
+async def corrections(session: AsyncSession) -> list[Correction]:
+    """Every correction a person made, the training data of the built-in model."""
+    return await repository.corrections(session)
+
+
+async def count_corrections(session: AsyncSession) -> int:
+    return await repository.count_corrections(session)
 
 
 async def delete(session: AsyncSession, task_id: int) -> None:
@@ -210,15 +216,14 @@ async def merge(
         raise Conflict(
             f"task {into_id} was itself merged into task {target.merged_into_id}", code="merge_target_merged"
         )
-    moved = [m.id for m in await messages_repo.for_task(session, source_id) if m.id is not None]
-    await messages_repo.attach_to_task(session, moved, into_id)
+    moved = await messages_service.move_to_task(session, source_id, into_id)
     now = utcnow()
     source.status = TaskStatus.closed
     source.merged_into_id = into_id
     source.closed_at = now
     source.updated_at = now
     source.message_count = 0
-    target.message_count = await messages_repo.count_for_task(session, into_id)
+    target.message_count = await messages_service.count_for_task(session, into_id)
     target.updated_at = now
     await repository.add_activity(session, source_id, "merged", {"into": into_id}, actor)
     await repository.add_activity(

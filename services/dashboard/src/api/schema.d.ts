@@ -556,6 +556,8 @@ export interface components {
         ClientConfig: {
             /** Classifier */
             classifier: string;
+            /** Classifier Status */
+            classifier_status?: string | null;
             /** Embedded */
             embedded: boolean;
             /** Max Message Bytes */

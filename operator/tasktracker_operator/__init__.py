@@ -1,0 +1,1 @@
+"""The TaskTracker operator: one `TaskTracker` resource runs the whole Task Tracker platform."""

@@ -1,0 +1,1 @@
+"""Handlers: what kopf calls. They apply built children and write status; main.py only wires them."""
