@@ -77,7 +77,6 @@ async def test_nats_killed_and_restarted_while_posting_loses_nothing(
         print(f"all {POSTS} classified {time.monotonic() - posted:.1f}s after the last post")
         assert final is not None, (await counts(fault_database), worker.output()[-2000:])
         assert final["messages"] == POSTS and final["messages_with_several_issues"] == 0
-        print(worker.output()[-3000:])
     finally:
         worker.stop()
         api.stop()
