@@ -1,4 +1,4 @@
-import type { KeyboardEvent } from "react";
+import type { KeyboardEvent, ReactNode } from "react";
 import { CATEGORIES, PRIORITIES, TASK_STATUSES, type TaskDetail, type TaskPatch } from "../../api/types";
 import { Avatar, ChannelTag, ConfidenceMeter, PriorityIcon, StatusIcon } from "../../components/Badges";
 import { useSyncedDraft } from "../../hooks/useSyncedDraft";
@@ -10,59 +10,54 @@ const blurOnEnter = (event: KeyboardEvent<HTMLInputElement>) => {
   if (event.key === "Enter") event.currentTarget.blur();
 };
 
+const CHOICES = { status: TASK_STATUSES, priority: PRIORITIES, category: CATEGORIES } as const;
+type ChoiceField = keyof typeof CHOICES;
+
+/** One enum property as a labelled select that patches the task as soon as it changes. */
+function ChoiceRow<F extends ChoiceField>(props: {
+  field: F;
+  value: (typeof CHOICES)[F][number];
+  icon: ReactNode;
+  onPatch: (patch: TaskPatch) => void;
+}) {
+  const { field, value, icon, onPatch } = props;
+  const { t, label } = useI18n();
+  const id = `prop-${field}`;
+  return (
+    <div className="props__row">
+      <dt>
+        <label htmlFor={id}>{t(`field.${field}`)}</label>
+      </dt>
+      <dd className="props__control">
+        {icon}
+        <select id={id} value={value} onChange={(event) => onPatch({ [field]: event.target.value })}>
+          {CHOICES[field].map((option) => (
+            <option key={option} value={option}>
+              {label(field, option)}
+            </option>
+          ))}
+        </select>
+      </dd>
+    </div>
+  );
+}
+
 /** The side panel: status, priority and category change at once; assignee and labels when the field is left. */
 export function TaskProperties({ task, onPatch }: { task: TaskDetail; onPatch: (patch: TaskPatch) => void }) {
-  const { t, label, formatDate } = useI18n();
+  const { t, formatDate } = useI18n();
   const [assignee, setAssignee] = useSyncedDraft(task.assignee ?? "");
   const [labels, setLabels] = useSyncedDraft(task.labels.join(", "));
 
   return (
     <dl className="props">
-      <div className="props__row">
-        <dt>
-          <label htmlFor="prop-status">{t("field.status")}</label>
-        </dt>
-        <dd className="props__control">
-          <StatusIcon status={task.status} />
-          <select id="prop-status" value={task.status} onChange={(event) => onPatch({ status: event.target.value as TaskPatch["status"] })}>
-            {TASK_STATUSES.map((value) => (
-              <option key={value} value={value}>
-                {label("status", value)}
-              </option>
-            ))}
-          </select>
-        </dd>
-      </div>
-      <div className="props__row">
-        <dt>
-          <label htmlFor="prop-priority">{t("field.priority")}</label>
-        </dt>
-        <dd className="props__control">
-          <PriorityIcon priority={task.priority} />
-          <select id="prop-priority" value={task.priority} onChange={(event) => onPatch({ priority: event.target.value as TaskPatch["priority"] })}>
-            {PRIORITIES.map((value) => (
-              <option key={value} value={value}>
-                {label("priority", value)}
-              </option>
-            ))}
-          </select>
-        </dd>
-      </div>
-      <div className="props__row">
-        <dt>
-          <label htmlFor="prop-category">{t("field.category")}</label>
-        </dt>
-        <dd className="props__control">
-          <span className={`dot cat--${task.category}`} aria-hidden="true" />
-          <select id="prop-category" value={task.category} onChange={(event) => onPatch({ category: event.target.value as TaskPatch["category"] })}>
-            {CATEGORIES.map((value) => (
-              <option key={value} value={value}>
-                {label("category", value)}
-              </option>
-            ))}
-          </select>
-        </dd>
-      </div>
+      <ChoiceRow field="status" value={task.status} icon={<StatusIcon status={task.status} />} onPatch={onPatch} />
+      <ChoiceRow field="priority" value={task.priority} icon={<PriorityIcon priority={task.priority} />} onPatch={onPatch} />
+      <ChoiceRow
+        field="category"
+        value={task.category}
+        icon={<span className={`dot cat--${task.category}`} aria-hidden="true" />}
+        onPatch={onPatch}
+      />
       <div className="props__row">
         <dt>
           <label htmlFor="prop-assignee">{t("field.assignee")}</label>
