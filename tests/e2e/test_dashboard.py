@@ -98,7 +98,11 @@ def test_review_queue_corrects_and_approves_a_classification(
 ) -> None:
     word = uuid.uuid4().hex[:6]
     sent = api.post(
-        "/api/messages", json={"content": f"Is the export API rate limited? {word}", "author": "ivan"}
+        "/api/messages",
+        json={
+            "content": f"Can someone check whether the export API rate limits us? {word}",
+            "author": "ivan",
+        },
     )
     message_id = sent.json()["id"]
     task_id = wait_until(lambda: api.get(f"/api/messages/{message_id}").json().get("task_id"), what="a task")
