@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
 
 from tasktracker.probes import ProbeServer, container_role, health_url
 from tests.support.app import eventually
-from tests.support.services import free_port
+from tests.support.services import delete_stream, free_port
 
 TASKTRACKER = str(Path(sys.executable).with_name("tasktracker"))
 
@@ -126,15 +125,7 @@ def worker_env(tmp_path, nats_server, unique) -> Iterator[dict[str, str]]:
     }
     yield env
     with contextlib.suppress(Exception):
-        asyncio.run(_delete_stream(nats_server.url, env["TASKTRACKER_NATS_STREAM"]))
-
-
-async def _delete_stream(url: str, stream: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().delete_stream(stream)
-    finally:
-        await nc.close()
+        asyncio.run(delete_stream(nats_server.url, env["TASKTRACKER_NATS_STREAM"]))
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -10,10 +10,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
-import nats
 import pytest
 
-from tests.support.services import Nats, Postgres, free_port
+from tests.support.services import Nats, Postgres, delete_stream, free_port
 
 
 @pytest.fixture(scope="session")
@@ -67,15 +66,7 @@ def delete_streams(nats_server: Nats) -> Iterator[Callable[[dict[str, str]], Non
     yield envs.append
     for env in envs:
         with contextlib.suppress(Exception):
-            asyncio.run(_delete_stream(nats_server.url, env["TASKTRACKER_NATS_STREAM"]))
-
-
-async def _delete_stream(url: str, stream: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().delete_stream(stream)
-    finally:
-        await nc.close()
+            asyncio.run(delete_stream(nats_server.url, env["TASKTRACKER_NATS_STREAM"]))
 
 
 async def migrate(database_url: str) -> None:

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import nats
+
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
@@ -144,3 +146,12 @@ class Nats:
             self.proc.wait(10)
         if self.store:
             shutil.rmtree(self.store, ignore_errors=True)
+
+
+async def delete_stream(url: str, stream: str) -> None:
+    """Remove a test's JetStream stream from a NATS server the tests share."""
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().delete_stream(stream)
+    finally:
+        await nc.close()
