@@ -21,6 +21,7 @@ from tasktracker.api.http_metrics import HttpMetrics
 from tasktracker.api.input_guard import InputGuard
 from tasktracker.api.limits import BodySizeLimit
 from tasktracker.api.options import AnswerOptions
+from tasktracker.api.rate_limit import RateLimits
 from tasktracker.api.security_headers import SecurityHeaders
 from tasktracker.api.server import uvicorn_options
 from tasktracker.api.tracing import http_telemetry
@@ -80,6 +81,7 @@ def create_app(
         telemetry=http_telemetry(),
     )
     app.state.uvicorn_options = uvicorn_options(settings)
+    app.state.rate_limits = RateLimits.from_settings(settings)
     openapi.install(app)
     install_error_handlers(app)
     # Added innermost first: a request passes HttpMetrics, SecurityHeaders, ForwardedHeaders,
