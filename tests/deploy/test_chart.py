@@ -648,7 +648,12 @@ def test_notes_tell_how_to_open_the_dashboard(tmp_path, renders, helm_path) -> N
     service = renders["default"].get("Service", forward.group(1))
     assert int(forward.group(2)) in {p["port"] for p in service["spec"]["ports"]}
     assert f"rollout status deploy/{FULLNAME}-api" in notes
-    assert "no accounts or admin role" in notes  # what stands in for "create the first admin"
+    # The first admin: its name, and the command that reads the generated password from the real Secret.
+    assert 'Sign in as "admin"' in notes
+    secret = re.search(r"get secret (\S+) -o jsonpath='\{\.data\.(\S+)\}'", notes)
+    assert secret is not None, notes
+    assert secret.group(2) in renders["default"].get("Secret", secret.group(1))["data"]
+    assert "tasktracker user link admin" in notes
     assert "keda.sh/v1alpha1" in notes  # KEDA asked for, not served: the notes say so
 
 
@@ -659,6 +664,8 @@ def test_notes_for_a_public_install_with_the_bot(tmp_path, renders, helm_path) -
     assert job is not None and renders["ingress-tls"].find("Job", job.group(1)) is not None
     assert "https://tasks.example.com/webhook/telegram" in notes
     assert "keda.sh/v1alpha1" not in render_notes(tmp_path / "k", "keda")
+    external = render_notes(tmp_path / "e", "external")
+    assert 'Sign in as "ops-admin"' in external and 'your Secret "tasks-admin"' in external
 
 
 def test_keda_with_an_external_nats_scales_on_its_monitoring_endpoint(helm_path) -> None:
@@ -799,3 +806,34 @@ def test_extra_env_cannot_smuggle_the_admin_in(helm_path) -> None:
             check=False,
         )
         assert result.returncode != 0 and f"config.extraEnv.{variable}" in result.stderr, variable
+
+
+def test_a_key_rotation_gives_every_app_process_the_earlier_keys(helm_path) -> None:
+    """Between deploying a new secret key and `tasktracker secrets rotate`, every process must still read
+    what the old key sealed: the earlier keys reach all of them as a file from the app Secret."""
+    rendered = render(
+        "default", sets=("secrets.secretKey=new-key-0123456789", "secrets.previousSecretKeys=old-key-1")
+    )
+    secret = rendered.get("Secret", FULLNAME)
+    assert base64.b64decode(secret["data"]["previous-secret-keys"]).decode() == "old-key-1"
+    checked = 0
+    for obj, container in app_containers(rendered):
+        env = _env(container)
+        if "TASKTRACKER_SECRET_KEY_FILE" not in env:
+            continue  # the `helm test` pod: no secrets at all
+        assert env.get("TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE") == (
+            "/var/run/secrets/tasktracker/app/previous-secret-keys"
+        ), f"{obj['metadata']['name']}/{container['name']}"
+        _check_file_env(rendered, pod_spec(obj) or {}, container, set())
+        checked += 1
+    assert checked >= 4  # api, worker, migration, and their schema waits
+    for _, container in app_containers(render("default")):
+        assert "TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE" not in _env(container)
+    external = render("external", sets=("secrets.withPreviousSecretKeys=true",))
+    for obj, container in app_containers(external):
+        env = _env(container)
+        if "TASKTRACKER_SECRET_KEY_FILE" in env and "helm.sh/hook" not in obj["metadata"].get(
+            "annotations", {}
+        ):
+            # (the pre-upgrade migration hook of an external database has its own copy of the key only)
+            assert "TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE" in env, obj["metadata"]["name"]

@@ -163,6 +163,13 @@ seccompProfile:
 {{- end -}}
 {{- end -}}
 
+{{/* Whether the app Secret holds earlier secret keys (a key rotation is under way). */}}
+{{- define "tasktracker.hasPreviousSecretKeys" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- if .Values.secrets.withPreviousSecretKeys -}}true{{- end -}}
+{{- else if .Values.secrets.previousSecretKeys -}}true{{- end -}}
+{{- end -}}
+
 {{- define "tasktracker.appSecretName" -}}
 {{- default (include "tasktracker.fullname" .) .Values.secrets.existingSecret -}}
 {{- end -}}
@@ -200,6 +207,10 @@ Call with (dict "root" $ "role" "api").
 - name: TASKTRACKER_TELEGRAM_WEBHOOK_SECRET_FILE
   value: {{ $dir }}/app/{{ $root.Values.secrets.keys.telegramWebhookSecret }}
 {{- end }}
+{{- end }}
+{{- if include "tasktracker.hasPreviousSecretKeys" $root }}
+- name: TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE
+  value: {{ $dir }}/app/{{ $root.Values.secrets.keys.previousSecretKeys }}
 {{- end }}
 {{- if $root.Values.monitoring.appMetrics }}
 - name: TASKTRACKER_METRICS_TOKEN_FILE
