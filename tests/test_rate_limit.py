@@ -10,8 +10,10 @@ import pytest
 from tasktracker.api.app import create_app
 from tasktracker.api.rate_limit import Limiter, RateLimits, retry_after_header
 from tasktracker.channels.signing import generic_signature
+from tasktracker.models import Role as ModelRole
 from tasktracker.runtime import Role
 from tests.channels.conftest import running
+from tests.support.accounts import PASSWORD, add_token, add_user, bearer
 from tests.support.app import ScriptedClassifier, get_json, serve
 from tests.test_metrics import sample
 
@@ -254,3 +256,91 @@ async def test_openapi_declares_429_where_limits_apply(make_settings) -> None:
         assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
         assert "Retry-After" in answer["headers"]
     assert "429" not in spec["paths"]["/api/messages"]["get"]["responses"]
+
+
+# Sign-in and authenticated ingestion (TASKTRACKER_AUTH=on) ----------------------------------------------
+
+
+def _auth_app(make_settings, **overrides):
+    settings = make_settings(auth="on", telegram_mode="off", metrics_token="m" * 32, **overrides)
+    return create_app(settings, role=Role.all, migrate=True, classifier=ScriptedClassifier())
+
+
+async def _rate_limited_count(client: httpx.AsyncClient, limit: str) -> float:
+    text = (await client.get("/metrics", headers={"authorization": "Bearer " + "m" * 32})).text
+    return sample(text, "tasktracker_rate_limited_total", limit=limit)
+
+
+def _login(client: httpx.AsyncClient, username: str, password: str):
+    return client.post("/api/auth/login", json={"username": username, "password": password})
+
+
+@sqlite_only
+async def test_failed_sign_ins_lock_the_account_for_a_while_even_for_the_right_password(
+    make_settings,
+) -> None:
+    app = _auth_app(make_settings, rate_limit_login_account_per_min=0.5, rate_limit_login_account_burst=3)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await add_user(app.state.runtime, "ann", ModelRole.editor)
+        await add_user(app.state.runtime, "bob", ModelRole.editor)
+        # Successful sign-ins cost the account nothing.
+        for _ in range(5):
+            assert (await _login(client, "ann", PASSWORD)).status_code == 200
+        before = await _rate_limited_count(client, "login_account")
+        for _ in range(3):
+            wrong = await _login(client, "ANN ", "not the password at all")  # case and spaces: one account
+            assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
+        locked = await _login(client, "ann", PASSWORD)
+        assert _assert_rate_limited(locked) >= 100  # one failure forgiven every 2 minutes
+        assert "tt_session" not in locked.cookies
+        assert await _rate_limited_count(client, "login_account") == before + 1
+        # Another account on the same address is not affected.
+        assert (await _login(client, "bob", PASSWORD)).status_code == 200
+        # Unknown accounts are limited alike (the answer does not tell which names exist).
+        for _ in range(3):
+            assert (await _login(client, "nobody", "whatever-password")).status_code == 401
+        _assert_rate_limited(await _login(client, "nobody", "whatever-password"))
+
+
+@sqlite_only
+async def test_sign_in_attempts_are_limited_per_address_across_accounts(make_settings) -> None:
+    app = _auth_app(make_settings, rate_limit_login_ip_per_min=0.5, rate_limit_login_ip_burst=4)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await add_user(app.state.runtime, "ann", ModelRole.viewer)
+        before = await _rate_limited_count(client, "login_ip")
+        for i in range(4):
+            assert (await _login(client, f"guess{i}", "spray-password-1")).status_code == 401
+        _assert_rate_limited(await _login(client, "ann", PASSWORD))
+        assert await _rate_limited_count(client, "login_ip") == before + 1
+        # Bad input is refused before the limit is asked: it costs nothing and says what is wrong.
+        assert (await client.post("/api/auth/login", json={"username": "ann"})).status_code == 422
+
+
+@sqlite_only
+async def test_each_api_token_has_its_own_ingestion_bucket_and_bad_tokens_spend_none(make_settings) -> None:
+    app = _auth_app(make_settings, rate_limit_ingest_per_s=0.01, rate_limit_ingest_burst=2)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        user = await add_user(app.state.runtime, "script", ModelRole.editor)
+        first, second = (
+            await add_token(app.state.runtime, user, "a"),
+            await add_token(app.state.runtime, user, "b"),
+        )
+        before = await _rate_limited_count(client, "ingest")
+        for i in range(5):  # unknown tokens are refused by authentication, before any bucket
+            refused = await client.post(
+                "/api/messages", json={"content": f"x{i}"}, headers=bearer(first[:-2] + "zz")
+            )
+            assert refused.status_code == 401
+        for token in (first, second):
+            for i in range(2):
+                posted = await client.post(
+                    "/api/messages", json={"content": f"bug {i}"}, headers=bearer(token)
+                )
+                assert posted.status_code == 202, posted.text
+        _assert_rate_limited(
+            await client.post("/api/messages", json={"content": "more"}, headers=bearer(first))
+        )
+        _assert_rate_limited(
+            await client.post("/api/messages/batch", json=[{"content": "b"}], headers=bearer(second))
+        )
+        assert await _rate_limited_count(client, "ingest") == before + 2

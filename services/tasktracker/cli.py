@@ -36,7 +36,14 @@ app = typer.Typer(
 )
 
 
-def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port: int | None) -> None:
+def _serve(
+    role: str,
+    settings: Settings,
+    migrate: bool,
+    host: str | None,
+    port: int | None,
+    announce_login: bool = False,
+) -> None:
     import uvicorn
 
     from tasktracker import telemetry
@@ -46,20 +53,36 @@ def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port:
 
     configure(settings.log_level, settings.log_format)
     telemetry.configure(settings, "tasktracker" if role == "all" else f"tasktracker-{role}")
+    bind_host, bind_port = host or settings.host, port or settings.port
     try:
-        application = create_app(settings, role=Role(role), migrate=migrate)
+        settings.check_bind(bind_host)
+        application = create_app(
+            settings,
+            role=Role(role),
+            migrate=migrate,
+            announce_login=_local_url(settings, bind_host, bind_port) if announce_login else None,
+        )
     except ConfigError as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
     uvicorn.run(
         application,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=bind_host,
+        port=bind_port,
         log_level=settings.log_level,
         log_config=None,  # uvicorn's records go through our handler (JSON off a terminal)
         timeout_graceful_shutdown=20,
         **application.state.uvicorn_options,
     )
+
+
+def _local_url(settings: Settings, host: str, port: int) -> str:
+    """Where the person who started the server opens it."""
+    if settings.public_url:
+        return settings.public_url
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 HostOpt = Annotated[str | None, typer.Option(help="Bind address (default TASKTRACKER_HOST or 127.0.0.1).")]
@@ -71,7 +94,7 @@ def run(host: HostOpt = None, port: PortOpt = None) -> None:
     """Run everything in one process: API, dashboard, worker (migrations applied first)."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _serve("all", settings, migrate=True, host=host, port=port)
+    _serve("all", settings, migrate=True, host=host, port=port, announce_login=True)
 
 
 @app.command()

@@ -37,6 +37,19 @@ class Unauthorized(AppError):
     code = "unauthorized"
 
 
+class NotAuthenticated(AppError):
+    """No valid credentials: sign in, or send `Authorization: Bearer <API token>`."""
+
+    status_code = 401
+    code = "not_authenticated"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
 class RateLimited(AppError):
     """429: the caller's bucket is empty; `Retry-After` (whole seconds, at least 1) says for how long."""
 

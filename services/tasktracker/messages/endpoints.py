@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
+from tasktracker.api.access import EditorDep
 from tasktracker.api.deps import SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import ChannelNames, Cursor, IdPath, IdQuery, Limit, SearchQuery
 from tasktracker.api.rate_limit import RateLimitsDep
@@ -40,6 +41,7 @@ RATE_LIMITED = {
     },
 )
 async def post_message(
+    _: EditorDep,
     data: MessageIn,
     request: Request,
     response: Response,
@@ -70,7 +72,12 @@ BatchBody = Annotated[
     },
 )
 async def post_batch(
-    body: BatchBody, request: Request, uow: UnitOfWorkDep, settings: SettingsDep, limits: RateLimitsDep
+    _: EditorDep,
+    body: BatchBody,
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
 ) -> BatchResult:
     """Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently. For the rate limit each
     message counts."""
@@ -81,7 +88,12 @@ async def post_batch(
 
 @router.post(":batch", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
 async def post_batch_colon(
-    body: BatchBody, request: Request, uow: UnitOfWorkDep, settings: SettingsDep, limits: RateLimitsDep
+    _: EditorDep,
+    body: BatchBody,
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
 ) -> BatchResult:
     items = _items(body)
     limits.check_ingest(request, len(items))
@@ -132,7 +144,7 @@ async def get_message(message_id: IdPath, session: SessionDep) -> MessageDetail:
         409: {"description": "The message has not failed (`not_failed`)."},
     },
 )
-async def retry_message(message_id: IdPath, uow: UnitOfWorkDep) -> MessagePublic:
+async def retry_message(_: EditorDep, message_id: IdPath, uow: UnitOfWorkDep) -> MessagePublic:
     """Retry a dead letter: a message that failed every classification attempt gets a fresh set of
     attempts and is queued again (202). List them with `GET /api/messages?status=failed`."""
     return await service.retry(uow, message_id)
