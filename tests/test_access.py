@@ -40,7 +40,7 @@ EXPECTED_PUBLIC = {
 }
 
 
-def _routes(app):  # noqa: ANN001, ANN202
+def _routes(app):
     return list(iter_route_contexts(app.routes))
 
 
@@ -48,7 +48,7 @@ def _url(path: str) -> str:
     return re.sub(r"\{[^}:]+(:[^}]+)?\}", "2147483647", path)  # names no row: the walk changes nothing
 
 
-def _app(make_settings, **overrides):  # noqa: ANN001, ANN003, ANN202
+def _app(make_settings, **overrides):
     settings = make_settings(auth="on", telegram_mode="off", **overrides)
     return create_app(settings, role=ProcessRole.all, migrate=True, classifier=ScriptedClassifier())
 
@@ -56,7 +56,9 @@ def _app(make_settings, **overrides):  # noqa: ANN001, ANN003, ANN202
 async def test_every_route_has_a_rule_and_refuses_whom_it_should(make_settings) -> None:
     app = _app(make_settings, metrics_token="scrape-token-for-tests-0123456789")
     routes = _routes(app)
-    unruled = [r.path_format for r in routes if not isinstance(r.original_route, Mount) and rule_of(r) is None]
+    unruled = [
+        r.path_format for r in routes if not isinstance(r.original_route, Mount) and rule_of(r) is None
+    ]
     assert unruled == [], f"routes without an access rule: {unruled}"
     public = {r.path_format for r in routes if rule_of(r) == PUBLIC}
     assert public <= EXPECTED_PUBLIC, f"public routes nobody decided on: {public - EXPECTED_PUBLIC}"

@@ -213,7 +213,13 @@ async def scrape_token_or_admin(request: Request) -> None:
         request.headers.get("authorization"), token.get_secret_value()
     ):
         return
-    await RULES[Role.admin](request)
+    principal = await identify(request)
+    if principal is None:
+        raise NotAuthenticated(
+            "metrics need the scrape token (TASKTRACKER_METRICS_TOKEN) as a Bearer header, or an admin"
+        )
+    if not principal.allows(Role.admin):
+        raise Forbidden(f"metrics need an admin; {principal.name} is {principal.role.value}")
 
 
 scrape_token_or_admin.required_role = Role.admin  # type: ignore[attr-defined]
