@@ -344,3 +344,42 @@ async def test_each_api_token_has_its_own_ingestion_bucket_and_bad_tokens_spend_
             await client.post("/api/messages/batch", json=[{"content": "b"}], headers=bearer(second))
         )
         assert await _rate_limited_count(client, "ingest") == before + 2
+
+
+@sqlite_only
+async def test_a_forged_x_forwarded_for_does_not_escape_the_address_limit(make_settings) -> None:
+    """The test client is the trusted proxy (127.0.0.1). A proxy appends the address it saw, so the
+    client is the right-most address that is not a trusted proxy; what the client wrote to the left of
+    it is its own claim. Rotating that claim must not give a guesser a fresh bucket per request."""
+    app = _auth_app(
+        make_settings,
+        forwarded_allow_ips="127.0.0.1,10.0.0.0/8",
+        rate_limit_login_ip_per_min=0.5,
+        rate_limit_login_ip_burst=3,
+    )
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+
+        def via_proxies(claimed: str, client_address: str) -> dict[str, str]:
+            # client -> ingress (appends the client) -> in-cluster proxy (appends the ingress pod)
+            return {"x-forwarded-for": f"{claimed}, {client_address}, 10.1.2.3"}
+
+        for i in range(3):
+            answer = await client.post(
+                "/api/auth/login",
+                json={"username": f"u{i}", "password": "guess-password-1"},
+                headers=via_proxies(f"198.51.100.{i}", "203.0.113.7"),
+            )
+            assert answer.status_code == 401
+        forged = await client.post(
+            "/api/auth/login",
+            json={"username": "u9", "password": "guess-password-1"},
+            headers=via_proxies("198.51.100.99", "203.0.113.7"),
+        )
+        _assert_rate_limited(forged)
+        # Another real client behind the same proxies has its own bucket.
+        other = await client.post(
+            "/api/auth/login",
+            json={"username": "u9", "password": "guess-password-1"},
+            headers=via_proxies("198.51.100.99", "203.0.113.8"),
+        )
+        assert other.status_code == 401
