@@ -19,7 +19,7 @@ from tasktracker.models import Role
 from tasktracker.runtime import Role as ProcessRole
 from tasktracker.unit_of_work import unit_of_work
 from tests.support.accounts import PASSWORD, add_token, add_user, bearer
-from tests.support.app import ScriptedClassifier, serve
+from tests.support.app import ScriptedClassifier, eventually, serve
 from tests.test_statement_counts import counting
 
 
@@ -269,6 +269,20 @@ async def test_auth_off_makes_a_local_admin_and_only_on_loopback(make_settings) 
         made = await client.post("/api/tasks", json={"title": "Local", "category": "task"})
         detail = (await client.get(f"/api/tasks/{made.json()['id']}")).json()
         assert [a["actor"] for a in detail["activity"]] == ["local"]
+
+        # What the pipeline does is the system's.
+        posted = await client.post(
+            "/api/messages", json={"content": "bug: the pipeline acts", "channel": "t"}
+        )
+        assert posted.status_code == 202
+
+        async def classified() -> dict | None:
+            tasks = (await client.get("/api/tasks", params={"q": "pipeline"})).json()["data"]
+            return tasks[0] if tasks else None
+
+        task = await eventually(classified)
+        detail = (await client.get(f"/api/tasks/{task['id']}")).json()
+        assert [a["actor"] for a in detail["activity"]] == ["system"]
 
 
 async def test_admin_from_the_settings_is_created_once_and_never_reset(make_settings, tmp_path) -> None:
