@@ -40,6 +40,8 @@ from tests.support.app import ScriptedClassifier, serve
 
 EXAMPLES = int(os.environ.get("TT_FUZZ_EXAMPLES", "25"))
 SEQUENCES = int(os.environ.get("TT_FUZZ_SEQUENCES", "10"))
+# Anonymous calls stop at the refusal, so fewer are enough to cover each operation's inputs.
+ANONYMOUS_EXAMPLES = max(1, EXAMPLES // 2)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -119,7 +121,7 @@ def fuzz_operation(
     )
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=EXAMPLES if caller.public is None else ANONYMOUS_EXAMPLES,
         derandomize=True,
         deadline=None,
         database=None,
@@ -236,7 +238,11 @@ def public_operations(app: FastAPI) -> set[tuple[str, str]]:
 
 @pytest.mark.timeout(400)  # a few thousand requests; argon2 hashing for each generated user
 @pytest.mark.parametrize("caller", ["admin", "anonymous"])
-async def test_api_answers_every_generated_request_as_documented(make_settings, caller: str) -> None:
+async def test_api_answers_every_generated_request_as_documented(
+    make_settings, database_url: str, caller: str
+) -> None:
+    if caller == "anonymous" and not database_url.startswith("sqlite"):
+        pytest.skip("anonymous calls end at the refusal, before any query: one database is enough")
     settings_ = make_settings(
         slack_signing_secret="slack-signing-secret-for-tests",
         telegram_webhook_secret="telegram-secret",
