@@ -196,7 +196,8 @@ class Settings(BaseSettings):
     auth: AuthMode = AuthMode.on
     # Default: open in development and test, `viewer` in production.
     api_docs: ApiDocs | None = None
-    # An admin the API creates at start when no user of that name exists (never changes an existing one).
+    # An admin the API creates at start when no user of that name exists (never changes an existing one);
+    # a password alone names `admin`.
     admin_username: str = Field(default="", max_length=64)
     admin_password: SecretStr | None = None
     admin_email: str = Field(default="", max_length=254)
@@ -435,10 +436,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _admin_bootstrap(self) -> Settings:
-        if bool(self.admin_username) != (self.admin_password is not None):
-            raise ValueError(
-                "TASKTRACKER_ADMIN_USERNAME and TASKTRACKER_ADMIN_PASSWORD (or _FILE) go together"
-            )
+        if self.admin_username and self.admin_password is None:
+            raise ValueError("TASKTRACKER_ADMIN_USERNAME needs TASKTRACKER_ADMIN_PASSWORD (or _FILE)")
+        if self.admin_password is not None and not self.admin_username:
+            self.admin_username = "admin"
         if self.admin_password is not None and len(self.admin_password.get_secret_value()) < 12:
             raise ValueError("TASKTRACKER_ADMIN_PASSWORD must be at least 12 characters")
         return self

@@ -128,7 +128,7 @@ DESCRIPTIONS: dict[str, str] = {
     "metrics_token": "Bearer token that may read `/metrics` (API and probe ports); on the API an admin may too",
     "auth": "`on`: users, roles, sessions and API tokens; `off`: every caller is a local admin — refused unless the API binds a loopback address",
     "api_docs": "who may read `/docs`, `/redoc`, `/openapi.json`: `open`, `viewer` (signed in) or `off`; default `open`, `viewer` in production",
-    "admin_username": "an admin the API creates at start when no user of that name exists (with `TASKTRACKER_ADMIN_PASSWORD`)",
+    "admin_username": "an admin the API creates at start when no user of that name exists (with `TASKTRACKER_ADMIN_PASSWORD`; a password alone names `admin`)",
     "admin_password": "that admin's first password (at least 12 characters); never resets an existing user's",
     "admin_email": "that admin's email",
     "session_ttl_h": "a dashboard sign-in ends this many hours after its last use",
