@@ -288,6 +288,17 @@ class Settings(BaseSettings):
     # A dashboard that reads nothing for this long while events wait for it is disconnected.
     ws_send_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
+    # Rate limits (token buckets per API process; 0 turns one off): a rate and the burst above it.
+    rate_limit_ingest_per_s: float = Field(default=2000.0, ge=0)
+    rate_limit_ingest_burst: int = Field(default=10_000, ge=1)
+    rate_limit_webhook_per_s: float = Field(default=50.0, ge=0)
+    rate_limit_webhook_burst: int = Field(default=1000, ge=1)
+    rate_limit_login_account_per_min: float = Field(default=5.0, ge=0)
+    rate_limit_login_account_burst: int = Field(default=10, ge=1)
+    rate_limit_login_ip_per_min: float = Field(default=30.0, ge=0)
+    rate_limit_login_ip_burst: int = Field(default=60, ge=1)
+    rate_limit_max_keys: int = Field(default=50_000, ge=100, le=10_000_000)
+
     tracing: TracingMode = TracingMode.auto
     # The standard OpenTelemetry names, read here like the other bare names. The exporter speaks
     # OTLP over HTTP (a collector's port 4318); the SDK reads the rest (headers, timeout, TLS) itself.
