@@ -5,6 +5,7 @@ actor in task activity."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import httpx
@@ -347,3 +348,31 @@ async def test_revoking_in_one_api_process_ends_the_token_in_another_at_once(
             await eventually(refused_by_the_other, timeout=5)
     finally:
         await delete_stream(nats_server.url, settings.nats_stream)
+
+
+async def test_run_creates_admin_on_a_fresh_install_and_prints_a_one_time_link(make_settings, capsys) -> None:
+    """What `tasktracker run` does: a fresh data dir gets `admin` and a printed sign-in link (never a
+    log record); in development each start prints a fresh one, elsewhere only the first."""
+
+    async def start(environment: str) -> str:
+        settings = make_settings(auth="on", environment=environment)
+        app = create_app(
+            settings, role=ProcessRole.all, migrate=True, classifier=ScriptedClassifier(), announce_login="X"
+        )
+        async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+            printed = capsys.readouterr().out
+            links = re.findall(r"Open X/api/auth/link\?token=(\S+)", printed)
+            if not links:
+                return ""
+            used = await client.get("/api/auth/link", params={"token": links[0]})
+            assert used.status_code == 303
+            me = (await client.get("/api/auth/me")).json()
+            assert (me["username"], me["role"]) == ("admin", "admin")
+            again = await client.get("/api/auth/link", params={"token": links[0]})
+            assert again.status_code == 401
+            return links[0]
+
+    first = await start("development")
+    second = await start("development")
+    assert first and second and first != second
+    assert await start("test") == ""  # users exist: no link outside development
