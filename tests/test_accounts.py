@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 import websockets
+from sqlalchemy import select, update
 from websockets.exceptions import ConnectionClosed
 
+from tasktracker.api import access
 from tasktracker.api.app import create_app
 from tasktracker.auth import service
 from tasktracker.config import ConfigError
-from tasktracker.models import Role
+from tasktracker.db import utcnow
+from tasktracker.models import Role, UserSession
 from tasktracker.runtime import Role as ProcessRole
 from tasktracker.unit_of_work import unit_of_work
 from tests.support.accounts import PASSWORD, add_token, add_user, bearer
@@ -376,3 +380,27 @@ async def test_run_creates_admin_on_a_fresh_install_and_prints_a_one_time_link(m
     second = await start("development")
     assert first and second and first != second
     assert await start("test") == ""  # users exist: no link outside development
+
+
+async def test_a_used_session_slides_forward_and_so_does_its_cookie(make_settings) -> None:
+    app = _app(make_settings)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        runtime = app.state.runtime
+        await add_user(runtime, "ivy", Role.viewer)
+        assert (await _login(client, "ivy")).status_code == 200
+        quiet = (await client.get("/api/tasks")).headers.get_list("set-cookie")
+        assert quiet == []  # just signed in: nothing to renew
+        async with runtime.engine.begin() as conn:  # the session was last used an hour ago
+            await conn.execute(
+                update(UserSession).values(
+                    last_seen_at=utcnow() - timedelta(hours=1), expires_at=utcnow() + timedelta(minutes=5)
+                )
+            )
+        access.cache_of(app).clear()  # as after the cache's TTL
+        used = await client.get("/api/tasks")
+        assert used.status_code == 200
+        renewed = [c for c in used.headers.get_list("set-cookie") if c.startswith("tt_session=")]
+        assert len(renewed) == 1 and "Max-Age=1209600" in renewed[0]
+        async with runtime.engine.connect() as conn:
+            expires_at = (await conn.execute(select(UserSession.expires_at))).scalar_one()
+        assert expires_at > utcnow() + timedelta(days=13)
