@@ -227,8 +227,6 @@ async def test_one_time_link_signs_in_once_and_ws_ticket_opens_the_feed_once(mak
         runtime = app.state.runtime
         await add_user(runtime, "gil", Role.viewer)
         async with unit_of_work(runtime) as uow:
-            from datetime import timedelta
-
             link = await service.one_time(
                 uow.session, await service.user_named(uow.session, "gil"), "login", timedelta(minutes=5)
             )
