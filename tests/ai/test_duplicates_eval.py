@@ -182,7 +182,7 @@ def test_precision_recall_and_f1_on_a_tiny_set(tmp_path):
 def test_the_bundled_set_and_the_default_threshold():
     pairs = read_pairs(bundled_pairs())
     languages = Counter(pair.lang for pair in pairs)
-    assert len(pairs) >= 300 and set(languages) == {"en", "uk", "ru"}
+    assert len(pairs) >= 300 and set(languages) == {"en", "uk", "ru", "mixed"}  # mixed: two languages
     assert len({(pair.a, pair.b) for pair in pairs}) == len(pairs)
     assert 0.35 <= sum(pair.duplicate for pair in pairs) / len(pairs) <= 0.45
 
@@ -192,6 +192,8 @@ def test_the_bundled_set_and_the_default_threshold():
     assert report.at_threshold.precision >= 0.95 and report.at_threshold.recall >= 0.4
     assert report.by_kind["hard"].linked <= 0.05 and report.by_kind["easy"].linked == 0.0
     assert report.by_kind["repost"].linked >= 0.9
+    # A restatement in another language or in other words meets through the concept lexicon.
+    assert report.by_kind["cross-language"].linked >= 0.3
 
 
 # Bad data ------------------------------------------------------------------------------------------------
