@@ -59,6 +59,10 @@ SAME_REQUEST = [
         "после деплоя перестали приходить письма с инвойсами",
         "письма с инвойсами перестали приходить после деплоя",
     ),
+    # the same request in another language or in other words (the concept lexicon)
+    ("the csv import of contacts is broken", "импорт контактов из csv не работает"),
+    ("add a dark theme to the dashboard please", "додайте темну тему в дашборд"),
+    ("password reset links arrive already expired", "посилання для скидання пароля приходять вже прострочені"),
 ]
 
 # Same topic, different request: none may join the open task.
@@ -84,6 +88,10 @@ DIFFERENT_REQUEST = [
         "charts on the analytics page render in grey in Safari",
     ),
     ("не работает экспорт в эксель", "ne rabotaet eksport v pdf"),
+    # across languages, another member of the same slot (format, platform, direction)
+    ("the csv import of contacts is broken", "экспорт контактов в csv не работает"),
+    ("the android app crashes when opening the chat", "ios-застосунок вилітає при відкритті чату"),
+    ("add a dark theme to the dashboard please", "додайте темну тему в мобільний застосунок"),
 ]
 
 TINY = [

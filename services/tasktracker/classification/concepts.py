@@ -46,6 +46,9 @@ _LEXICON: dict[str, tuple[str, ...]] = {
     "STUCK": ("stuck", "hang", "freez", "zavis", "zavys", "zaviss"),
     "LOOP": ("loop", "back", "obratn", "vozvrash", "redirect", "tsikl", "cikl", "povert", "vozvrash"),
     "NOT_ARRIVE": ("arriv", "receiv", "deliver", "prihod", "prikhod", "pryhod", "dohod", "dokhod"),
+    "ALREADY": ("already", "vzhe", "uzhe"),
+    "STILL": ("still", "dosi"),
+    "AGAIN": ("again", "znovu", "opyat", "opiat", "snova"),
     # things
     "EXPORT": ("export", "eksport", "vivant", "vygruz", "vigruz"),
     "IMPORT": ("import",),
