@@ -62,7 +62,10 @@ SAME_REQUEST = [
     # the same request in another language or in other words (the concept lexicon)
     ("the csv import of contacts is broken", "импорт контактов из csv не работает"),
     ("add a dark theme to the dashboard please", "додайте темну тему в дашборд"),
-    ("password reset links arrive already expired", "посилання для скидання пароля приходять вже прострочені"),
+    (
+        "password reset links arrive already expired",
+        "посилання для скидання пароля приходять вже прострочені",
+    ),
 ]
 
 # Same topic, different request: none may join the open task.
