@@ -38,8 +38,12 @@ def score(model: builtin.BuiltinModel, rows: list[builtin.LabelledExample]) -> d
         "priority": float((steps_true == steps_pred).mean()),
         "within_one": float((abs(steps_true - steps_pred) <= 1).mean()),
         "urgent_recall": float((steps_pred[urgent] == 3).mean()) if urgent.any() else float("nan"),
-        "urgent_precision": float((steps_true[steps_pred == 3] == 3).mean()) if (steps_pred == 3).any() else 0.0,
-        "actionable": float(np.mean([r.actionable == p.actionable for r, p in zip(rows, predictions)])),
+        "urgent_precision": float((steps_true[steps_pred == 3] == 3).mean())
+        if (steps_pred == 3).any()
+        else 0.0,
+        "actionable": float(
+            np.mean([r.actionable == p.actionable for r, p in zip(rows, predictions, strict=True)])
+        ),
         "actionable_questions": float(
             np.mean([rows[i].actionable == predictions[i].actionable for i in questions])
         )
@@ -58,7 +62,9 @@ def main() -> int:
 
     train = builtin.read_examples(builtin.bundled_data("train.jsonl"))
     dev = builtin.read_examples(builtin.bundled_data("dev.jsonl"))
-    priority_only = [] if args.no_priority_only else builtin.read_examples(builtin.bundled_data("train_priority.jsonl"))
+    priority_only = (
+        [] if args.no_priority_only else builtin.read_examples(builtin.bundled_data("train_priority.jsonl"))
+    )
     started = time.perf_counter()
     results: dict[str, dict[str, float]] = {}
     results["dev"] = score(builtin.BuiltinModel.fit(train, priority_only), dev)

@@ -35,7 +35,9 @@ def main() -> int:
         only_before = sum(b and not a for b, a in right)
         changed = only_after + only_before
         p = binomtest(only_after, changed, 0.5).pvalue if changed else 1.0
-        print(f"{name}: right only after {only_after}, right only before {only_before}, exact McNemar p = {p:.4f}")
+        print(
+            f"{name}: right only after {only_after}, right only before {only_before}, exact McNemar p = {p:.4f}"
+        )
     return 0
 
 
