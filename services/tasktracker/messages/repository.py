@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import contains_words, execute_dml, insert_new, utcnow
+from tasktracker.db import execute_dml, insert_new, search, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
 from tasktracker.pagination import SortSpec, page
 
@@ -59,7 +59,7 @@ async def list_page(
     if filters.task_id is not None:
         stmt = stmt.where(col(Message.task_id) == filters.task_id)
     if filters.q:
-        stmt = stmt.where(contains_words(Message.content, filters.q))
+        stmt = stmt.where(search(col(Message.content), filters.q))
     if filters.category:
         latest = _latest_issue_ids().subquery()
         stmt = stmt.where(

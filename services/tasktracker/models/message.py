@@ -2,10 +2,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from tasktracker.models._types import created_at_field, json_field
+
+# The text `?q=` searches (see tasktracker.db.search); PostgreSQL keeps a GIN index on its tsvector.
+MESSAGE_SEARCH_SQL = "to_tsvector('simple'::regconfig, content)"
 
 
 class MessageStatus(StrEnum):
@@ -23,10 +26,16 @@ class Message(SQLModel, table=True):
         UniqueConstraint("channel_id", "external_id", name="uq_messages_channel_external_id"),
         Index("ix_messages_status_updated_at", "status", "updated_at"),
         Index("ix_messages_received_at_id", "received_at", "id"),
+        # The message list's filters with its one sort (newest first), each along one index.
+        Index("ix_messages_status_received_at_id", "status", "received_at", "id"),
+        Index("ix_messages_channel_id_received_at_id", "channel_id", "received_at", "id"),
+        Index("ix_messages_search", text(MESSAGE_SEARCH_SQL), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    channel_id: int = Field(foreign_key="channels.id", index=True)
+    channel_id: int = Field(foreign_key="channels.id")
     external_id: str = Field(max_length=200)
     thread_external_id: str | None = Field(default=None, max_length=200)
     author: str | None = Field(default=None, max_length=200)
