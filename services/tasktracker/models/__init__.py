@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from tasktracker.models.activity import TaskActivity
 from tasktracker.models.channel import Channel, ChannelKind
 from tasktracker.models.correction import Correction
+from tasktracker.models.counts import MessageDayCount, TaskCount
 from tasktracker.models.issue import Issue
 from tasktracker.models.message import Message, MessageStatus
 from tasktracker.models.processed_update import ProcessedUpdate
@@ -21,10 +22,12 @@ __all__ = [
     "Correction",
     "Issue",
     "Message",
+    "MessageDayCount",
     "MessageStatus",
     "ProcessedUpdate",
     "Task",
     "TaskActivity",
+    "TaskCount",
     "TaskExport",
     "TaskStatus",
     "metadata",

@@ -1,5 +1,6 @@
-"""Indexes for the task and message lists at a million rows: one per filter along the default sort, the
-priority sort, and full-text search (PostgreSQL GIN over `to_tsvector('simple', ...)`)
+"""Lists and statistics at a million rows: an index per list filter along the default sort, the
+priority sort and full-text search (PostgreSQL GIN over `to_tsvector('simple', ...)`); task and
+message counts kept by triggers for the statistics
 
 Revision ID: 0004
 Revises: 0003
@@ -8,10 +9,17 @@ Create Date: 2026-11-29 16:30:00
 The composite (filter, created_at, id) indexes replace the single-column ones on the same filter column,
 which they serve as well. On PostgreSQL the index builds hold a write lock on their table for as long as
 they take (about a minute for all of them at a million tasks and messages on a small machine).
+
+`task_counts` and `message_day_counts` are filled from the tables, then kept by triggers in the writing
+transaction. On PostgreSQL a count is spread over `SHARDS` rows by the writing backend's pid, so that
+concurrent writers seldom wait on one row lock; each trigger writes its rows in key order, so two
+writers cannot deadlock on them. Message inserts are counted per statement (one upsert per batch).
 """
 
+import re
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004'
@@ -26,8 +34,138 @@ PRIORITY_RANK = (
 )
 
 
+SHARDS = 8
+TASK_KEY = ('category', 'priority', 'status', 'needs_review')
+TASK_CHANGED = ' OR '.join(f'OLD.{c} IS DISTINCT FROM NEW.{c}' for c in TASK_KEY)
+SQLITE_TASK_CHANGED = ' OR '.join(f'OLD.{c} IS NOT NEW.{c}' for c in TASK_KEY)
+
+POSTGRES_TRIGGERS = f"""
+CREATE FUNCTION tt_count_task() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    writer_shard smallint := pg_backend_pid() % {SHARDS};
+BEGIN
+    INSERT INTO task_counts AS c (category, priority, status, needs_review, shard, n)
+    SELECT category, priority, status, needs_review, writer_shard, delta FROM (
+        SELECT OLD.category, OLD.priority, OLD.status, OLD.needs_review, -1 WHERE TG_OP <> 'INSERT'
+        UNION ALL
+        SELECT NEW.category, NEW.priority, NEW.status, NEW.needs_review, 1 WHERE TG_OP <> 'DELETE'
+    ) AS change (category, priority, status, needs_review, delta)
+    ORDER BY category, priority, status, needs_review
+    ON CONFLICT (category, priority, status, needs_review, shard) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER tt_count_task_insert AFTER INSERT ON tasks
+    FOR EACH ROW EXECUTE FUNCTION tt_count_task();
+CREATE TRIGGER tt_count_task_delete AFTER DELETE ON tasks
+    FOR EACH ROW EXECUTE FUNCTION tt_count_task();
+CREATE TRIGGER tt_count_task_update AFTER UPDATE OF {', '.join(TASK_KEY)} ON tasks
+    FOR EACH ROW WHEN ({TASK_CHANGED}) EXECUTE FUNCTION tt_count_task();
+
+CREATE FUNCTION tt_count_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO message_day_counts AS c (day, shard, n)
+        SELECT (received_at AT TIME ZONE 'UTC')::date, pg_backend_pid() % {SHARDS}, count(*)
+        FROM new_rows GROUP BY 1 ORDER BY 1
+        ON CONFLICT (day, shard) DO UPDATE SET n = c.n + excluded.n;
+    ELSE
+        INSERT INTO message_day_counts AS c (day, shard, n)
+        SELECT (received_at AT TIME ZONE 'UTC')::date, pg_backend_pid() % {SHARDS}, -count(*)
+        FROM old_rows GROUP BY 1 ORDER BY 1
+        ON CONFLICT (day, shard) DO UPDATE SET n = c.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER tt_count_messages_insert AFTER INSERT ON messages
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tt_count_messages();
+CREATE TRIGGER tt_count_messages_delete AFTER DELETE ON messages
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tt_count_messages();
+"""
+
+
+def _sqlite_task_upsert(row: str, delta: str) -> str:
+    return (
+        'INSERT INTO task_counts (category, priority, status, needs_review, shard, n)'
+        f' VALUES ({row}.category, {row}.priority, {row}.status, {row}.needs_review, 0, {delta})'
+        f' ON CONFLICT (category, priority, status, needs_review, shard) DO UPDATE SET n = n + {delta};'
+    )
+
+
+def _sqlite_day_upsert(row: str, delta: str) -> str:
+    return (
+        f'INSERT INTO message_day_counts (day, shard, n) VALUES (date({row}.received_at), 0, {delta})'
+        f' ON CONFLICT (day, shard) DO UPDATE SET n = n + {delta};'
+    )
+
+
+SQLITE_TRIGGERS = [
+    f"CREATE TRIGGER tt_count_task_insert AFTER INSERT ON tasks BEGIN {_sqlite_task_upsert('NEW', '1')} END",
+    f"CREATE TRIGGER tt_count_task_delete AFTER DELETE ON tasks BEGIN {_sqlite_task_upsert('OLD', '-1')} END",
+    f"CREATE TRIGGER tt_count_task_update AFTER UPDATE OF {', '.join(TASK_KEY)} ON tasks"
+    f" WHEN {SQLITE_TASK_CHANGED}"
+    f" BEGIN {_sqlite_task_upsert('OLD', '-1')} {_sqlite_task_upsert('NEW', '1')} END",
+    f"CREATE TRIGGER tt_count_messages_insert AFTER INSERT ON messages BEGIN {_sqlite_day_upsert('NEW', '1')} END",
+    f"CREATE TRIGGER tt_count_messages_delete AFTER DELETE ON messages BEGIN {_sqlite_day_upsert('OLD', '-1')} END",
+]
+TRIGGERS = ('tt_count_task_insert', 'tt_count_task_delete', 'tt_count_task_update')
+MESSAGE_TRIGGERS = ('tt_count_messages_insert', 'tt_count_messages_delete')
+
+
+def _create_counts(postgresql: bool) -> None:
+    op.create_table(
+        'task_counts',
+        sa.Column('category', sa.String(length=20), nullable=False),
+        sa.Column('priority', sa.String(length=20), nullable=False),
+        sa.Column('status', sa.String(length=20), nullable=False),
+        sa.Column('needs_review', sa.Boolean(), nullable=False),
+        sa.Column('shard', sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('category', 'priority', 'status', 'needs_review', 'shard'),
+    )
+    op.create_table(
+        'message_day_counts',
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('shard', sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('day', 'shard'),
+    )
+    # Counted under a share lock: no write can slip between the count and the trigger that counts it.
+    if postgresql:
+        op.execute('LOCK TABLE tasks, messages IN SHARE MODE')
+    op.execute(
+        'INSERT INTO task_counts (category, priority, status, needs_review, shard, n)'
+        ' SELECT category, priority, status, needs_review, 0, count(*) FROM tasks'
+        ' GROUP BY category, priority, status, needs_review'
+    )
+    day = "(received_at AT TIME ZONE 'UTC')::date" if postgresql else 'date(received_at)'
+    op.execute(
+        f'INSERT INTO message_day_counts (day, shard, n) SELECT {day}, 0, count(*) FROM messages GROUP BY 1'
+    )
+    if postgresql:
+        for statement in re.split(r';\s*\n(?=CREATE )', POSTGRES_TRIGGERS.strip()):
+            op.execute(statement)
+    else:
+        for statement in SQLITE_TRIGGERS:
+            op.execute(statement)
+
+
+def _drop_counts(postgresql: bool) -> None:
+    for name in TRIGGERS:
+        op.execute(f'DROP TRIGGER IF EXISTS {name}' + (' ON tasks' if postgresql else ''))
+    for name in MESSAGE_TRIGGERS:
+        op.execute(f'DROP TRIGGER IF EXISTS {name}' + (' ON messages' if postgresql else ''))
+    if postgresql:
+        op.execute('DROP FUNCTION IF EXISTS tt_count_task()')
+        op.execute('DROP FUNCTION IF EXISTS tt_count_messages()')
+    op.drop_table('message_day_counts')
+    op.drop_table('task_counts')
+
+
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == 'postgresql'
+    op.create_index('ix_issues_created_at_model', 'issues', ['created_at', 'model'])
     for column in TASK_FILTERS:
         op.drop_index(f'ix_tasks_{column}', table_name='tasks')
         op.create_index(f'ix_tasks_{column}_created_at_id', 'tasks', [column, 'created_at', 'id'])
@@ -43,10 +181,13 @@ def upgrade() -> None:
         op.execute(
             "CREATE INDEX ix_messages_search ON messages USING gin (to_tsvector('simple'::regconfig, content))"
         )
+    _create_counts(postgresql)
 
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == 'postgresql'
+    _drop_counts(postgresql)
+    op.drop_index('ix_issues_created_at_model', table_name='issues')
     if postgresql:
         op.drop_index('ix_messages_search', table_name='messages')
         op.drop_index('ix_tasks_search', table_name='tasks')
