@@ -221,9 +221,19 @@ async def seed(conn: asyncpg.Connection, size: int) -> None:
         columns=["id", "kind", "name", "external_id", "enabled", "secret", "settings", "created_at"],
     )
     seeder = Seeder(size)
+    # Since migration 0004 a classified message keeps its category (that of its latest run).
+    with_category = bool(
+        await conn.fetchval(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'messages' AND column_name = 'category'"
+        )
+    )
+    message_columns = MESSAGE_COLUMNS + (["category"] if with_category else [])
     for tasks, messages, issues in seeder.chunks():
+        if with_category:
+            latest = {issue[0]: issue[1] for issue in issues}  # issues come in run order
+            messages = [(*m, latest[m[0]] if m[9] == "classified" else None) for m in messages]
         await conn.copy_records_to_table("tasks", records=tasks, columns=TASK_COLUMNS)
-        await conn.copy_records_to_table("messages", records=messages, columns=MESSAGE_COLUMNS)
+        await conn.copy_records_to_table("messages", records=messages, columns=message_columns)
         await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
     await conn.execute("SET session_replication_role = DEFAULT")
     for table in ("channels", "tasks", "messages", "issues"):

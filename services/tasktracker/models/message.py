@@ -29,6 +29,7 @@ class Message(SQLModel, table=True):
         # The message list's filters with its one sort (newest first), each along one index.
         Index("ix_messages_status_received_at_id", "status", "received_at", "id"),
         Index("ix_messages_channel_id_received_at_id", "channel_id", "received_at", "id"),
+        Index("ix_messages_category_received_at_id", "category", "received_at", "id"),
         Index("ix_messages_search", text(MESSAGE_SEARCH_SQL), postgresql_using="gin").ddl_if(
             dialect="postgresql"
         ),
@@ -46,4 +47,7 @@ class Message(SQLModel, table=True):
     status: str = Field(default=MessageStatus.received, max_length=20)
     attempts: int = Field(default=0)
     task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True, ondelete="SET NULL")
+    # The category of the classification that finished the message (its latest issue), kept here so the
+    # message list filters on it along an index instead of finding each message's latest issue.
+    category: str | None = Field(default=None, max_length=20)
     meta: dict[str, Any] = json_field(dict)

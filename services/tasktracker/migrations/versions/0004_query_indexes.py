@@ -1,6 +1,6 @@
 """Lists and statistics at a million rows: an index per list filter along the default sort, the
-priority sort and full-text search (PostgreSQL GIN over `to_tsvector('simple', ...)`); task and
-message counts kept by triggers for the statistics
+priority sort and full-text search (PostgreSQL GIN over `to_tsvector('simple', ...)`); messages keep
+their category; task and message counts kept by triggers for the statistics
 
 Revision ID: 0004
 Revises: 0003
@@ -173,6 +173,15 @@ def upgrade() -> None:
     op.drop_index('ix_messages_channel_id', table_name='messages')
     op.create_index('ix_messages_channel_id_received_at_id', 'messages', ['channel_id', 'received_at', 'id'])
     op.create_index('ix_messages_status_received_at_id', 'messages', ['status', 'received_at', 'id'])
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('category', sa.String(length=20), nullable=True))
+    # Each classified message takes the category of its latest classification run.
+    op.execute(
+        'UPDATE messages SET category = (SELECT issues.category FROM issues'
+        ' WHERE issues.message_id = messages.id ORDER BY issues.id DESC LIMIT 1)'
+        " WHERE status = 'classified'"
+    )
+    op.create_index('ix_messages_category_received_at_id', 'messages', ['category', 'received_at', 'id'])
     if postgresql:
         op.execute(
             "CREATE INDEX ix_tasks_search ON tasks"
@@ -192,6 +201,9 @@ def downgrade() -> None:
         op.drop_index('ix_messages_search', table_name='messages')
         op.drop_index('ix_tasks_search', table_name='tasks')
     op.drop_index('ix_messages_status_received_at_id', table_name='messages')
+    op.drop_index('ix_messages_category_received_at_id', table_name='messages')
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_column('category')
     op.drop_index('ix_messages_channel_id_received_at_id', table_name='messages')
     op.create_index('ix_messages_channel_id', 'messages', ['channel_id'])
     op.drop_index('ix_tasks_priority_rank_id', table_name='tasks')
