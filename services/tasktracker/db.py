@@ -200,10 +200,13 @@ async def execute_dml(session: AsyncSession, statement: Executable) -> CursorRes
 # Full-text search ----------------------------------------------------------------------------------------
 #
 # What `?q=` means, on both backends: every word of the query (up to 8) must begin a word of the text,
-# case-insensitively ("check" finds "Checkout", "помил" finds "Помилка"). PostgreSQL answers from a GIN
-# index over `to_tsvector('simple', text)` — the `simple` configuration only lower-cases, so English,
-# Ukrainian and Russian text is indexed alike, with no stemming to get wrong. SQLite (the embedded mode)
-# reads the rows and tokenises them in Python the same way.
+# case-insensitively ("check" finds "Checkout", "помил" finds "Помилка"). On PostgreSQL each searched
+# table keeps `search_vector`, a stored generated `to_tsvector('simple', text)` with a GIN index — the
+# `simple` configuration only lower-cases, so English, Ukrainian and Russian text is indexed alike, with
+# no stemming to get wrong. Stored, not an expression index: when PostgreSQL walks the sort's index and
+# tests each row (a common word), reading the stored vector is cheap where parsing the text again is not
+# (measured: 254 ms against a few ms for a prefix matching 1% of 100,000 tasks). SQLite (the embedded
+# mode) reads the rows and tokenises them in Python the same way.
 
 SEARCH_CONFIG = "simple"
 MAX_SEARCH_WORDS = 8
@@ -230,8 +233,8 @@ def search_document(*columns: Any) -> ColumnElement[str]:
 
 
 class matches_search(FunctionElement[bool]):  # lower case: it reads as a SQL function
-    """`document` matches every word of the search (see above). Arguments: the document expression, the
-    `to_tsquery` text (PostgreSQL) and the words joined by spaces (SQLite); each backend uses its own."""
+    """A row matches every word of the search (see above). Arguments: the stored tsvector column and the
+    `to_tsquery` text (PostgreSQL), the document expression and the words joined by spaces (SQLite)."""
 
     type = Boolean()
     inherit_cache = True
@@ -239,21 +242,21 @@ class matches_search(FunctionElement[bool]):  # lower case: it reads as a SQL fu
 
 @compiles(matches_search)
 def _matches_search_sqlite(element: matches_search, compiler: SQLCompiler, **kw: Any) -> str:
-    document, _, words = list(element.clauses)
+    _, _, document, words = list(element.clauses)
     return f"tt_search({compiler.process(document, **kw)}, {compiler.process(words, **kw)})"
 
 
 @compiles(matches_search, "postgresql")
 def _matches_search_postgresql(element: matches_search, compiler: SQLCompiler, **kw: Any) -> str:
-    document, query, _ = list(element.clauses)
+    vector, query, _, _ = list(element.clauses)
     return (
-        f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {compiler.process(document, **kw)})"
+        f"{compiler.process(vector, **kw)}"
         f" @@ to_tsquery('{SEARCH_CONFIG}'::regconfig, {compiler.process(query, **kw)})"
     )
 
 
-def search(document: Any, q: str) -> ColumnElement[bool]:
-    """Rows whose `document` holds every word of `q` as a word prefix; none when `q` has no words.
+def search(table: str, document: Any, q: str) -> ColumnElement[bool]:
+    """Rows of `table` whose `document` holds every word of `q` as a word prefix; none when `q` has none.
 
     The tsquery goes into the SQL as a literal, not a parameter: PostgreSQL then plans each search for
     its words (a rare word by the GIN index, a common one along the sort's index), where the generic
@@ -262,8 +265,9 @@ def search(document: Any, q: str) -> ColumnElement[bool]:
     if not words:
         return false()
     return matches_search(
-        document,
+        literal_column(f"{table}.search_vector"),
         bindparam("search_tsquery", tsquery_text(words), literal_execute=True),
+        document,
         bindparam("search_words", " ".join(words)),
     )
 

@@ -59,7 +59,7 @@ async def list_page(
     if filters.task_id is not None:
         stmt = stmt.where(col(Message.task_id) == filters.task_id)
     if filters.q:
-        stmt = stmt.where(search(col(Message.content), filters.q))
+        stmt = stmt.where(search("messages", col(Message.content), filters.q))
     if filters.category:
         stmt = stmt.where(col(Message.category).in_(filters.category))
     return await page(session, stmt, MESSAGE_SORT, limit, cursor, lambda message: message.received_at)

@@ -14,8 +14,21 @@ from tasktracker.models.task_export import TaskExport
 
 metadata = SQLModel.metadata
 
+# What PostgreSQL keeps beside the models, for its own use (migration 0004): a stored, generated
+# `search_vector` (tsvector of the searched text) with its GIN index on tasks and messages. The
+# application never reads or writes them, only searches them (tasktracker.db.search); SQLite has none.
+DATABASE_ONLY: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("tasks", "search_vector"),
+        ("tasks", "ix_tasks_search"),
+        ("messages", "search_vector"),
+        ("messages", "ix_messages_search"),
+    }
+)
+
 __all__ = [
     "CLOSED_STATUSES",
+    "DATABASE_ONLY",
     "OPEN_STATUSES",
     "Channel",
     "ChannelKind",

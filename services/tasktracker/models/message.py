@@ -2,13 +2,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint, text
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tasktracker.models._types import created_at_field, json_field
-
-# The text `?q=` searches (see tasktracker.db.search); PostgreSQL keeps a GIN index on its tsvector.
-MESSAGE_SEARCH_SQL = "to_tsvector('simple'::regconfig, content)"
 
 
 class MessageStatus(StrEnum):
@@ -30,9 +27,6 @@ class Message(SQLModel, table=True):
         Index("ix_messages_status_received_at_id", "status", "received_at", "id"),
         Index("ix_messages_channel_id_received_at_id", "channel_id", "received_at", "id"),
         Index("ix_messages_category_received_at_id", "category", "received_at", "id"),
-        Index("ix_messages_search", text(MESSAGE_SEARCH_SQL), postgresql_using="gin").ddl_if(
-            dialect="postgresql"
-        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

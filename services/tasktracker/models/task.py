@@ -46,17 +46,13 @@ PRIORITY_RANK_INDEX_SQL = (
     + "    ELSE '-1'::integer\nEND)"
 )
 
-# The text `?q=` searches (see tasktracker.db.search); PostgreSQL keeps a GIN index on its tsvector. A
-# query matches it when its expression parses the same: `title || ' ' || description` (as printed back).
-TASK_SEARCH_SQL = "to_tsvector('simple'::regconfig, (title::text || ' '::text) || description)"
-
 
 class Task(SQLModel, table=True):
     """A piece of tracked work, produced from an actionable message or created by hand."""
 
     __tablename__ = "tasks"
     # Each filter of the task list with the default sort walks one index in order: (filter, created_at,
-    # id). The GIN index answers `?q=` (PostgreSQL; SQLite searches by reading the rows).
+    # id). On PostgreSQL `?q=` is answered by `search_vector` and its GIN index (see DATABASE_ONLY).
     __table_args__ = (
         Index("ix_tasks_status_created_at", "status", "created_at"),
         Index("ix_tasks_created_at_id", "created_at", "id"),
@@ -66,7 +62,6 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_assignee_created_at_id", "assignee", "created_at", "id"),
         Index("ix_tasks_channel_id_created_at_id", "channel_id", "created_at", "id"),
         Index("ix_tasks_needs_review_created_at_id", "needs_review", "created_at", "id"),
-        Index("ix_tasks_search", text(TASK_SEARCH_SQL), postgresql_using="gin").ddl_if(dialect="postgresql"),
         # The priority sort, both ways along one index: `ORDER BY priority_rank(priority), id`.
         Index("ix_tasks_priority_rank_id", text(PRIORITY_RANK_INDEX_SQL), "id"),
     )

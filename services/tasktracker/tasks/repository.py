@@ -17,7 +17,7 @@ from tasktracker.models.task import PRIORITY_RANK_BY_VALUE, priority_rank
 from tasktracker.pagination import SortSpec, page
 
 PRIORITY_RANK_SQL = priority_rank(col(Task.priority))
-SEARCH_DOCUMENT = search_document(col(Task.title), col(Task.description))  # as ix_tasks_search has it
+SEARCH_DOCUMENT = search_document(col(Task.title), col(Task.description))  # as search_vector has it
 
 SORTS: dict[str, SortSpec] = {
     "-created_at": SortSpec(col(Task.created_at), col(Task.id), True, "datetime"),
@@ -110,7 +110,7 @@ def _filtered(stmt: Select[Any], filters: TaskFilters) -> Select[Any]:
     if filters.needs_review is not None:
         stmt = stmt.where(col(Task.needs_review) == filters.needs_review)
     if filters.q:
-        stmt = stmt.where(search(SEARCH_DOCUMENT, filters.q))
+        stmt = stmt.where(search("tasks", SEARCH_DOCUMENT, filters.q))
     return stmt
 
 

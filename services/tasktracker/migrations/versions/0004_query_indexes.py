@@ -7,8 +7,9 @@ Revises: 0003
 Create Date: 2026-11-29 16:30:00
 
 The composite (filter, created_at, id) indexes replace the single-column ones on the same filter column,
-which they serve as well. On PostgreSQL the index builds hold a write lock on their table for as long as
-they take (about a minute for all of them at a million tasks and messages on a small machine).
+which they serve as well. On PostgreSQL, `search_vector` (a stored generated column) rewrites `tasks`
+and `messages`, and the index builds and the messages' category backfill hold a write lock on their
+table while they run: several minutes at a million tasks and messages on a small machine.
 
 `task_counts` and `message_day_counts` are filled from the tables, then kept by triggers in the writing
 transaction. On PostgreSQL a count is spread over `SHARDS` rows by the writing backend's pid, so that
@@ -182,14 +183,13 @@ def upgrade() -> None:
         " WHERE status = 'classified'"
     )
     op.create_index('ix_messages_category_received_at_id', 'messages', ['category', 'received_at', 'id'])
-    if postgresql:
-        op.execute(
-            "CREATE INDEX ix_tasks_search ON tasks"
-            " USING gin (to_tsvector('simple'::regconfig, title || ' ' || description))"
-        )
-        op.execute(
-            "CREATE INDEX ix_messages_search ON messages USING gin (to_tsvector('simple'::regconfig, content))"
-        )
+    if postgresql:  # see tasktracker.models.DATABASE_ONLY and tasktracker.db.search
+        for table, document in (('tasks', "title || ' ' || description"), ('messages', 'content')):
+            op.execute(
+                f'ALTER TABLE {table} ADD COLUMN search_vector tsvector'
+                f" GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, {document})) STORED"
+            )
+            op.execute(f'CREATE INDEX ix_{table}_search ON {table} USING gin (search_vector)')
     _create_counts(postgresql)
 
 
@@ -198,8 +198,9 @@ def downgrade() -> None:
     _drop_counts(postgresql)
     op.drop_index('ix_issues_created_at_model', table_name='issues')
     if postgresql:
-        op.drop_index('ix_messages_search', table_name='messages')
-        op.drop_index('ix_tasks_search', table_name='tasks')
+        for table in ('messages', 'tasks'):
+            op.drop_index(f'ix_{table}_search', table_name=table)
+            op.drop_column(table, 'search_vector')
     op.drop_index('ix_messages_status_received_at_id', table_name='messages')
     op.drop_index('ix_messages_category_received_at_id', table_name='messages')
     with op.batch_alter_table('messages', schema=None) as batch_op:
