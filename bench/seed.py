@@ -236,6 +236,16 @@ async def seed(conn: asyncpg.Connection, size: int) -> None:
         await conn.copy_records_to_table("messages", records=messages, columns=message_columns)
         await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
     await conn.execute("SET session_replication_role = DEFAULT")
+    if await conn.fetchval("SELECT to_regclass('task_counts') IS NOT NULL"):
+        # The counting triggers (migration 0004) do not fire in replica mode: count as the migration does.
+        await conn.execute(
+            "INSERT INTO task_counts (category, priority, status, needs_review, shard, n)"
+            " SELECT category, priority, status, needs_review, 0, count(*) FROM tasks GROUP BY 1, 2, 3, 4"
+        )
+        await conn.execute(
+            "INSERT INTO message_day_counts (day, shard, n)"
+            " SELECT (received_at AT TIME ZONE 'UTC')::date, 0, count(*) FROM messages GROUP BY 1"
+        )
     for table in ("channels", "tasks", "messages", "issues"):
         await conn.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
