@@ -504,6 +504,36 @@ def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     return [path]
 
 
+def plot_before_after(before: dict[str, Any], after: dict[str, Any], out_dir: Path) -> Path:
+    """Bars of each query's SQL execution time (EXPLAIN ANALYZE) at the largest size, before and after."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = after["series"]["by_size"][-1]["size"]
+    old = next(e for e in before["series"]["by_size"] if e["size"] == size)["explain"]
+    new = after["series"]["by_size"][-1]["explain"]
+    names = [n for n in new if n in old]
+    fig, ax = plt.subplots(figsize=(11, 9))
+    y = range(len(names))
+    ax.barh([i + 0.2 for i in y], [max(old[n]["execution_ms"], 0.01) for n in names], 0.4, label="before")
+    ax.barh([i - 0.2 for i in y], [max(new[n]["execution_ms"], 0.01) for n in names], 0.4, label="after")
+    ax.set_yticks(list(y), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(TARGET_LIST_P99_MS, color="red", linestyle=":", label="30 ms")
+    ax.set_xlabel("SQL execution time, ms (EXPLAIN ANALYZE, log scale)")
+    ax.set_title(f"List queries at {seeding.label(size)} rows: before and after (issue 13)")
+    ax.legend()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "queries-before-after.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.queries", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated table sizes")
@@ -513,10 +543,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the measurement here")
     parser.add_argument("--plot", type=Path, help="draw the latency-against-size plot into this directory")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("BEFORE", "AFTER"),
+        help="draw before/after bars of two --json files",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if args.drop_cache:
         asyncio.run(drop_cached(sizes))
+        return 0
+    if args.compare:
+        before, after = (json.loads(path.read_text()) for path in args.compare)
+        print(plot_before_after(before, after, args.plot or ROOT / "docs" / "benchmarks"))
         return 0
     measured = asyncio.run(measure(sizes, args.runs))
     result = {"figures": figures(measured) + stats_figures(measured), "series": measured}

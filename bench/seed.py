@@ -246,6 +246,10 @@ async def seed(conn: asyncpg.Connection, size: int) -> None:
             "INSERT INTO message_day_counts (day, shard, n)"
             " SELECT (received_at AT TIME ZONE 'UTC')::date, 0, count(*) FROM messages GROUP BY 1"
         )
+        await conn.execute(
+            "INSERT INTO issue_day_counts (day, model, shard, n)"
+            " SELECT (created_at AT TIME ZONE 'UTC')::date, model, 0, count(*) FROM issues GROUP BY 1, 2"
+        )
     for table in ("channels", "tasks", "messages", "issues"):
         await conn.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"

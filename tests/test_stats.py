@@ -14,7 +14,7 @@ from tasktracker.classification.schemas import Category, Priority
 from tasktracker.db import create_engine, create_sessionmaker, utcnow
 from tasktracker.errors import Conflict, Invalid, NotFound
 from tasktracker.migrations import upgrade
-from tasktracker.models import Channel, Message, TaskStatus
+from tasktracker.models import Channel, Issue, Message, TaskStatus
 from tasktracker.stats import service as stats_service
 from tasktracker.tasks import service as tasks_service
 from tasktracker.tasks.schemas import TaskCreate, TaskUpdate
@@ -139,6 +139,32 @@ async def test_counts_equal_a_fresh_count_after_a_random_mix_of_concurrent_write
                                     )
                                 )
                             await session.flush()
+                            message_ids = (
+                                (await session.execute(text("SELECT id FROM messages"))).scalars().all()
+                            )
+                            for message_id in local.sample(list(message_ids), min(3, len(message_ids))):
+                                when = utcnow() - timedelta(
+                                    days=local.randrange(40), minutes=local.randrange(900)
+                                )
+                                session.add(
+                                    Issue(
+                                        message_id=message_id,
+                                        category="bug",
+                                        priority="low",
+                                        actionable=True,
+                                        title="t",
+                                        confidence=0.5,
+                                        model=local.choice(["builtin", "ollama:qwen"]),
+                                        latency_ms=1.0,
+                                        created_at=when,
+                                    )
+                                )
+                            if local.random() < 0.2 and message_ids:  # issues go with their message
+                                await session.execute(
+                                    text("DELETE FROM messages WHERE id = :id"),
+                                    {"id": local.choice(message_ids)},
+                                )
+                            await session.flush()
                         if local.random() < 0.15:
                             await session.rollback()  # a failed request: nothing of it may count
                         else:
@@ -176,5 +202,15 @@ async def test_counts_equal_a_fresh_count_after_a_random_mix_of_concurrent_write
         assert stats.total_tasks == fresh["total_tasks"]
         assert stats.total_messages == fresh["total_messages"]
         assert {d.day: d.count for d in stats.messages_per_day} == days
+        async with sessions() as session:
+            since = (utcnow() - timedelta(days=400)).date()
+            issues = await session.execute(text("SELECT model, created_at FROM issues"))
+            models: dict[str, int] = {}
+            for model, created_at in issues.all():
+                at = created_at if isinstance(created_at, datetime) else datetime.fromisoformat(created_at)
+                if (at.astimezone(UTC) if at.tzinfo else at).date() >= since:
+                    models[model] = models.get(model, 0) + 1
+        assert sum(models.values()) > 10
+        assert stats.models == models
     finally:
         await engine.dispose()

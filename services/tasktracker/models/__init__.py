@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 from tasktracker.models.activity import TaskActivity
 from tasktracker.models.channel import Channel, ChannelKind
 from tasktracker.models.correction import Correction
-from tasktracker.models.counts import MessageDayCount, TaskCount
+from tasktracker.models.counts import IssueDayCount, MessageDayCount, TaskCount
 from tasktracker.models.issue import Issue
 from tasktracker.models.message import Message, MessageStatus
 from tasktracker.models.processed_update import ProcessedUpdate
@@ -34,6 +34,7 @@ __all__ = [
     "ChannelKind",
     "Correction",
     "Issue",
+    "IssueDayCount",
     "Message",
     "MessageDayCount",
     "MessageStatus",

@@ -31,3 +31,14 @@ class MessageDayCount(SQLModel, table=True):
     day: date = Field(primary_key=True)
     shard: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
     n: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class IssueDayCount(SQLModel, table=True):
+    """How many classification runs this model made on this UTC day (summed over shards)."""
+
+    __tablename__ = "issue_day_counts"
+
+    day: date = Field(primary_key=True)
+    model: str = Field(max_length=200, primary_key=True)
+    shard: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    n: int = Field(sa_column=Column(BigInteger, nullable=False))

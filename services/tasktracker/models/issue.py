@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Index, Text
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 from tasktracker.models._types import created_at_field
@@ -10,8 +10,6 @@ class Issue(SQLModel, table=True):
     """One classification run of a message: what the model said, which model, how fast."""
 
     __tablename__ = "issues"
-    # The statistics' model mix over the last days: read from this index alone.
-    __table_args__ = (Index("ix_issues_created_at_model", "created_at", "model"),)
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="messages.id", index=True, ondelete="CASCADE")

@@ -1,7 +1,8 @@
 """Dashboard numbers: counts by category/priority/status, messages per day, model mix, latency.
 
-Task and message counts come from `task_counts` and `message_day_counts`, which triggers keep in the
-writing transaction (migration 0004): a few hundred rows to sum instead of a million to count."""
+Task, message and classification counts come from `task_counts`, `message_day_counts` and
+`issue_day_counts`, which triggers keep in the writing transaction (migration 0004): a few hundred rows
+to sum instead of a million to count. Days are whole UTC days."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlmodel import col
 
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.db import utcnow
-from tasktracker.models import OPEN_STATUSES, Issue, MessageDayCount, TaskCount, TaskStatus
+from tasktracker.models import OPEN_STATUSES, Issue, IssueDayCount, MessageDayCount, TaskCount, TaskStatus
 from tasktracker.stats.schemas import DayCount, Latency, StatsPublic
 
 
@@ -45,9 +46,10 @@ async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
         .order_by(col(MessageDayCount.day))
     )
     models = await session.execute(
-        select(col(Issue.model), func.count())
-        .where(col(Issue.created_at) >= since)
-        .group_by(col(Issue.model))
+        select(col(IssueDayCount.model), func.sum(col(IssueDayCount.n)))
+        .where(col(IssueDayCount.day) >= since.date())
+        .group_by(col(IssueDayCount.model))
+        .having(func.sum(col(IssueDayCount.n)) != 0)
     )
     latencies = [
         float(v)

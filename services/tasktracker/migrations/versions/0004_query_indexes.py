@@ -11,10 +11,12 @@ which they serve as well. On PostgreSQL, `search_vector` (a stored generated col
 and `messages`, and the index builds and the messages' category backfill hold a write lock on their
 table while they run: several minutes at a million tasks and messages on a small machine.
 
-`task_counts` and `message_day_counts` are filled from the tables, then kept by triggers in the writing
+`task_counts`, `message_day_counts` and `issue_day_counts` are filled from the tables, then kept by triggers in the writing
 transaction. On PostgreSQL a count is spread over `SHARDS` rows by the writing backend's pid, so that
 concurrent writers seldom wait on one row lock; each trigger writes its rows in key order, so two
-writers cannot deadlock on them. Message inserts are counted per statement (one upsert per batch).
+writers cannot deadlock on them. Message and issue inserts are counted per statement (one upsert per
+batch). SQLite's batch mode recreates a table to alter it, which drops its triggers: a later migration
+that batch-alters `tasks`, `messages` or `issues` on SQLite must create them again (SQLITE_TRIGGERS).
 """
 
 import re
@@ -83,6 +85,27 @@ CREATE TRIGGER tt_count_messages_insert AFTER INSERT ON messages
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tt_count_messages();
 CREATE TRIGGER tt_count_messages_delete AFTER DELETE ON messages
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tt_count_messages();
+
+CREATE FUNCTION tt_count_issues() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO issue_day_counts AS c (day, model, shard, n)
+        SELECT (created_at AT TIME ZONE 'UTC')::date, model, pg_backend_pid() % {SHARDS}, count(*)
+        FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (day, model, shard) DO UPDATE SET n = c.n + excluded.n;
+    ELSE
+        INSERT INTO issue_day_counts AS c (day, model, shard, n)
+        SELECT (created_at AT TIME ZONE 'UTC')::date, model, pg_backend_pid() % {SHARDS}, -count(*)
+        FROM old_rows GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (day, model, shard) DO UPDATE SET n = c.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER tt_count_issues_insert AFTER INSERT ON issues
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tt_count_issues();
+CREATE TRIGGER tt_count_issues_delete AFTER DELETE ON issues
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tt_count_issues();
 """
 
 
@@ -101,6 +124,14 @@ def _sqlite_day_upsert(row: str, delta: str) -> str:
     )
 
 
+def _sqlite_issue_upsert(row: str, delta: str) -> str:
+    return (
+        'INSERT INTO issue_day_counts (day, model, shard, n)'
+        f' VALUES (date({row}.created_at), {row}.model, 0, {delta})'
+        f' ON CONFLICT (day, model, shard) DO UPDATE SET n = n + {delta};'
+    )
+
+
 SQLITE_TRIGGERS = [
     f"CREATE TRIGGER tt_count_task_insert AFTER INSERT ON tasks BEGIN {_sqlite_task_upsert('NEW', '1')} END",
     f"CREATE TRIGGER tt_count_task_delete AFTER DELETE ON tasks BEGIN {_sqlite_task_upsert('OLD', '-1')} END",
@@ -109,9 +140,12 @@ SQLITE_TRIGGERS = [
     f" BEGIN {_sqlite_task_upsert('OLD', '-1')} {_sqlite_task_upsert('NEW', '1')} END",
     f"CREATE TRIGGER tt_count_messages_insert AFTER INSERT ON messages BEGIN {_sqlite_day_upsert('NEW', '1')} END",
     f"CREATE TRIGGER tt_count_messages_delete AFTER DELETE ON messages BEGIN {_sqlite_day_upsert('OLD', '-1')} END",
+    f"CREATE TRIGGER tt_count_issues_insert AFTER INSERT ON issues BEGIN {_sqlite_issue_upsert('NEW', '1')} END",
+    f"CREATE TRIGGER tt_count_issues_delete AFTER DELETE ON issues BEGIN {_sqlite_issue_upsert('OLD', '-1')} END",
 ]
 TRIGGERS = ('tt_count_task_insert', 'tt_count_task_delete', 'tt_count_task_update')
 MESSAGE_TRIGGERS = ('tt_count_messages_insert', 'tt_count_messages_delete')
+ISSUE_TRIGGERS = ('tt_count_issues_insert', 'tt_count_issues_delete')
 
 
 def _create_counts(postgresql: bool) -> None:
@@ -132,9 +166,17 @@ def _create_counts(postgresql: bool) -> None:
         sa.Column('n', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('day', 'shard'),
     )
+    op.create_table(
+        'issue_day_counts',
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('model', sa.String(length=200), nullable=False),
+        sa.Column('shard', sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('day', 'model', 'shard'),
+    )
     # Counted under a share lock: no write can slip between the count and the trigger that counts it.
     if postgresql:
-        op.execute('LOCK TABLE tasks, messages IN SHARE MODE')
+        op.execute('LOCK TABLE tasks, messages, issues IN SHARE MODE')
     op.execute(
         'INSERT INTO task_counts (category, priority, status, needs_review, shard, n)'
         ' SELECT category, priority, status, needs_review, 0, count(*) FROM tasks'
@@ -143,6 +185,11 @@ def _create_counts(postgresql: bool) -> None:
     day = "(received_at AT TIME ZONE 'UTC')::date" if postgresql else 'date(received_at)'
     op.execute(
         f'INSERT INTO message_day_counts (day, shard, n) SELECT {day}, 0, count(*) FROM messages GROUP BY 1'
+    )
+    day = "(created_at AT TIME ZONE 'UTC')::date" if postgresql else 'date(created_at)'
+    op.execute(
+        f'INSERT INTO issue_day_counts (day, model, shard, n)'
+        f' SELECT {day}, model, 0, count(*) FROM issues GROUP BY 1, 2'
     )
     if postgresql:
         for statement in re.split(r';\s*\n(?=CREATE )', POSTGRES_TRIGGERS.strip()):
@@ -157,16 +204,19 @@ def _drop_counts(postgresql: bool) -> None:
         op.execute(f'DROP TRIGGER IF EXISTS {name}' + (' ON tasks' if postgresql else ''))
     for name in MESSAGE_TRIGGERS:
         op.execute(f'DROP TRIGGER IF EXISTS {name}' + (' ON messages' if postgresql else ''))
+    for name in ISSUE_TRIGGERS:
+        op.execute(f'DROP TRIGGER IF EXISTS {name}' + (' ON issues' if postgresql else ''))
     if postgresql:
         op.execute('DROP FUNCTION IF EXISTS tt_count_task()')
         op.execute('DROP FUNCTION IF EXISTS tt_count_messages()')
+        op.execute('DROP FUNCTION IF EXISTS tt_count_issues()')
+    op.drop_table('issue_day_counts')
     op.drop_table('message_day_counts')
     op.drop_table('task_counts')
 
 
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == 'postgresql'
-    op.create_index('ix_issues_created_at_model', 'issues', ['created_at', 'model'])
     for column in TASK_FILTERS:
         op.drop_index(f'ix_tasks_{column}', table_name='tasks')
         op.create_index(f'ix_tasks_{column}_created_at_id', 'tasks', [column, 'created_at', 'id'])
@@ -196,7 +246,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == 'postgresql'
     _drop_counts(postgresql)
-    op.drop_index('ix_issues_created_at_model', table_name='issues')
     if postgresql:
         for table in ('messages', 'tasks'):
             op.drop_index(f'ix_{table}_search', table_name=table)
