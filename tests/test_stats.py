@@ -214,3 +214,41 @@ async def test_counts_equal_a_fresh_count_after_a_random_mix_of_concurrent_write
         assert stats.models == models
     finally:
         await engine.dispose()
+
+
+async def test_latency_percentiles_are_the_nearest_ranks_of_the_latest_runs(make_settings) -> None:
+    engine = create_engine(make_settings())
+    try:
+        await upgrade(engine)
+        sessions = create_sessionmaker(engine)
+        latencies = [float(v) for v in random.Random(3).sample(range(1, 1000), 37)]
+        async with sessions() as session:
+            assert (await stats_service.stats(session)).latency_ms.p50 is None
+            channel = Channel(kind="api", name="lat")
+            session.add(channel)
+            await session.flush()
+            assert channel.id is not None
+            session.add(Message(channel_id=channel.id, external_id="m", content="x"))
+            await session.flush()
+            old = utcnow() - timedelta(days=90)  # outside the window: not in the sample
+            for i, latency in enumerate([5000.0, *latencies]):
+                session.add(
+                    Issue(
+                        message_id=1,
+                        category="bug",
+                        priority="low",
+                        actionable=True,
+                        title="t",
+                        confidence=0.5,
+                        model="m",
+                        latency_ms=latency,
+                        created_at=old if i == 0 else utcnow(),
+                    )
+                )
+            await session.commit()
+            stats = await stats_service.stats(session)
+        ordered = sorted(latencies)
+        assert stats.latency_ms.p50 == ordered[round(0.5 * 36)]
+        assert stats.latency_ms.p95 == ordered[round(0.95 * 36)]
+    finally:
+        await engine.dispose()
