@@ -560,8 +560,9 @@ def main(argv: list[str] | None = None) -> int:
         print(plot_before_after(before, after, args.plot or ROOT / "docs" / "benchmarks"))
         return 0
     measured = asyncio.run(measure(sizes, args.runs))
-    result = {"figures": figures(measured) + stats_figures(measured), "series": measured}
-    for f in result["figures"]:
+    all_figures = figures(measured) + stats_figures(measured)
+    result = {"figures": all_figures, "series": measured}
+    for f in all_figures:
         print(
             f"{f['name']:48} {f['value']:9.2f} {f['unit']}  ratio {f['ratio']}  {'met' if f['met'] else 'MISSED'}"
         )
