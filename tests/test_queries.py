@@ -219,6 +219,7 @@ async def test_postgres_answers_each_list_query_from_its_index(
             "ix_tasks_priority_rank_id": tasks(TaskFilters(), "-priority", cursor),
             "ix_tasks_category_created_at_id": tasks(TaskFilters(category=["bug"])),
             "ix_tasks_assignee_created_at_id": tasks(TaskFilters(assignee="")),
+            "ix_tasks_review_status_created_at_id": tasks(TaskFilters(status=["closed"], needs_review=True)),
             "ix_messages_search": messages(messages_repository.MessageFilters(q="оплат")),
             "ix_messages_status_received_at_id": messages(
                 messages_repository.MessageFilters(status=["failed"])

@@ -62,6 +62,16 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_assignee_created_at_id", "assignee", "created_at", "id"),
         Index("ix_tasks_channel_id_created_at_id", "channel_id", "created_at", "id"),
         Index("ix_tasks_needs_review_created_at_id", "needs_review", "created_at", "id"),
+        # The review queue by status: small (only tasks that need review), and it answers a status that
+        # never needs review (closed) at once instead of reading every task that does.
+        Index(
+            "ix_tasks_review_status_created_at_id",
+            "status",
+            "created_at",
+            "id",
+            postgresql_where=text("needs_review"),
+            sqlite_where=text("needs_review"),
+        ),
         # The priority sort, both ways along one index: `ORDER BY priority_rank(priority), id`.
         Index("ix_tasks_priority_rank_id", text(PRIORITY_RANK_INDEX_SQL), "id"),
     )

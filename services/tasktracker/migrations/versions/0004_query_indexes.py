@@ -221,6 +221,13 @@ def upgrade() -> None:
         op.drop_index(f'ix_tasks_{column}', table_name='tasks')
         op.create_index(f'ix_tasks_{column}_created_at_id', 'tasks', [column, 'created_at', 'id'])
     op.execute(f'CREATE INDEX ix_tasks_priority_rank_id ON tasks ({PRIORITY_RANK}, id)')
+    op.create_index(
+        'ix_tasks_review_status_created_at_id',
+        'tasks',
+        ['status', 'created_at', 'id'],
+        postgresql_where=sa.text('needs_review'),
+        sqlite_where=sa.text('needs_review'),
+    )
     op.drop_index('ix_messages_channel_id', table_name='messages')
     op.create_index('ix_messages_channel_id_received_at_id', 'messages', ['channel_id', 'received_at', 'id'])
     op.create_index('ix_messages_status_received_at_id', 'messages', ['status', 'received_at', 'id'])
@@ -257,6 +264,7 @@ def downgrade() -> None:
     op.drop_index('ix_messages_channel_id_received_at_id', table_name='messages')
     op.create_index('ix_messages_channel_id', 'messages', ['channel_id'])
     op.drop_index('ix_tasks_priority_rank_id', table_name='tasks')
+    op.drop_index('ix_tasks_review_status_created_at_id', table_name='tasks')
     for column in TASK_FILTERS:
         op.drop_index(f'ix_tasks_{column}_created_at_id', table_name='tasks')
         op.create_index(f'ix_tasks_{column}', 'tasks', [column])
