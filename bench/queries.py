@@ -481,21 +481,30 @@ def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     if len(sizes) < 2:
         return []
     names = list(series["by_size"][0]["queries"])
-    fig, axes = plt.subplots(1, 2, figsize=(13, 6), sharey=True)
-    for ax, prefix in zip(axes, ("tasks", "messages"), strict=True):
+    fig, grid = plt.subplots(2, 2, figsize=(14, 11))
+    for column, prefix in enumerate(("tasks", "messages")):
+        ax, sql = grid[0][column], grid[1][column]
         for name in names:
             if not name.startswith(prefix):
                 continue
+            label = name.removeprefix(prefix).strip()
             p99 = [entry["queries"][name]["p99"] for entry in series["by_size"]]
-            ax.plot(sizes, p99, marker="o", label=name.removeprefix(prefix).strip())
+            ax.plot(sizes, p99, marker="o", label=label)
+            if all(name in entry.get("explain", {}) for entry in series["by_size"]):
+                ms = [max(entry["explain"][name]["execution_ms"], 0.01) for entry in series["by_size"]]
+                sql.plot(sizes, ms, marker="o", label=label)
         base = [entry["queries"][f"{prefix} default"]["baseline_p99"] for entry in series["by_size"]]
         ax.plot(sizes, base, "k--", label="baseline: SELECT page by id (asyncpg)")
-        ax.axhline(TARGET_LIST_P99_MS, color="red", linestyle=":", label="target p99 < 30 ms")
-        ax.set_xscale("log")
-        ax.set_xlabel("rows in the table")
-        ax.set_title(f"GET /api/{prefix}: p99 latency against table size")
-        ax.legend(fontsize=7)
-    axes[0].set_ylabel("p99 latency, ms (HTTP, one client)")
+        for axis in (ax, sql):
+            axis.axhline(TARGET_LIST_P99_MS, color="red", linestyle=":", label="30 ms")
+            axis.set_xscale("log")
+            axis.set_xlabel("rows in the table")
+            axis.legend(fontsize=6)
+        ax.set_title(f"GET /api/{prefix}: p99 over HTTP, one client")
+        sql.set_title(f"GET /api/{prefix}: its SQL (EXPLAIN ANALYZE)")
+        sql.set_yscale("log")
+    grid[0][0].set_ylabel("p99 latency, ms (HTTP, one client)")
+    grid[1][0].set_ylabel("execution time, ms (log)")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "queries-latency-vs-size.png"
     fig.tight_layout()
