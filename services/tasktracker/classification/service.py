@@ -105,7 +105,7 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         outcome.task_id = task.id
         await session.flush()
 
-    if not await messages_service.finish(session, message_id, outcome.task_id):
+    if not await messages_service.finish(session, message_id, outcome.task_id, issue.category):
         outcome.skipped = True  # another delivery of this job finished first
         return outcome
 

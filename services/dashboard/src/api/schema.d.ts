@@ -2210,7 +2210,7 @@ export interface operations {
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string | null;
-                /** @description Full-text search (all words must match). */
+                /** @description Search: every word (up to 8) must begin a word of the text, in any case (`check` finds 'Checkout'). */
                 q?: string | null;
                 status?: components["schemas"]["MessageStatus"][];
                 category?: components["schemas"]["Category"][];
@@ -2601,7 +2601,7 @@ export interface operations {
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string | null;
-                /** @description Full-text search (all words must match). */
+                /** @description Search: every word (up to 8) must begin a word of the text, in any case (`check` finds 'Checkout'). */
                 q?: string | null;
                 /** @description One of -created_at, created_at, -updated_at, updated_at, -priority, priority. */
                 sort?: string;
