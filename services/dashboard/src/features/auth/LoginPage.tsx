@@ -1,0 +1,124 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { Navigate, useNavigate, useSearchParams } from "react-router";
+import { isApiError } from "../../api/client";
+import { safeNext } from "../../auth/roles";
+import { useLogin, useSession } from "../../auth/session";
+import "../../auth/auth.css";
+import { errorText, Spinner } from "../../components/States";
+import { usePageTitle } from "../../hooks/usePageTitle";
+import { useI18n } from "../../i18n/I18nProvider";
+
+/** Counts down to zero once a second from `seconds` (restarting when `seconds` changes). */
+function useCountdown(seconds: number | null, stamp: number): number {
+  const [left, setLeft] = useState(0);
+  useEffect(() => {
+    if (!seconds) {
+      setLeft(0);
+      return;
+    }
+    const until = Date.now() + seconds * 1000;
+    const tick = () => setLeft(Math.max(0, Math.ceil((until - Date.now()) / 1000)));
+    tick();
+    const timer = setInterval(tick, 1000);
+    return () => clearInterval(timer);
+  }, [seconds, stamp]);
+  return left;
+}
+
+export function LoginPage() {
+  const { t } = useI18n();
+  usePageTitle(t("login.title"));
+  const session = useSession();
+  const login = useLogin();
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const next = safeNext(params.get("next"));
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const limited = isApiError(login.error, 429) ? (login.error.retryAfter ?? 1) : null;
+  const wait = useCountdown(limited, login.submittedAt);
+
+  if (session.isPending) {
+    return (
+      <div className="auth-gate">
+        <Spinner />
+      </div>
+    );
+  }
+  // Already signed in (or no accounts at all): nothing to do here.
+  if (session.mode === "off" || session.user) return <Navigate to={next} replace />;
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!username.trim() || !password || wait > 0) return;
+    login.mutate(
+      { username: username.trim(), password },
+      {
+        onSuccess: () => void navigate(next, { replace: true }),
+        onError: () => setPassword(""),
+      },
+    );
+  };
+
+  let error: string | null = null;
+  if (login.isError) {
+    if (isApiError(login.error, 401)) error = t("login.invalid");
+    else if (limited !== null) error = wait > 0 ? t("login.rateLimited", { seconds: wait }) : t("login.rateLimitedOver");
+    else error = errorText(login.error, t("state.networkError"));
+  }
+  const expired = !login.isError && params.has("next");
+
+  return (
+    <main id="main" className="login" tabIndex={-1}>
+      <form className="login__card form" onSubmit={submit} aria-labelledby="login-title" noValidate>
+        <div className="login__brand">
+          <span className="brand-mark" aria-hidden="true">
+            <svg viewBox="0 0 32 32" width="28" height="28">
+              <rect width="32" height="32" rx="8" fill="var(--accent)" />
+              <path d="M9 16.5l4.5 4.5L23 11.5" fill="none" stroke="#fff" strokeWidth="3" strokeLinecap="round" strokeLinejoin="round" />
+            </svg>
+          </span>
+          <h1 id="login-title" className="login__title">
+            {t("login.title")}
+          </h1>
+        </div>
+        {expired ? <p className="login__hint">{t("login.needed")}</p> : null}
+        <label className="form__field">
+          <span>{t("login.username")}</span>
+          <input
+            name="username"
+            autoComplete="username"
+            autoCapitalize="none"
+            spellCheck={false}
+            required
+            autoFocus
+            value={username}
+            onChange={(event) => setUsername(event.target.value)}
+          />
+        </label>
+        <label className="form__field">
+          <span>{t("login.password")}</span>
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+          />
+        </label>
+        <div className="login__error" role="alert" data-testid="login-error">
+          {error}
+        </div>
+        <button
+          type="submit"
+          className="btn btn--primary btn--block"
+          disabled={login.isPending || wait > 0 || !username.trim() || !password}
+        >
+          {login.isPending ? t("login.signingIn") : t("login.submit")}
+        </button>
+        <p className="login__help muted">{t("login.help")}</p>
+      </form>
+    </main>
+  );
+}
