@@ -22,9 +22,9 @@ describe("the API client", () => {
     const seen: Array<[string, string | null]> = [];
     vi.stubGlobal(
       "fetch",
-      vi.fn(async (request: Request) => {
+      vi.fn((request: Request) => {
         seen.push([request.method, request.headers.get("X-CSRF-Token")]);
-        return new Response(JSON.stringify({ id: 1 }), { status: 200, headers: { "content-type": "application/json" } });
+        return Promise.resolve(new Response(JSON.stringify({ id: 1 }), { status: 200, headers: { "content-type": "application/json" } }));
       }),
     );
     await api.GET("/api/stats");
@@ -56,7 +56,7 @@ describe("the API client", () => {
     const unsubscribe = onUnauthorized(lost);
     vi.stubGlobal(
       "fetch",
-      vi.fn(async () => new Response(JSON.stringify({ detail: "no", code: "not_authenticated" }), { status: 401 })),
+      vi.fn(() => Promise.resolve(new Response(JSON.stringify({ detail: "no", code: "not_authenticated" }), { status: 401 }))),
     );
     await api.POST("/api/auth/login", { body: { username: "a", password: "b" } });
     expect(lost).not.toHaveBeenCalled();
@@ -70,12 +70,13 @@ describe("the API client", () => {
   it("carries Retry-After of a 429 on the error", async () => {
     vi.stubGlobal(
       "fetch",
-      vi.fn(
-        async () =>
+      vi.fn(() =>
+        Promise.resolve(
           new Response(JSON.stringify({ detail: "slow down", code: "rate_limited" }), {
             status: 429,
             headers: { "content-type": "application/json", "retry-after": "17" },
           }),
+        ),
       ),
     );
     const error = await unwrap(api.POST("/api/auth/login", { body: { username: "a", password: "b" } })).catch((e: unknown) => e);

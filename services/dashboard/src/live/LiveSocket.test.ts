@@ -150,7 +150,7 @@ describe("LiveSocket with one-time tickets", () => {
 
   it("asks for a fresh ticket before every connection, the first and each reconnect", async () => {
     let issued = 0;
-    const { socket } = setup({ url: async () => withTicket("ws://example.test/ws", `t${++issued}`) });
+    const { socket } = setup({ url: () => Promise.resolve(withTicket("ws://example.test/ws", `t${++issued}`)) });
     socket.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(FakeWebSocket.last().url).toBe("ws://example.test/ws?ticket=t1");

@@ -282,6 +282,7 @@ function serveAuth(auth: FakeAuth, method: string, path: string, body: unknown):
 }
 
 function publicUser(user: User & { password?: string }): User {
-  const { password: _password, ...rest } = user;
+  const rest = { ...user };
+  delete rest.password;
   return rest;
 }

@@ -101,7 +101,9 @@ export function TokensSection() {
 
 function Expiry({ iso }: { iso: string }) {
   const { t } = useI18n();
-  const past = new Date(iso).getTime() <= Date.now();
+  // Read once per mount: a token that expires while the page is open shows it on the next refetch.
+  const [now] = useState(() => Date.now());
+  const past = new Date(iso).getTime() <= now;
   return (
     <span className={past ? "form__error" : undefined}>
       <RelativeTime iso={iso} />

@@ -8,21 +8,20 @@ import { errorText, Spinner } from "../../components/States";
 import { usePageTitle } from "../../hooks/usePageTitle";
 import { useI18n } from "../../i18n/I18nProvider";
 
-/** Counts down to zero once a second from `seconds` (restarting when `seconds` changes). */
-function useCountdown(seconds: number | null, stamp: number): number {
-  const [left, setLeft] = useState(0);
+/** Seconds left until a moment set with `start(seconds)`, ticking while any are left. */
+function useCountdown(): [number, (seconds: number) => void] {
+  const [clock, setClock] = useState({ until: 0, now: 0 });
+  const running = clock.until > clock.now;
   useEffect(() => {
-    if (!seconds) {
-      setLeft(0);
-      return;
-    }
-    const until = Date.now() + seconds * 1000;
-    const tick = () => setLeft(Math.max(0, Math.ceil((until - Date.now()) / 1000)));
-    tick();
-    const timer = setInterval(tick, 1000);
+    if (!running) return;
+    const timer = setInterval(() => setClock((current) => ({ ...current, now: Date.now() })), 250);
     return () => clearInterval(timer);
-  }, [seconds, stamp]);
-  return left;
+  }, [running]);
+  const start = (seconds: number) => {
+    const now = Date.now();
+    setClock({ until: now + seconds * 1000, now });
+  };
+  return [Math.max(0, Math.ceil((clock.until - clock.now) / 1000)), start];
 }
 
 export function LoginPage() {
@@ -35,8 +34,8 @@ export function LoginPage() {
   const next = safeNext(params.get("next"));
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const limited = isApiError(login.error, 429) ? (login.error.retryAfter ?? 1) : null;
-  const wait = useCountdown(limited, login.submittedAt);
+  const limited = isApiError(login.error, 429);
+  const [wait, startWait] = useCountdown();
 
   if (session.isPending) {
     return (
@@ -55,7 +54,10 @@ export function LoginPage() {
       { username: username.trim(), password },
       {
         onSuccess: () => void navigate(next, { replace: true }),
-        onError: () => setPassword(""),
+        onError: (error) => {
+          setPassword("");
+          if (isApiError(error, 429)) startWait(error.retryAfter ?? 1);
+        },
       },
     );
   };
@@ -63,7 +65,7 @@ export function LoginPage() {
   let error: string | null = null;
   if (login.isError) {
     if (isApiError(login.error, 401)) error = t("login.invalid");
-    else if (limited !== null) error = wait > 0 ? t("login.rateLimited", { seconds: wait }) : t("login.rateLimitedOver");
+    else if (limited) error = wait > 0 ? t("login.rateLimited", { seconds: wait }) : t("login.rateLimitedOver");
     else error = errorText(login.error, t("state.networkError"));
   }
   const expired = !login.isError && params.has("next");
