@@ -3,29 +3,39 @@
 from sqlmodel import SQLModel
 
 from tasktracker.models.activity import TaskActivity
+from tasktracker.models.api_token import ApiToken
 from tasktracker.models.channel import Channel, ChannelKind
 from tasktracker.models.correction import Correction
 from tasktracker.models.issue import Issue
+from tasktracker.models.login_link import LoginLink
 from tasktracker.models.message import Message, MessageStatus
 from tasktracker.models.processed_update import ProcessedUpdate
+from tasktracker.models.session import UserSession
 from tasktracker.models.task import CLOSED_STATUSES, OPEN_STATUSES, Task, TaskStatus
 from tasktracker.models.task_export import TaskExport
+from tasktracker.models.user import ROLE_ORDER, Role, User
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "CLOSED_STATUSES",
     "OPEN_STATUSES",
+    "ROLE_ORDER",
+    "ApiToken",
     "Channel",
     "ChannelKind",
     "Correction",
     "Issue",
+    "LoginLink",
     "Message",
     "MessageStatus",
     "ProcessedUpdate",
+    "Role",
     "Task",
     "TaskActivity",
     "TaskExport",
     "TaskStatus",
+    "User",
+    "UserSession",
     "metadata",
 ]
