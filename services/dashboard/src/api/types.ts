@@ -15,8 +15,7 @@ type Ok<Op> = Op extends { responses: infer R }
 type Body<Op> = Op extends { requestBody?: { content: { "application/json": infer T } } } ? T : never;
 type QueryOf<Op> = Op extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
 
-// TEMPORARY `auth` until branch `auth` adds it to the generated schema.
-export type AppConfig = Ok<paths["/api/config"]["get"]> & { auth?: "on" | "off" };
+export type AppConfig = Ok<paths["/api/config"]["get"]>;
 export type TaskList = Ok<paths["/api/tasks"]["get"]>;
 export type Task = TaskList["data"][number];
 export type TaskDetail = Ok<paths["/api/tasks/{task_id}"]["get"]>;

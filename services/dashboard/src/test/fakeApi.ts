@@ -87,7 +87,7 @@ export function installFakeApi(tasks: Task[], messages: Message[] = []): FakeApi
         auth: api.auth.mode,
       });
     }
-    const answer = serveAuth(api.auth, request.method, path, body);
+    const answer = serveAuth(api.auth, request.method, path, url.searchParams, body);
     if (answer) return answer;
     if (path === "/api/channels") return json({ data: [{ id: 1, kind: "api", name: "api", enabled: true }] });
     if (path === "/api/stats") {
@@ -196,7 +196,7 @@ const ROLE_RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** Login, the session, users and tokens; and the role rules in front of every other route. */
-function serveAuth(auth: FakeAuth, method: string, path: string, body: unknown): Response | null {
+function serveAuth(auth: FakeAuth, method: string, path: string, query: URLSearchParams, body: unknown): Response | null {
   if (path === "/api/auth/login" && method === "POST") {
     if (auth.rateLimitSeconds !== null) {
       return new Response(JSON.stringify({ detail: "too many login attempts", code: "rate_limited" }), {
@@ -207,7 +207,7 @@ function serveAuth(auth: FakeAuth, method: string, path: string, body: unknown):
     const { username, password } = body as { username: string; password: string };
     const user = auth.users.find((row) => row.username === username && row.password === password && !row.disabled);
     if (!user) return json({ detail: "wrong username or password", code: "invalid_credentials" }, 401);
-    auth.me = { id: user.id, username: user.username, email: user.email, role: user.role, via: "session" };
+    auth.me = { id: user.id, username: user.username, email: user.email ?? null, role: user.role, via: "session" };
     return json(publicUser(user));
   }
   if (auth.mode === "on" && !auth.me) {
@@ -228,7 +228,7 @@ function serveAuth(auth: FakeAuth, method: string, path: string, body: unknown):
   const needed: Role = adminOnly ? "admin" : UNSAFE.has(method) && !path.startsWith("/api/tokens") ? "editor" : "viewer";
   if (ROLE_RANK[me.role] < ROLE_RANK[needed]) return json({ detail: `needs ${needed}`, code: "forbidden" }, 403);
 
-  if (path === "/api/users" && method === "GET") return json({ data: auth.users.map(publicUser) });
+  if (path === "/api/users" && method === "GET") return json({ data: auth.users.map(publicUser), count: auth.users.length });
   if (path === "/api/users" && method === "POST") {
     const sent = body as { username: string; email?: string | null; password: string; role: Role };
     if (auth.users.some((row) => row.username === sent.username)) {
@@ -242,7 +242,6 @@ function serveAuth(auth: FakeAuth, method: string, path: string, body: unknown):
       disabled: false,
       telegram_user_id: null,
       created_at: new Date().toISOString(),
-      last_login_at: null,
       password: sent.password,
     };
     auth.users.push(user);
@@ -255,7 +254,12 @@ function serveAuth(auth: FakeAuth, method: string, path: string, body: unknown):
     Object.assign(user, body);
     return json(publicUser(user));
   }
-  if (path === "/api/tokens" && method === "GET") return json({ data: auth.tokens });
+  if (path === "/api/tokens" && method === "GET") {
+    // As the server: everyone's for an admin without user_id, else one user's.
+    const owner = query.get("user_id") ?? (me.role === "admin" ? null : String(me.id));
+    const rows = owner === null ? auth.tokens : auth.tokens.filter((row) => String(row.user_id) === owner);
+    return json({ data: rows, count: rows.length });
+  }
   if (path === "/api/tokens" && method === "POST") {
     const sent = body as { name: string; expires_in_days?: number | null };
     const id = Math.max(0, ...auth.tokens.map((row) => row.id)) + 1;
@@ -266,16 +270,18 @@ function serveAuth(auth: FakeAuth, method: string, path: string, body: unknown):
       name: sent.name,
       prefix: secret.slice(0, 8),
       user_id: me.id ?? 0,
-      username: me.username,
       created_at: new Date().toISOString(),
       expires_at: expires,
       last_used_at: null,
+      revoked_at: null,
     });
     return json({ id, name: sent.name, token: secret, prefix: secret.slice(0, 8), expires_at: expires }, 201);
   }
   const tokenMatch = path.match(/^\/api\/tokens\/(\d+)$/);
   if (tokenMatch && method === "DELETE") {
-    auth.tokens = auth.tokens.filter((row) => row.id !== Number(tokenMatch[1]));
+    const token = auth.tokens.find((row) => row.id === Number(tokenMatch[1]));
+    if (!token) return json({ detail: "token not found", code: "not_found" }, 404);
+    token.revoked_at = new Date().toISOString();
     return new Response(null, { status: 204 });
   }
   return null;

@@ -14,7 +14,6 @@ function account(id: number, username: string, role: Role): User & { password: s
     disabled: false,
     telegram_user_id: null,
     created_at: "2026-11-01T10:00:00Z",
-    last_login_at: null,
     password: "pw",
   };
 }
@@ -65,7 +64,7 @@ describe("admin page", () => {
     await user.click(await screen.findByRole("button", { name: /New user/ }));
     const dialog = screen.getByRole("dialog", { name: "New user" });
     await user.type(within(dialog).getByLabelText("Username"), "ann");
-    await user.type(within(dialog).getByLabelText("Password"), "whatever-long");
+    await user.type(within(dialog).getByLabelText("Password"), "whatever-long-enough");
     await user.click(within(dialog).getByRole("button", { name: "Create user" }));
     expect(await within(dialog).findByRole("alert")).toHaveTextContent("user ann exists");
   });
@@ -116,7 +115,10 @@ describe("admin page", () => {
     await user.click(within(row).getByRole("button", { name: "Revoke token ci-import" }));
     const confirm = screen.getByRole("dialog", { name: "Revoke token “ci-import”?" });
     await user.click(within(confirm).getByRole("button", { name: "Revoke" }));
-    expect(await screen.findByText("No API tokens")).toBeInTheDocument();
+    expect(await screen.findByText("Token ci-import revoked")).toBeInTheDocument();
     expect(lastRequest(api, "DELETE", "/api/tokens/1")).toBeDefined();
+    // Revoked tokens stay listed, marked, with nothing left to do.
+    await waitFor(() => expect(within(screen.getByTestId("token-row")).getByText("revoked")).toBeInTheDocument());
+    expect(within(screen.getByTestId("token-row")).queryByRole("button")).not.toBeInTheDocument();
   });
 });

@@ -1,19 +1,24 @@
 import { useRef, useState, type FormEvent } from "react";
 import type { ApiToken, TokenCreated } from "../../api/types";
+import { useSession } from "../../auth/session";
 import { RelativeTime } from "../../components/Badges";
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, LoadingState, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
-import { useCreateToken, useRevokeToken, useTokens } from "./queries";
+import { useCreateToken, useRevokeToken, useTokens, useUsers } from "./queries";
 
 const EXPIRY_DAYS = [7, 30, 90, 365] as const;
 
 export function TokensSection() {
   const { t } = useI18n();
   const [scope, setScope] = useState<"own" | "all">("own");
-  const tokens = useTokens(scope);
+  const { user: me } = useSession();
+  const tokens = useTokens(scope, me?.id ?? null);
+  // Owners by id, for everyone's tokens.
+  const users = useUsers();
+  const ownerName = (id: number) => users.data?.data.find((user) => user.id === id)?.username ?? `#${id}`;
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<TokenCreated | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
@@ -60,24 +65,33 @@ export function TokensSection() {
             </thead>
             <tbody>
               {tokens.data.data.map((token) => (
-                <tr key={token.id} data-testid="token-row" data-token-name={token.name}>
+                <tr
+                  key={token.id}
+                  className={token.revoked_at ? "admin__row--disabled" : undefined}
+                  data-testid="token-row"
+                  data-token-name={token.name}
+                >
                   <td>{token.name}</td>
                   <td className="admin__mono">{token.prefix}…</td>
-                  {scope === "all" ? <td>{token.username}</td> : null}
+                  {scope === "all" ? <td>{ownerName(token.user_id)}</td> : null}
                   <td>
                     <RelativeTime iso={token.created_at} />
                   </td>
                   <td>{token.expires_at ? <Expiry iso={token.expires_at} /> : <span className="muted">{t("admin.never")}</span>}</td>
                   <td>{token.last_used_at ? <RelativeTime iso={token.last_used_at} /> : <span className="muted">{t("admin.never")}</span>}</td>
                   <td>
-                    <button
-                      type="button"
-                      className="btn btn--sm btn--ghost"
-                      onClick={() => setRevoking(token)}
-                      aria-label={t("admin.revokeToken", { name: token.name })}
-                    >
-                      <Icon name="trash" /> {t("admin.revoke")}
-                    </button>
+                    {token.revoked_at ? (
+                      <span className="muted">{t("admin.revokedState")}</span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="btn btn--sm btn--ghost"
+                        onClick={() => setRevoking(token)}
+                        aria-label={t("admin.revokeToken", { name: token.name })}
+                      >
+                        <Icon name="trash" /> {t("admin.revoke")}
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}

@@ -9,6 +9,9 @@ import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 import { useCreateUser, useUpdateUser, useUsers } from "./queries";
 
+/** The server's minimum (`tasktracker.auth.passwords.MIN_LENGTH`); it refuses shorter ones anyway. */
+const PASSWORD_MIN = 12;
+
 export function UsersSection() {
   const { t } = useI18n();
   const users = useUsers();
@@ -38,7 +41,7 @@ export function UsersSection() {
                 <th scope="col">{t("admin.user")}</th>
                 <th scope="col">{t("admin.role")}</th>
                 <th scope="col">{t("admin.telegram")}</th>
-                <th scope="col">{t("admin.lastLogin")}</th>
+                <th scope="col">{t("admin.created")}</th>
                 <th scope="col">{t("admin.state")}</th>
               </tr>
             </thead>
@@ -106,7 +109,9 @@ function UserRow({ user }: { user: User }) {
       <td>
         <TelegramIdField user={user} onSave={(id) => save({ telegram_user_id: id }, t("admin.telegramSaved", { name: user.username }))} />
       </td>
-      <td>{user.last_login_at ? <RelativeTime iso={user.last_login_at} /> : <span className="muted">{t("admin.never")}</span>}</td>
+      <td>
+        <RelativeTime iso={user.created_at} />
+      </td>
       <td>
         <button
           type="button"
@@ -201,7 +206,7 @@ function NewUserDialog({ open, onClose }: { open: boolean; onClose: () => void }
           <button type="button" className="btn btn--ghost" onClick={close}>
             {t("action.cancel")}
           </button>
-          <button type="submit" form="new-user-form" className="btn btn--primary" disabled={!username.trim() || !password || create.isPending}>
+          <button type="submit" form="new-user-form" className="btn btn--primary" disabled={!username.trim() || password.length < PASSWORD_MIN || create.isPending}>
             {t("admin.createUser")}
           </button>
         </>
@@ -230,8 +235,19 @@ function NewUserDialog({ open, onClose }: { open: boolean; onClose: () => void }
         </label>
         <label className="form__field">
           <span>{t("login.password")}</span>
-          <input type="password" required autoComplete="new-password" value={password} onChange={(event) => setPassword(event.target.value)} />
+          <input
+            type="password"
+            required
+            minLength={PASSWORD_MIN}
+            autoComplete="new-password"
+            aria-describedby="new-user-password-hint"
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+          />
         </label>
+        <small id="new-user-password-hint" className="admin__note">
+          {t("admin.passwordHint", { count: PASSWORD_MIN })}
+        </small>
         <p className="admin__note">{t(`admin.roleHint.${role}`)}</p>
         {create.isError ? (
           <p className="form__error" role="alert">

@@ -31,12 +31,12 @@ export function useUpdateUser() {
   });
 }
 
-/** `own`: the caller's tokens; `all`: everyone's (admins). */
-export function useTokens(scope: "own" | "all") {
+/** `own`: the caller's tokens; `all`: everyone's (the server gives an admin all without `user_id`). */
+export function useTokens(scope: "own" | "all", me: number | null) {
   return useQuery({
-    queryKey: keys.tokenList(scope),
+    queryKey: [...keys.tokenList(scope), me] as const,
     queryFn: ({ signal }) =>
-      unwrap(api.GET("/api/tokens", { params: { query: scope === "all" ? { all: true } : {} }, signal })),
+      unwrap(api.GET("/api/tokens", { params: { query: scope === "own" && me !== null ? { user_id: me } : {} }, signal })),
   });
 }
 

@@ -17,7 +17,6 @@ function account(id: number, username: string, role: Role, password = "correct h
     disabled: false,
     telegram_user_id: null,
     created_at: "2026-11-01T10:00:00Z",
-    last_login_at: null,
     password,
   };
 }
@@ -32,7 +31,7 @@ function authOn(api: FakeApi, ...users: Array<User & { password: string }>): Fak
 
 function signIn(api: FakeApi, username: string) {
   const user = api.auth.users.find((row) => row.username === username)!;
-  api.auth.me = { id: user.id, username: user.username, email: user.email, role: user.role, via: "session" };
+  api.auth.me = { id: user.id, username: user.username, email: user.email ?? null, role: user.role, via: "session" };
 }
 
 describe("signing in", () => {
