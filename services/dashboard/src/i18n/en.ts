@@ -232,6 +232,7 @@ export const en = {
   "login.needed": "Sign in to continue.",
   "login.help": "No account yet? An administrator creates one, or prints a one-time link with `tasktracker user link NAME`.",
   "user.menu": "Account: {name}",
+  "user.menuPrefix": "Account:",
   "user.signOut": "Sign out",
   "user.authOff": "Accounts are off (TASKTRACKER_AUTH=off)",
   "user.readOnly": "Read only: your role is viewer",

@@ -237,6 +237,7 @@ export const uk: Record<MessageKey, string> & Record<string, string> = {
   "login.needed": "Увійдіть, щоб продовжити.",
   "login.help": "Ще немає облікового запису? Його створює адміністратор або друкує одноразове посилання командою `tasktracker user link NAME`.",
   "user.menu": "Обліковий запис: {name}",
+  "user.menuPrefix": "Обліковий запис:",
   "user.signOut": "Вийти",
   "user.authOff": "Облікові записи вимкнено (TASKTRACKER_AUTH=off)",
   "user.readOnly": "Лише перегляд: ваша роль — глядач",

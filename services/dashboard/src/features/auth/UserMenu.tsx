@@ -30,14 +30,18 @@ export function UserMenu() {
   return (
     <Popover
       label={t("user.menu", { name: user.username })}
+      nameFromContent
       buttonClassName="sidebar__tool user-menu__button"
       align="start"
       buttonContent={
         <>
-          <Avatar name={user.username} size={20} />
+          <span aria-hidden="true">
+            <Avatar name={user.username} size={20} />
+          </span>
+          <span className="visually-hidden">{t("user.menuPrefix")}</span>{" "}
           <span className="user-menu__name" data-testid="user-name">
             {user.username}
-          </span>
+          </span>{" "}
           <span className="user-menu__role" data-testid="user-role">
             {role}
           </span>

@@ -98,7 +98,7 @@ describe("signing in", () => {
     const { router } = renderApp("/login?next=%2Finbox");
     await waitFor(() => expect(router.state.location.pathname).toBe("/inbox"));
     const user = userEvent.setup();
-    await user.click(await screen.findByRole("button", { name: "Account: local" }));
+    await user.click(await screen.findByRole("button", { name: "Account: local Admin" }));
     expect(screen.getByTestId("user-menu")).toHaveTextContent("Accounts are off");
     expect(screen.queryByRole("button", { name: "Sign out" })).not.toBeInTheDocument();
     expect(api.requests.some((r) => r.path === "/api/auth/ws-ticket")).toBe(false);
@@ -133,7 +133,7 @@ describe("a signed-in session", () => {
     signIn(api, "ann");
     const user = userEvent.setup();
     const { router } = renderApp("/board");
-    await user.click(await screen.findByRole("button", { name: "Account: ann" }));
+    await user.click(await screen.findByRole("button", { name: "Account: ann Admin" }));
     const menu = screen.getByTestId("user-menu");
     expect(within(menu).getByRole("link", { name: "Administration" })).toBeInTheDocument();
     await user.click(within(menu).getByRole("button", { name: "Sign out" }));
