@@ -69,6 +69,14 @@ export function UserMenu() {
             ) : null}
             {session.mode === "on" ? (
               <li>
+                <Link to="/account/tokens" className="menu-item" onClick={close}>
+                  <Icon name="key" />
+                  <span>{t("user.tokens")}</span>
+                </Link>
+              </li>
+            ) : null}
+            {session.mode === "on" ? (
+              <li>
                 <button type="button" className="menu-item user-menu__action" onClick={signOut} disabled={logout.isPending}>
                   <Icon name="logout" />
                   <span>{t("user.signOut")}</span>

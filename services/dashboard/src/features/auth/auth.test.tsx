@@ -144,6 +144,27 @@ describe("a signed-in session", () => {
   });
 });
 
+describe("an editor's own API tokens", () => {
+  it("are a page of the user menu, without everyone's", async () => {
+    const api = authOn(installFakeApi([]), account(3, "eve", "editor"));
+    signIn(api, "eve");
+    const user = userEvent.setup();
+    const { router } = renderApp("/board");
+    await user.click(await screen.findByRole("button", { name: "Account: eve Editor" }));
+    await user.click(screen.getByRole("link", { name: "Your API tokens" }));
+    expect(router.state.location.pathname).toBe("/account/tokens");
+    expect(await screen.findByText("No API tokens")).toBeInTheDocument();
+    expect(screen.queryByRole("group", { name: "Whose tokens" })).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: /New token/ }));
+    await user.type(within(screen.getByRole("dialog", { name: "New token" })).getByLabelText("Name"), "laptop");
+    await user.click(screen.getByRole("button", { name: "Create token" }));
+    expect(await screen.findByTestId("new-token")).toHaveTextContent(/^tt_/);
+    const listed = api.requests.filter((r) => r.method === "GET" && r.path === "/api/tokens");
+    expect(listed.every((r) => r.query.get("user_id") === "3")).toBe(true);
+    expect(api.requests.some((r) => r.path === "/api/users")).toBe(false);
+  });
+});
+
 describe("a viewer", () => {
   it("sees the board without write controls", async () => {
     const api = authOn(installFakeApi([makeTask({ id: 7, title: "Look only", status: "open" })]), account(2, "vic", "viewer"));
