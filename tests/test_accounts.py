@@ -19,7 +19,8 @@ from tasktracker.models import Role
 from tasktracker.runtime import Role as ProcessRole
 from tasktracker.unit_of_work import unit_of_work
 from tests.support.accounts import PASSWORD, add_token, add_user, bearer
-from tests.support.app import ScriptedClassifier, serve
+from tests.support.app import ScriptedClassifier, eventually, serve
+from tests.support.services import delete_stream
 from tests.test_statement_counts import counting
 
 
@@ -270,6 +271,20 @@ async def test_auth_off_makes_a_local_admin_and_only_on_loopback(make_settings) 
         detail = (await client.get(f"/api/tasks/{made.json()['id']}")).json()
         assert [a["actor"] for a in detail["activity"]] == ["local"]
 
+        # What the pipeline does is the system's.
+        posted = await client.post(
+            "/api/messages", json={"content": "bug: the pipeline acts", "channel": "t"}
+        )
+        assert posted.status_code == 202
+
+        async def classified() -> dict | None:
+            tasks = (await client.get("/api/tasks", params={"q": "pipeline"})).json()["data"]
+            return tasks[0] if tasks else None
+
+        task = await eventually(classified)
+        detail = (await client.get(f"/api/tasks/{task['id']}")).json()
+        assert [a["actor"] for a in detail["activity"]] == ["system"]
+
 
 async def test_admin_from_the_settings_is_created_once_and_never_reset(make_settings, tmp_path) -> None:
     secret = tmp_path / "admin-password"
@@ -286,5 +301,49 @@ async def test_admin_from_the_settings_is_created_once_and_never_reset(make_sett
         assert (await _login(client, "boss", "first password of the admin")).status_code == 200
     with pytest.raises(ConfigError, match="at least 12"):
         make_settings(admin_username="x", admin_password="short")
-    with pytest.raises(ConfigError, match="go together"):
+    with pytest.raises(ConfigError, match="needs TASKTRACKER_ADMIN_PASSWORD"):
         make_settings(admin_username="x")
+    assert make_settings(admin_password="a password alone names admin").admin_username == "admin"
+
+
+async def test_revoking_in_one_api_process_ends_the_token_in_another_at_once(
+    make_settings, database_url: str, nats_server, unique: str
+) -> None:
+    """Two API replicas on one database and one NATS: each caches the token; revoking it through one
+    makes the other refuse it at once (the `access.changed` event), long before the cache's TTL."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("replicas share PostgreSQL")
+    settings = make_settings(
+        auth="on",
+        auth_cache_ttl_s=3600,  # so only the event can end it in time
+        nats_url=nats_server.url,
+        nats_stream=f"tt_jobs_{unique}",
+        nats_subject=f"tt.{unique}.jobs",
+        nats_durable=f"tt_workers_{unique}",
+        nats_events_subject=f"tt.{unique}.events",
+    )
+    first = create_app(settings, role=ProcessRole.api, migrate=True, classifier=ScriptedClassifier())
+    second = create_app(settings, role=ProcessRole.api, classifier=ScriptedClassifier())
+    try:
+        async with (
+            serve(first) as one,
+            serve(second) as two,
+            httpx.AsyncClient(timeout=30) as client,
+        ):
+            runtime = first.state.runtime
+            await eventually(lambda: runtime.bus.connected and second.state.runtime.bus.connected, timeout=15)
+            owner = await add_user(runtime, "hal", Role.editor)
+            token = await add_token(runtime, owner)
+            for base in (one, two):  # both replicas now hold it in their caches
+                assert (await client.get(f"{base}/api/tasks", headers=bearer(token))).status_code == 200
+            token_id = (await client.get(f"{one}/api/tokens", headers=bearer(token))).json()["data"][0]["id"]
+            revoked = await client.delete(f"{one}/api/tokens/{token_id}", headers=bearer(token))
+            assert revoked.status_code == 204
+
+            async def refused_by_the_other() -> bool:
+                answer = await client.get(f"{two}/api/tasks", headers=bearer(token))
+                return answer.status_code == 401
+
+            await eventually(refused_by_the_other, timeout=5)
+    finally:
+        await delete_stream(nats_server.url, settings.nats_stream)

@@ -131,7 +131,7 @@ async def identify(conn: HTTPConnection, *, check_csrf: bool = True) -> Principa
         )
         if principal is not None and check_csrf and conn.scope["type"] == "http":
             _check_csrf(conn, settings, cookie)
-    if principal is not None:
+    if principal is not None and check_csrf:  # remembered only once fully checked
         conn.state.principal = principal
     return principal
 
@@ -175,11 +175,6 @@ def requires(role: Role) -> DependsParam:
 ViewerDep = Annotated[Principal, Depends(RULES[Role.viewer])]
 EditorDep = Annotated[Principal, Depends(RULES[Role.editor])]
 AdminDep = Annotated[Principal, Depends(RULES[Role.admin])]
-
-
-async def optional_principal(request: Request) -> Principal | None:
-    """For public routes that answer differently to a signed-in caller."""
-    return await identify(request, check_csrf=False)
 
 
 # WebSocket ---------------------------------------------------------------------------------------------

@@ -271,7 +271,8 @@ export interface paths {
         put?: never;
         /**
          * Post Batch
-         * @description Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently.
+         * @description Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently. For the rate limit each
+         *     message counts.
          */
         post: operations["post_batch_api_messages_batch_post"];
         delete?: never;
@@ -1596,6 +1597,8 @@ export interface operations {
             /** @description Too many attempts (`rate_limited`); `Retry-After` says how long to wait. */
             429: {
                 headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2335,6 +2338,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the API token's message rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_INGEST_*): nothing stored; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_batch_api_messages_batch_post: {
@@ -2407,6 +2421,17 @@ export interface operations {
             /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the API token's message rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_INGEST_*): nothing stored; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3541,6 +3566,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the channel's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): nothing stored; the sender should retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     slack_events_webhook_slack_post: {
@@ -3616,6 +3652,17 @@ export interface operations {
             /** @description JSON of the wrong shape (`code`: `validation_error`) or content too long. */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the channel's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): nothing stored; the sender should retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
