@@ -75,7 +75,9 @@ def axe(page: Any, axe_source: str) -> list[dict[str, Any]]:
 def test_the_printed_one_time_link_signs_in_the_admin(
     secure_server: TaskTrackerServer, open_page: Any
 ) -> None:
-    found = wait_until(lambda: LINK.search(secure_server.log()), what="the sign-in link in the server's output")
+    found = wait_until(
+        lambda: LINK.search(secure_server.log()), what="the sign-in link in the server's output"
+    )
     link = found.group(1)
     page = open_page(secure_server.url)
     page.goto(link)
