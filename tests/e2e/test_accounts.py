@@ -191,6 +191,7 @@ def test_admin_manages_users_and_a_token_that_works(
     reveal = page.get_by_role("dialog", name="Token “e2e-script” created")
     token = reveal.get_by_test_id("new-token").inner_text().strip()
     assert token.startswith("tt_")
+    page.wait_for_timeout(400)  # the dialog's opening transition
     page.screenshot(path=str(SCREENSHOTS / "admin-token-light.png"))
     assert not axe(page, axe_source), "token dialog"
     reveal.get_by_role("button", name="I have copied it").click()

@@ -43,7 +43,9 @@ export function TokensSection({ canSeeAll = true }: { canSeeAll?: boolean }) {
           <Icon name="plus" /> {t("admin.newToken")}
         </button>
       </div>
-      <p className="admin__note">{t("admin.tokensHint")}</p>
+      <p className="admin__note">
+        {t("admin.tokensHint")} <code>Authorization: Bearer tt_…</code>
+      </p>
       {tokens.isPending ? (
         <LoadingState rows={3} />
       ) : !tokens.data ? (
