@@ -219,3 +219,26 @@ def test_admin_manages_users_and_a_token_that_works(
         assert refused.json()["code"] == "not_authenticated"
     failing = page.js_errors
     assert failing == [], json.dumps(failing)
+
+
+def test_sign_in_and_admin_screens_in_the_dark(
+    secure_server: TaskTrackerServer, axe_source: str, open_page: Any
+) -> None:
+    admin = create_user(secure_server, f"dan{uuid.uuid4().hex[:4]}", "admin")
+    page = open_page(secure_server.url, color_scheme="dark")
+    page.goto("/admin/users")
+    page.get_by_role("heading", name="Sign in to Task Tracker").wait_for()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.screenshot(path=str(SCREENSHOTS / "login-dark.png"))
+    found = {"login": axe(page, axe_source)}
+    sign_in(page, admin)
+    page.locator("[data-testid=user-row]").first.wait_for()
+    wait_live(page)
+    page.screenshot(path=str(SCREENSHOTS / "admin-users-dark.png"))
+    found["admin users"] = axe(page, axe_source)
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_role("heading", name="API tokens", level=2).wait_for()
+    found["admin tokens"] = axe(page, axe_source)
+    failing = {name: v for name, v in found.items() if v}
+    assert not failing, json.dumps(failing, indent=1)
+    assert page.js_errors == []

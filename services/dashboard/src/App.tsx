@@ -1,6 +1,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { Navigate, Outlet, RouterProvider, createBrowserRouter, type RouteObject } from "react-router";
+import { ApiError } from "./api/client";
 import { RequireAuth, RequireRole } from "./auth/RequireAuth";
 import { SessionProvider } from "./auth/SessionProvider";
 import { Layout } from "./components/Layout";
@@ -59,11 +60,16 @@ export const routes: RouteObject[] = [
   },
 ];
 
+function isFinalAnswer(error: unknown): boolean {
+  return error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
 export function makeQueryClient(): QueryClient {
   return new QueryClient({
     defaultOptions: {
       // Live events keep the cache current; a refetch on focus covers a sleeping laptop.
-      queries: { staleTime: 30_000, retry: 1, refetchOnWindowFocus: true },
+      // One retry, but not of an answer that would be the same again (401, 403, 404, 422…).
+      queries: { staleTime: 30_000, retry: (count, error) => count < 1 && !isFinalAnswer(error), refetchOnWindowFocus: true },
       mutations: { retry: 0 },
     },
   });
