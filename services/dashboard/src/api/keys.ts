@@ -15,4 +15,8 @@ export const keys = {
   message: (id: number) => ["messages", "detail", id] as const,
   stats: ["stats"] as const,
   channels: ["channels"] as const,
+  me: ["auth", "me"] as const,
+  users: ["users"] as const,
+  tokens: ["tokens"] as const,
+  tokenList: (scope: "own" | "all") => ["tokens", scope] as const,
 };
