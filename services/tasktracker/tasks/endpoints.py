@@ -11,6 +11,7 @@ from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQu
 from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.events import schemas as events
+from tasktracker.exports import service as exports_service
 from tasktracker.models import TaskStatus
 from tasktracker.tasks import repository, service
 from tasktracker.tasks.schemas import TaskCreate, TaskDetail, TaskMerge, TaskPublic, TasksPublic, TaskUpdate
@@ -59,6 +60,7 @@ async def create_task(data: TaskCreate, uow: UnitOfWorkDep) -> TaskPublic:
     task, _ = await service.create(uow.session, data)
     public = await service.public(uow.session, task)
     uow.queue_event(events.task_created(public))
+    await exports_service.route_new_task(uow, task)
     return public
 
 
@@ -76,6 +78,8 @@ async def update_task(
     task = await service.update(uow.session, task_id, data)
     public = await service.public(uow.session, task)
     uow.queue_event(events.task_updated(public))
+    if data.status is not None:
+        await exports_service.task_changed(uow, task_id)
     if runtime.retrainer is not None:
         uow.after_commit(runtime.retrainer.maybe_retrain)
     return public

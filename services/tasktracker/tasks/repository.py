@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from tasktracker.classification.schemas import PRIORITY_RANK
 from tasktracker.db import contains_words, execute_dml, insert_new
-from tasktracker.models import OPEN_STATUSES, Correction, Task, TaskActivity, TaskExport
+from tasktracker.models import OPEN_STATUSES, Correction, ExportTarget, Task, TaskActivity, TaskExport
 from tasktracker.pagination import SortSpec, page
 
 # Task.priority is a plain string column: rank it by the enum's values.
@@ -182,11 +182,15 @@ async def activity(session: AsyncSession, task_id: int) -> list[TaskActivity]:
     return list(rows.scalars())
 
 
-async def exports(session: AsyncSession, task_id: int) -> list[TaskExport]:
+async def exports(session: AsyncSession, task_id: int) -> list[tuple[TaskExport, str | None]]:
+    """The task's exports with their target's name."""
     rows = await session.execute(
-        select(TaskExport).where(col(TaskExport.task_id) == task_id).order_by(col(TaskExport.id))
+        select(TaskExport, col(ExportTarget.name))
+        .outerjoin(ExportTarget, col(ExportTarget.id) == col(TaskExport.target_id))
+        .where(col(TaskExport.task_id) == task_id)
+        .order_by(col(TaskExport.id))
     )
-    return list(rows.scalars())
+    return [(export, name) for export, name in rows.all()]
 
 
 async def add_correction(session: AsyncSession, correction: Correction) -> None:
