@@ -106,7 +106,7 @@ class GitHubClient:
         for _ in range(MAX_PAGES):
             if url is None:
                 return None
-            response = await self._call("GET", url, params=params)
+            response = await self._call("GET", url, params=params or None)  # `next` links carry their query
             if response.status_code == 404:
                 raise Permanent(f"{NAME} repository {self.repository} not found (or the token cannot see it)")
             check_common(response, NAME)
