@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 
 from tasktracker.exports.clients.base import Draft, RateLimited
@@ -126,7 +128,7 @@ async def test_server_errors_are_retried_with_backoff_then_given_up(
     assert failed["error"].startswith("gave up after 4 attempts: GitHub answered 502")
     calls = github.calls_to("GET", r"/issues$")
     assert len(calls) == 4  # export_max_attempts, then no more
-    gaps = [b.at - a.at for a, b in zip(calls, calls[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
     assert gaps[0] >= 0.2 and gaps[1] >= 0.4 and gaps[2] >= 0.8  # exponential backoff from 0.2 s
     assert github.issues == {}
 

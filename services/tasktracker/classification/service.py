@@ -122,7 +122,7 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         made = events.task_created if outcome.task_created else events.task_updated
         uow.queue_event(made(task_public))
         if outcome.task_created:
-            await exports_service.route_new_task(uow, task)
+            await exports_service.route_new_task(uow, settings, task)
     return outcome
 
 

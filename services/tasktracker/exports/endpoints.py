@@ -94,16 +94,18 @@ async def list_exports(task_id: IdPath, session: SessionDep) -> list[ExportPubli
     },
 )
 async def export_task(
-    task_id: IdPath, data: ExportCreate, uow: UnitOfWorkDep, response: Response
+    task_id: IdPath, data: ExportCreate, uow: UnitOfWorkDep, settings: SettingsDep, response: Response
 ) -> ExportPublic:
     """Export the task to a target; the worker creates the issue (202). One export per task and target."""
-    export, created = await service.request_export(uow, task_id, data.target_id)
+    export, created = await service.request_export(uow, settings, task_id, data.target_id)
     if not created:
         response.status_code = status.HTTP_200_OK
     return export
 
 
 @task_exports.post("/{task_id}/exports/{export_id}/retry", status_code=status.HTTP_202_ACCEPTED)
-async def retry_export(task_id: IdPath, export_id: IdPath, uow: UnitOfWorkDep) -> ExportPublic:
+async def retry_export(
+    task_id: IdPath, export_id: IdPath, uow: UnitOfWorkDep, settings: SettingsDep
+) -> ExportPublic:
     """Try an export again now (after fixing the target's token, say), its attempts counted from zero."""
-    return await service.retry(uow, task_id, export_id)
+    return await service.retry(uow, settings, task_id, export_id)

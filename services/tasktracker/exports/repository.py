@@ -107,7 +107,7 @@ async def by_external(session: AsyncSession, target_id: int, external_id: str) -
 
 
 async def insert(
-    session: AsyncSession, task_id: int, target_id: int, tracker: str, now: datetime
+    session: AsyncSession, task_id: int, target_id: int, tracker: str, now: datetime, due_at: datetime
 ) -> TaskExport | None:
     """The new export row, or None when the task has one for this target already (race-free)."""
     values = {
@@ -116,7 +116,7 @@ async def insert(
         "tracker": tracker,
         "status": ExportState.pending,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": due_at,
         "created_at": now,
         "updated_at": now,
     }

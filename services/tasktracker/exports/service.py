@@ -292,14 +292,16 @@ async def exports_of(session: AsyncSession, task_id: int) -> list[ExportPublic]:
     return [export_public(r, names.get(r.target_id)) for r in await repository.of_task(session, task_id)]
 
 
-async def request_export(uow: UnitOfWork, task_id: int, target_id: int) -> tuple[ExportPublic, bool]:
+async def request_export(
+    uow: UnitOfWork, settings: Settings, task_id: int, target_id: int
+) -> tuple[ExportPublic, bool]:
     """Export a task to a target; returns the export and whether it is new (one per task and target)."""
     session = uow.session
     await tasks_service.get_or_404(session, task_id)
     target = await target_or_404(session, target_id)
     if not target.enabled:
         raise Conflict(f"export target {target.name!r} is disabled", code="export_target_disabled")
-    row = await _export(uow, task_id, target)
+    row = await _export(uow, settings, task_id, target)
     if row is None:
         existing = await repository.by_task_and_target(session, task_id, target_id)
         assert existing is not None
@@ -308,15 +310,21 @@ async def request_export(uow: UnitOfWork, task_id: int, target_id: int) -> tuple
     return export_public(row, target.name), True
 
 
-async def _export(uow: UnitOfWork, task_id: int, target: ExportTarget) -> TaskExport | None:
+async def _export(
+    uow: UnitOfWork, settings: Settings, task_id: int, target: ExportTarget
+) -> TaskExport | None:
+    """A new export row and its job; the poll sends the job again only if it is lost (after the lease)."""
     assert target.id is not None
-    row = await repository.insert(uow.session, task_id, target.id, target.kind, utcnow())
+    now = utcnow()
+    row = await repository.insert(
+        uow.session, task_id, target.id, target.kind, now, now + timedelta(seconds=lease_s(settings))
+    )
     if row is not None:
         uow.queue_job(PUSH_EXPORT, row.id)
     return row
 
 
-async def route_new_task(uow: UnitOfWork, task: Task) -> list[int]:
+async def route_new_task(uow: UnitOfWork, settings: Settings, task: Task) -> list[int]:
     """Export a new task wherever the routing rules send it; the new exports' ids."""
     assert task.id is not None
     ids = []
@@ -325,13 +333,13 @@ async def route_new_task(uow: UnitOfWork, task: Task) -> list[int]:
     ):
         target = await repository.target(uow.session, target_id)
         if target is not None:
-            row = await _export(uow, task.id, target)
+            row = await _export(uow, settings, task.id, target)
             if row is not None and row.id is not None:
                 ids.append(row.id)
     return ids
 
 
-async def retry(uow: UnitOfWork, task_id: int, export_id: int) -> ExportPublic:
+async def retry(uow: UnitOfWork, settings: Settings, task_id: int, export_id: int) -> ExportPublic:
     """Try a failed (or waiting) export again now, with its attempts counted from zero."""
     session = uow.session
     row = await repository.export(session, export_id)
@@ -344,7 +352,9 @@ async def retry(uow: UnitOfWork, task_id: int, export_id: int) -> ExportPublic:
     row.status = ExportState.exported if row.external_id else ExportState.pending
     row.attempts = 0
     row.error = None
-    row.next_attempt_at = now
+    row.next_attempt_at = now + timedelta(
+        seconds=lease_s(settings)
+    )  # the poll's fallback, if the job is lost
     row.locked_until = None
     row.updated_at = now
     await session.flush()
@@ -397,8 +407,7 @@ async def remote_changed(uow: UnitOfWork, target_id: int, external_id: str) -> S
         return SyncResult(status="ignored", reason="not_exported")
     if row.status == ExportState.failed:
         return SyncResult(status="ignored", reason="export_failed", export_id=row.id)
-    row.next_attempt_at = utcnow()
-    row.checked_at = None
+    row.checked_at = None  # read it again, now (and once more if a run is under way)
     await uow.session.flush()
     uow.queue_job(PUSH_EXPORT, row.id)
     return SyncResult(status="queued", export_id=row.id)
@@ -423,6 +432,7 @@ class Plan:
     created_at: datetime
     attempts: int
     draft: Draft
+    checked_at: datetime | None
 
     @property
     def actor(self) -> str:
@@ -494,6 +504,7 @@ async def claim(session: AsyncSession, settings: Settings, export_id: int) -> Pl
         created_at=row.created_at,
         attempts=row.attempts,
         draft=_draft(task, row.id, settings),
+        checked_at=row.checked_at,
     )
 
 
@@ -622,7 +633,9 @@ async def record(uow: UnitOfWork, settings: Settings, plan: Plan, outcome: Outco
     row.remote_state = issue.state or ("closed" if plan.draft.closed else "open")
     row.error = None
     row.attempts = 0
-    row.next_attempt_at = None
+    # A webhook that came during this run cleared `checked_at`: then the issue is read once more.
+    reread = plan.checked_at is not None and row.checked_at is None
+    row.next_attempt_at = now if reread else None
     row.checked_at = now
     if first:
         data: dict[str, Any] = {

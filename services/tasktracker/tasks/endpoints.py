@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from tasktracker.api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
+from tasktracker.api.deps import RuntimeDep, SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQuery
 from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category, Priority
@@ -55,12 +55,12 @@ async def list_tasks(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_task(data: TaskCreate, uow: UnitOfWorkDep) -> TaskPublic:
+async def create_task(data: TaskCreate, uow: UnitOfWorkDep, settings: SettingsDep) -> TaskPublic:
     """Create a task by hand."""
     task, _ = await service.create(uow.session, data)
     public = await service.public(uow.session, task)
     uow.queue_event(events.task_created(public))
-    await exports_service.route_new_task(uow, task)
+    await exports_service.route_new_task(uow, settings, task)
     return public
 
 

@@ -150,10 +150,8 @@ class JiraClient:
             "POST", f"/rest/api/3/issue/{external_id}/transitions", json={"transition": {"id": chosen["id"]}}
         )
         check_common(response, NAME)
-        issue = await self.get(external_id)
-        if issue is None:
-            raise Permanent(f"{NAME} issue {external_id} disappeared during the transition")
-        return issue
+        # What was asked for, not a re-read: a change made in Jira meanwhile is then seen as one.
+        return RemoteIssue(external_id, None, "closed" if draft.closed else "open")
 
     def _pick(self, transitions: list[dict[str, Any]], closed: bool) -> dict[str, Any] | None:
         named = self.close_transition if closed else self.reopen_transition
