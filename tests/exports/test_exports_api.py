@@ -176,3 +176,36 @@ async def test_tasks_made_from_messages_follow_the_channel_rule(
 
     await eventually(lambda: len(github.issues) == 1)
     assert github.issues[1]["title"] == "bug: the export button is grey"
+
+
+async def test_who_may_do_what(export_settings, github: FakeGitHub) -> None:
+    """Admins manage targets and rules; an editor exports, retries and picks from the names; a viewer
+    reads a task's exports; the exports name the editor's choice, never the token."""
+    from tests.support.accounts import bearer, tokens_by_role
+
+    async with running(export_settings(auth="on")) as app:
+        tokens = await tokens_by_role(app.app.state.runtime)  # type: ignore[attr-defined]
+        admin, editor, viewer = (bearer(tokens[role]) for role in ("admin", "editor", "viewer"))
+        body = github_target(github)
+        assert (await app.post("/api/export-targets", json=body, headers=editor)).status_code == 403
+        target = (await app.post("/api/export-targets", json=body, headers=admin)).json()
+        assert (await app.get("/api/export-targets", headers=editor)).status_code == 403
+        assert (
+            await app.post("/api/export-rules", json={"target_id": target["id"]}, headers=editor)
+        ).status_code == 403
+        choices = await app.get("/api/export-targets/choices", headers=viewer)
+        assert choices.status_code == 200 and choices.json()[0]["name"] == "web repo"
+
+        task = (
+            await app.post(
+                "/api/tasks", json={"title": "t", "category": "bug", "priority": "low"}, headers=editor
+            )
+        ).json()
+        url = f"/api/tasks/{task['id']}/exports"
+        assert (await app.post(url, json={"target_id": target["id"]}, headers=viewer)).status_code == 403
+        export = await app.post(url, json={"target_id": target["id"]}, headers=editor)
+        assert export.status_code == 202
+        listed = await app.get(url, headers=viewer)
+        assert listed.status_code == 200 and listed.json()[0]["id"] == export.json()["id"]
+        assert (await app.post(f"{url}/{export.json()['id']}/retry", headers=viewer)).status_code == 403
+        assert (await app.get(url)).status_code == 401

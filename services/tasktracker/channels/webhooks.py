@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
+from tasktracker.api.access import public
 from tasktracker.api.deps import SettingsDep, UnitOfWorkDep
 from tasktracker.channels import deliveries, service, signing, slack
 from tasktracker.channels.schemas import (
@@ -22,7 +23,7 @@ from tasktracker.channels.schemas import (
 from tasktracker.crypto import SecretBox
 from tasktracker.errors import NotFound
 
-router = APIRouter(prefix="/webhook", tags=["webhooks"])
+router = APIRouter(prefix="/webhook", tags=["webhooks"], dependencies=[public])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not a JSON object (`code`: `malformed_json`)."},

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
+from tasktracker.api.access import public
 from tasktracker.api.deps import SettingsDep, UnitOfWorkDep
 from tasktracker.channels.schemas import json_object
 from tasktracker.crypto import SecretBox
@@ -23,7 +24,7 @@ from tasktracker.exports import service, signatures
 from tasktracker.exports.schemas import SyncResult
 from tasktracker.models import TargetKind
 
-router = APIRouter(prefix="/webhook", tags=["webhooks"])
+router = APIRouter(prefix="/webhook", tags=["webhooks"], dependencies=[public])  # signed by the trackers
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": SyncResult, "description": "Nothing to do (`status: ignored`, `reason` says why)."},

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
+from tasktracker.api.access import EditorDep
 from tasktracker.api.deps import SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import ChannelNames, Cursor, IdPath, IdQuery, Limit, SearchQuery
 from tasktracker.channels.service import resolve_ids as channel_ids
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/api/messages", tags=["messages"])
     },
 )
 async def post_message(
-    data: MessageIn, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+    _: EditorDep, data: MessageIn, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
 ) -> MessagePublic:
     """Store one message durably and queue its classification (202); a repeat answers 200 with the stored one."""
     message, channel, created = await service.ingest(uow, settings, data)
@@ -53,13 +54,15 @@ BatchBody = Annotated[
     status_code=status.HTTP_202_ACCEPTED,
     responses={409: {"description": "A channel is disabled (`channel_disabled`): nothing stored."}},
 )
-async def post_batch(body: BatchBody, uow: UnitOfWorkDep, settings: SettingsDep) -> BatchResult:
+async def post_batch(_: EditorDep, body: BatchBody, uow: UnitOfWorkDep, settings: SettingsDep) -> BatchResult:
     """Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently."""
     return await service.ingest_batch(uow, settings, _items(body))
 
 
 @router.post(":batch", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
-async def post_batch_colon(body: BatchBody, uow: UnitOfWorkDep, settings: SettingsDep) -> BatchResult:
+async def post_batch_colon(
+    _: EditorDep, body: BatchBody, uow: UnitOfWorkDep, settings: SettingsDep
+) -> BatchResult:
     return await service.ingest_batch(uow, settings, _items(body))
 
 
@@ -107,7 +110,7 @@ async def get_message(message_id: IdPath, session: SessionDep) -> MessageDetail:
         409: {"description": "The message has not failed (`not_failed`)."},
     },
 )
-async def retry_message(message_id: IdPath, uow: UnitOfWorkDep) -> MessagePublic:
+async def retry_message(_: EditorDep, message_id: IdPath, uow: UnitOfWorkDep) -> MessagePublic:
     """Retry a dead letter: a message that failed every classification attempt gets a fresh set of
     attempts and is queued again (202). List them with `GET /api/messages?status=failed`."""
     return await service.retry(uow, message_id)

@@ -4,6 +4,108 @@
  */
 
 export interface paths {
+    "/api/auth/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Use Link
+         * @description A one-time sign-in link (from `tasktracker run`, `tasktracker user link NAME`): works once,
+         *     within `TASKTRACKER_LOGIN_LINK_TTL_S`.
+         */
+        get: operations["use_link_api_auth_link_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Login
+         * @description Sign in to the dashboard: sets the session cookie `tt_session` (HttpOnly) and `tt_csrf`, whose
+         *     value unsafe requests send back as `X-CSRF-Token`.
+         */
+        post: operations["login_api_auth_login_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout
+         * @description Sign out: ends the session and clears the cookies (also when the session had ended already).
+         */
+        post: operations["logout_api_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Me
+         * @description Who is calling: with `TASKTRACKER_AUTH=off`, a local admin (`via` "off", `id` null).
+         */
+        get: operations["me_api_auth_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/ws-ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ws Ticket
+         * @description A one-time ticket for `/ws?ticket=...` (browsers cannot send headers with a WebSocket).
+         */
+        post: operations["ws_ticket_api_auth_ws_ticket_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/channels": {
         parameters: {
             query?: never;
@@ -64,7 +166,8 @@ export interface paths {
         put?: never;
         /**
          * Classify
-         * @description Classify a text with the configured classifier chain; nothing is stored.
+         * @description Classify a text with the configured classifier chain; nothing is stored. Editor: it runs the
+         *     model, which can be slow and costly.
          */
         post: operations["classify_api_classify_post"];
         delete?: never;
@@ -307,6 +410,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tokens
+         * @description Your tokens. An admin sees everyone's, or one user's with `user_id`.
+         */
+        get: operations["list_tokens_api_tokens_get"];
+        put?: never;
+        /**
+         * Create Token
+         * @description A personal API token with your role, for scripts and the CLI: `Authorization: Bearer <token>`.
+         *     The token is in this answer only; it is stored hashed.
+         */
+        post: operations["create_token_api_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Token
+         * @description Revoke a token (yours; an admin: anyone's). It stops working at once.
+         */
+        delete: operations["revoke_token_api_tokens__token_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Users */
+        get: operations["list_users_api_users_get"];
+        put?: never;
+        /**
+         * Create User
+         * @description Create a user; the password needs at least 12 characters.
+         */
+        post: operations["create_user_api_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete User
+         * @description Delete a user with their tokens and sessions. Task activity keeps their name.
+         */
+        delete: operations["delete_user_api_users__user_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Change the role, password, email or Telegram account, or disable the user. A new role, a new
+         *     password or disabling takes effect at once: the user's sessions end (new password, disabled) and
+         *     cached credentials are forgotten.
+         */
+        patch: operations["update_user_api_users__user_id__patch"];
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -316,7 +511,7 @@ export interface paths {
         };
         /**
          * Scrape
-         * @description Prometheus metrics; needs `Authorization: Bearer <TASKTRACKER_METRICS_TOKEN>`.
+         * @description Prometheus metrics: `Authorization: Bearer <TASKTRACKER_METRICS_TOKEN>`, or an admin.
          */
         get: operations["scrape_metrics_get"];
         put?: never;
@@ -554,6 +749,8 @@ export interface components {
          * @description What the dashboard needs to know about this deployment.
          */
         ClientConfig: {
+            /** Auth */
+            auth: string;
             /** Classifier */
             classifier: string;
             /** Classifier Status */
@@ -705,6 +902,34 @@ export interface components {
         };
         /** LiveEvent */
         LiveEvent: components["schemas"]["HelloEvent"] | components["schemas"]["HeartbeatEvent"] | components["schemas"]["MessageReceivedEvent"] | components["schemas"]["MessageClassifiedEvent"] | components["schemas"]["TaskCreatedEvent"] | components["schemas"]["TaskUpdatedEvent"] | components["schemas"]["TaskDeletedEvent"];
+        /** LoginRequest */
+        LoginRequest: {
+            /**
+             * Password
+             * Format: password
+             */
+            password: string;
+            /** Username */
+            username: string;
+        };
+        /**
+         * Me
+         * @description Who is calling. With `TASKTRACKER_AUTH=off`: a local admin (`id` null, `via` "off").
+         */
+        Me: {
+            /** Email */
+            email: string | null;
+            /** Id */
+            id: number | null;
+            role: components["schemas"]["Role"];
+            /** Username */
+            username: string;
+            /**
+             * Via
+             * @enum {string}
+             */
+            via: "session" | "token" | "off" | "telegram";
+        };
         /** MessageBatchIn */
         MessageBatchIn: {
             /** Messages */
@@ -856,6 +1081,12 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * Role
+         * @description What a user may do; each role may do everything the ones before it may.
+         * @enum {string}
+         */
+        Role: "viewer" | "editor" | "admin";
         /**
          * RoutingDefaults
          * @description Applied to every task created from the channel's messages.
@@ -1089,6 +1320,129 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** TokenCreate */
+        TokenCreate: {
+            /**
+             * Expires In Days
+             * @description Omitted: never expires.
+             */
+            expires_in_days?: number | null;
+            /** Name */
+            name: string;
+        };
+        /**
+         * TokenCreated
+         * @description The new token; `token` is shown this once and never again.
+         */
+        TokenCreated: {
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /** Token */
+            token: string;
+        };
+        /** TokenPublic */
+        TokenPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Last Used At
+             * @description Updated at most once a minute.
+             */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to tell tokens apart.
+             */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** User Id */
+            user_id: number;
+        };
+        /** TokensPublic */
+        TokensPublic: {
+            /** Count */
+            count: number;
+            /** Data */
+            data: components["schemas"]["TokenPublic"][];
+        };
+        /** UserCreate */
+        UserCreate: {
+            /** Email */
+            email?: string | null;
+            /**
+             * Password
+             * Format: password
+             * @description At least 12 characters.
+             */
+            password: string;
+            /** @default viewer */
+            role: components["schemas"]["Role"];
+            /** Telegram User Id */
+            telegram_user_id?: number | null;
+            /**
+             * Username
+             * @description Letters, digits and `._@-`; compared case-insensitively (stored lower-case).
+             */
+            username: string;
+        };
+        /** UserPublic */
+        UserPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disabled */
+            disabled: boolean;
+            /** Email */
+            email?: string | null;
+            /** Id */
+            id: number;
+            /** @default viewer */
+            role: components["schemas"]["Role"];
+            /** Telegram User Id */
+            telegram_user_id?: number | null;
+            /** Username */
+            username: string;
+        };
+        /**
+         * UserUpdate
+         * @description Only the fields given change; `email` / `telegram_user_id` null clears them.
+         */
+        UserUpdate: {
+            /** Disabled */
+            disabled?: boolean | null;
+            /** Email */
+            email?: string | null;
+            /** Password */
+            password?: string | null;
+            role?: components["schemas"]["Role"] | null;
+            /** Telegram User Id */
+            telegram_user_id?: number | null;
+        };
+        /** UsersPublic */
+        UsersPublic: {
+            /** Count */
+            count: number;
+            /** Data */
+            data: components["schemas"]["UserPublic"][];
+        };
         /** ValidationIssue */
         ValidationIssue: {
             /**
@@ -1124,6 +1478,16 @@ export interface components {
          * @enum {string}
          */
         WebhookStatus: "stored" | "duplicate" | "ignored";
+        /**
+         * WsTicket
+         * @description Open `/ws?ticket=<ticket>` within `expires_in` seconds; it works once.
+         */
+        WsTicket: {
+            /** Expires In */
+            expires_in: number;
+            /** Ticket */
+            ticket: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1133,6 +1497,225 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    use_link_api_auth_link_get: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in: the cookies are set; on to the dashboard. */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The link is unknown, used or expired (`invalid_link`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    login_api_auth_login_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong username or password, or the account is disabled (`invalid_credentials`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many attempts (`rate_limited`); `Retry-After` says how long to wait. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    logout_api_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    me_api_auth_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ws_ticket_api_auth_ws_ticket_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WsTicket"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     list_channels_api_channels_get: {
         parameters: {
             query?: never;
@@ -1149,6 +1732,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChannelsPublic"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
@@ -1186,6 +1778,24 @@ export interface operations {
             };
             /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1242,6 +1852,15 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelPublic"];
                 };
             };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found (`not_found`, or a more specific code). */
             404: {
                 headers: {
@@ -1279,6 +1898,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Not found (`not_found`, or a more specific code). */
             404: {
@@ -1335,6 +1972,24 @@ export interface operations {
             };
             /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1404,6 +2059,24 @@ export interface operations {
             };
             /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1557,6 +2230,15 @@ export interface operations {
                     "application/json": components["schemas"]["MessagesPublic"];
                 };
             };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
@@ -1601,6 +2283,24 @@ export interface operations {
             };
             /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1668,6 +2368,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A channel is disabled (`channel_disabled`): nothing stored. */
             409: {
                 headers: {
@@ -1717,6 +2435,15 @@ export interface operations {
                     "application/json": components["schemas"]["MessageDetail"];
                 };
             };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found (`not_found`, or a more specific code). */
             404: {
                 headers: {
@@ -1755,6 +2482,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MessagePublic"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No such message. */
@@ -1804,6 +2549,15 @@ export interface operations {
                     "application/json": components["schemas"]["StatsPublic"];
                 };
             };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
@@ -1850,6 +2604,15 @@ export interface operations {
                     "application/json": components["schemas"]["TasksPublic"];
                 };
             };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
@@ -1885,6 +2648,24 @@ export interface operations {
             };
             /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1932,6 +2713,15 @@ export interface operations {
                     "application/json": components["schemas"]["TaskDetail"];
                 };
             };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found (`not_found`, or a more specific code). */
             404: {
                 headers: {
@@ -1969,6 +2759,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Not found (`not_found`, or a more specific code). */
             404: {
@@ -2016,6 +2824,24 @@ export interface operations {
             };
             /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2085,6 +2911,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found (`not_found`, or a more specific code). */
             404: {
                 headers: {
@@ -2095,6 +2939,450 @@ export interface operations {
                 };
             };
             /** @description The target was itself merged (`merge_target_merged`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_tokens_api_tokens_get: {
+        parameters: {
+            query?: {
+                user_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokensPublic"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_token_api_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input, or no user (`no_user`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revoke_token_api_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_users_api_users_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsersPublic"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_user_api_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Username or Telegram user taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_user_api_users__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The last enabled admin (`last_admin`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_user_api_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Telegram user taken, or it would leave no enabled admin (`last_admin`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2141,8 +3429,17 @@ export interface operations {
                     "text/plain; version=1.0.0; charset=utf-8": unknown;
                 };
             };
-            /** @description No or a wrong scrape token. */
+            /** @description No or a wrong scrape token, and not an admin. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,7 @@
 """exports: export_targets, export_rules; task_exports gains its target, attempts and sync state
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-29 16:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 import tasktracker.db
 
 
-revision: str = '0004'
-down_revision: str | None = '0003'
+revision: str = '0005'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
