@@ -35,6 +35,8 @@ export const routes: RouteObject[] = [
       { path: "review", element: <ReviewPage /> },
       { path: "tasks/:id", element: <TaskPage /> },
       { path: "stats", element: <StatsPage /> },
+      // An admin page: loaded when opened, so the board's bundle does not carry it.
+      { path: "admin/exports", lazy: async () => ({ Component: (await import("./features/exports/ExportsAdmin")).ExportsAdminPage }) },
       { path: "*", element: <NotFound /> },
     ],
   },

@@ -32,6 +32,14 @@ export type Activity = TaskDetail["activity"] extends (infer I)[] | undefined ? 
 export type TaskExport = TaskDetail["exports"] extends (infer I)[] | undefined ? I : never;
 export type Stats = Ok<paths["/api/stats"]["get"]>;
 export type ChannelList = Ok<paths["/api/channels"]["get"]>;
+export type ExportTarget = Ok<paths["/api/export-targets"]["get"]>[number];
+export type ExportTargetCreate = Body<paths["/api/export-targets"]["post"]>;
+export type ExportTargetPatch = Body<paths["/api/export-targets/{target_id}"]["patch"]>;
+export type ExportTargetChoice = Ok<paths["/api/export-targets/choices"]["get"]>[number];
+export type ExportRule = Ok<paths["/api/export-rules"]["get"]>[number];
+export type ExportRuleCreate = Body<paths["/api/export-rules"]["post"]>;
+export const TARGET_KINDS = ["github", "jira", "linear", "webhook"] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
 export type Channel = ChannelList["data"][number];
 export type ChannelRef = Message["channel"];
 
