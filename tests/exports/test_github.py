@@ -201,6 +201,6 @@ async def test_client_pages_through_issues_and_reads_the_primary_rate_limit(gith
         try:
             await client.create(draft)
         except RateLimited as exc:
-            assert exc.retry_after is not None and 28 <= exc.retry_after <= 30
+            assert exc.retry_after is not None and 29 <= exc.retry_after <= 31
         else:
             raise AssertionError("a used-up rate limit must not pass")

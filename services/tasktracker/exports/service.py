@@ -596,10 +596,10 @@ def _fail(row: TaskExport, reason: str, now: datetime) -> None:
 
 
 def backoff_s(settings: Settings, attempts: int, retry_after: float | None) -> float:
-    """Seconds before attempt `attempts + 1`: what the tracker asked for (plus a second: its clocks
-    count in whole seconds), else exponential from `export_backoff_s` with up to 10% jitter."""
+    """Seconds before attempt `attempts + 1`: what the tracker asked for, else exponential from
+    `export_backoff_s` with up to 10% jitter."""
     if retry_after is not None:
-        return retry_after + 1.0
+        return retry_after
     delay = min(settings.export_backoff_s * 2 ** max(0, attempts - 1), settings.export_backoff_max_s)
     return delay * (1 + random.random() / 10)
 

@@ -102,10 +102,11 @@ def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float
 
 
 def reset_in_s(epoch: str | None, *, milliseconds: bool = False, now: float | None = None) -> float | None:
-    """Seconds until a rate-limit window resets, from a Unix time header."""
+    """Seconds until a rate-limit window resets, from a Unix time header; a second more for a header
+    in whole seconds (the window may reset at any moment of that second)."""
     if not epoch or not epoch.strip().isdigit():
         return None
-    at = int(epoch) / (1000 if milliseconds else 1)
+    at = int(epoch) / 1000 if milliseconds else int(epoch) + 1
     return max(0.0, at - (time.time() if now is None else now))
 
 
