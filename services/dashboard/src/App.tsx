@@ -1,43 +1,58 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
-import { Link, Navigate, RouterProvider, createBrowserRouter, type RouteObject } from "react-router";
+import { Navigate, Outlet, RouterProvider, createBrowserRouter, type RouteObject } from "react-router";
+import { RequireAuth, RequireRole } from "./auth/RequireAuth";
+import { SessionProvider } from "./auth/SessionProvider";
 import { Layout } from "./components/Layout";
-import { EmptyState } from "./components/States";
+import { NotFound } from "./components/NotFound";
 import { ToastProvider } from "./components/Toasts";
+import { AdminPage } from "./features/admin/AdminPage";
+import { LoginPage } from "./features/auth/LoginPage";
 import { BoardPage } from "./features/board/BoardPage";
 import { InboxPage } from "./features/inbox/InboxPage";
 import { ReviewPage } from "./features/review/ReviewPage";
 import { StatsPage } from "./features/stats/StatsPage";
 import { TaskPage } from "./features/task/TaskPage";
-import { I18nProvider, useI18n } from "./i18n/I18nProvider";
+import { I18nProvider } from "./i18n/I18nProvider";
 import { LiveProvider } from "./live/LiveProvider";
 import { ThemeProvider } from "./theme/ThemeProvider";
 
-function NotFound() {
-  const { t } = useI18n();
+/** The live connection exists only while someone is signed in. */
+function LiveOutlet() {
   return (
-    <div className="page">
-      <div className="page__body">
-        <EmptyState icon="search" title={t("state.pageNotFound")} action={<Link to="/board" className="btn">{t("nav.board")}</Link>} />
-      </div>
-    </div>
+    <LiveProvider>
+      <Outlet />
+    </LiveProvider>
   );
 }
 
 export const routes: RouteObject[] = [
+  { path: "/login", element: <LoginPage /> },
   {
-    path: "/",
-    element: <Layout />,
+    element: <RequireAuth />,
     children: [
-      { index: true, element: <Navigate to="/board" replace /> },
-      { path: "board", element: <BoardPage /> },
-      { path: "inbox", element: <InboxPage /> },
-      { path: "review", element: <ReviewPage /> },
-      { path: "tasks/:id", element: <TaskPage /> },
-      { path: "stats", element: <StatsPage /> },
-      // An admin page: loaded when opened, so the board's bundle does not carry it.
-      { path: "admin/exports", lazy: async () => ({ Component: (await import("./features/exports/ExportsAdmin")).ExportsAdminPage }) },
-      { path: "*", element: <NotFound /> },
+      {
+        element: <LiveOutlet />,
+        children: [
+          {
+            path: "/",
+            element: <Layout />,
+            children: [
+              { index: true, element: <Navigate to="/board" replace /> },
+              { path: "board", element: <BoardPage /> },
+              { path: "inbox", element: <InboxPage /> },
+              { path: "review", element: <ReviewPage /> },
+              { path: "tasks/:id", element: <TaskPage /> },
+              { path: "stats", element: <StatsPage /> },
+              {
+                element: <RequireRole role="admin" />,
+                children: [{ path: "admin/:section?", element: <AdminPage /> }],
+              },
+              { path: "*", element: <NotFound /> },
+            ],
+          },
+        ],
+      },
     ],
   },
 ];
@@ -59,7 +74,7 @@ export function AppProviders({ client, children }: { client: QueryClient; childr
       <ThemeProvider>
         <I18nProvider>
           <ToastProvider>
-            <LiveProvider>{children}</LiveProvider>
+            <SessionProvider>{children}</SessionProvider>
           </ToastProvider>
         </I18nProvider>
       </ThemeProvider>

@@ -18,4 +18,8 @@ export const keys = {
   exportTargets: ["exports", "targets"] as const,
   exportChoices: ["exports", "choices"] as const,
   exportRules: ["exports", "rules"] as const,
+  me: ["auth", "me"] as const,
+  users: ["users"] as const,
+  tokens: ["tokens"] as const,
+  tokenList: (scope: "own" | "all") => ["tokens", scope] as const,
 };

@@ -42,11 +42,22 @@ export const TARGET_KINDS = ["github", "jira", "linear", "webhook"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 export type Channel = ChannelList["data"][number];
 export type ChannelRef = Message["channel"];
+export type Me = Ok<paths["/api/auth/me"]["get"]>;
+export type Role = Me["role"];
+export type UserList = Ok<paths["/api/users"]["get"]>;
+export type User = UserList["data"][number];
+export type UserCreate = Body<paths["/api/users"]["post"]>;
+export type UserPatch = Body<paths["/api/users/{user_id}"]["patch"]>;
+export type TokenList = Ok<paths["/api/tokens"]["get"]>;
+export type ApiToken = TokenList["data"][number];
+export type TokenCreate = Body<paths["/api/tokens"]["post"]>;
+export type TokenCreated = Ok<paths["/api/tokens"]["post"]>;
 
 export const CATEGORIES = ["bug", "feature", "question", "task", "noise"] as const;
 export const PRIORITIES = ["urgent", "high", "medium", "low"] as const;
 export const TASK_STATUSES = ["open", "in_progress", "completed", "closed"] as const;
 export const MESSAGE_STATUSES = ["received", "classifying", "classified", "failed"] as const;
+export const ROLES = ["viewer", "editor", "admin"] as const;
 export const TASK_SORTS = ["-created_at", "created_at", "-updated_at", "-priority", "priority"] as const;
 
 export type Category = (typeof CATEGORIES)[number];

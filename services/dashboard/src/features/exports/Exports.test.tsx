@@ -52,6 +52,22 @@ describe("a task's exports", () => {
   });
 });
 
+describe("a viewer's view of a task's exports", () => {
+  it("lists them without Export to… or Retry", async () => {
+    const api = installFakeApi([makeTask({ id: 7, title: "Checkout throws 500" })]);
+    api.auth.mode = "on";
+    api.auth.me = { id: 2, username: "vic", email: null, role: "viewer", via: "session" };
+    api.details[7] = { exports: [makeExport({ id: 1, status: "failed", error: "gave up after 8 attempts: GitHub answered 502" })] };
+    installFakeExports(api, [makeTarget(), makeTarget({ id: 2, name: "ops jira", kind: "jira" })]);
+    renderApp("/tasks/7");
+    await screen.findByRole("heading", { level: 1, name: "Checkout throws 500" });
+    const exports = section("Exports");
+    expect(within(exports).getByText("Failed")).toBeInTheDocument();
+    expect(within(exports).queryByRole("button", { name: "Retry now" })).not.toBeInTheDocument();
+    expect(within(exports).queryByRole("button", { name: "Export to…" })).not.toBeInTheDocument();
+  });
+});
+
 describe("the exports admin page", () => {
   let fake: FakeExports;
   beforeEach(() => {
@@ -62,6 +78,7 @@ describe("the exports admin page", () => {
   it("adds a target with its token, never shows a token, and refuses to delete one with exports", async () => {
     const user = userEvent.setup();
     renderApp("/admin/exports");
+    expect(await screen.findByRole("link", { name: "Exports" })).toHaveAttribute("aria-current", "page"); // a tab of the admin page
     const targets = await screen.findByRole("region", { name: "Export targets" });
     expect(await within(targets).findByText("acme/web")).toBeInTheDocument();
     expect(within(targets).getByText("/webhook/github")).toBeInTheDocument();

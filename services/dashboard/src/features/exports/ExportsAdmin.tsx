@@ -4,7 +4,6 @@ import { CATEGORIES, PRIORITIES, TARGET_KINDS, type Category, type ExportTarget,
 import { Popover } from "../../components/Popover";
 import { ErrorState, LoadingState, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
-import { usePageTitle } from "../../hooks/usePageTitle";
 import type { MessageKey } from "../../i18n/en";
 import { useI18n } from "../../i18n/I18nProvider";
 import "./Exports.css";
@@ -44,23 +43,7 @@ function where(target: ExportTarget): string {
   return typeof value === "string" ? value : "";
 }
 
-/** The admin page for exports: targets (trackers and webhooks) and the rules that route new tasks. */
-export function ExportsAdminPage() {
-  const { t } = useI18n();
-  usePageTitle(t("exports.admin"));
-  return (
-    <div className="page">
-      <header className="page__header">
-        <h1>{t("exports.admin")}</h1>
-      </header>
-      <div className="page__body">
-        <ExportsSection />
-      </div>
-    </div>
-  );
-}
-
-/** Targets and rules; also a section of the admin page. */
+/** Export targets and routing rules: the admin page's *Exports* section (`/admin/exports`). */
 export function ExportsSection() {
   return (
     <div className="exports-admin">

@@ -13,7 +13,7 @@ import "../exports/Exports.css";
 import "./HistoryList.css";
 
 /** Where the task was sent (issue trackers) and how that went; export it somewhere else, or retry. */
-export function ExportList({ task, canEdit = true }: { task: TaskDetail; canEdit?: boolean }) {
+export function ExportList({ task, canEdit }: { task: TaskDetail; canEdit: boolean }) {
   const { t } = useI18n();
   const exports = task.exports ?? [];
   return (
