@@ -204,3 +204,29 @@ async def test_client_pages_through_issues_and_reads_the_primary_rate_limit(gith
             assert exc.retry_after is not None and 29 <= exc.retry_after <= 31
         else:
             raise AssertionError("a used-up rate limit must not pass")
+
+
+async def test_a_job_delivered_several_times_files_one_issue(
+    app: httpx.AsyncClient, github: FakeGitHub
+) -> None:
+    """Deliveries of one job at once: one holds the row, the others find it taken; a delivery after
+    the export only reads the issue."""
+    import asyncio
+
+    from tasktracker.exports import jobs
+
+    runtime = app.app.state.runtime  # type: ignore[attr-defined]
+    target = await add_target(app, github_target(github))
+    task = await add_task(app)
+    github.lose_for_s = 0.5
+    github.script("POST", r"/issues$", "lose")  # a slow answer keeps the first run busy ...
+    export = await export_to(app, task["id"], target["id"])
+    outcomes = await asyncio.gather(*(jobs.push_export(runtime, export["id"]) for _ in range(4)))
+    assert outcomes.count(None) >= 3  # ... while the other deliveries find the row held
+    await settled(app, task["id"], export["id"])
+    assert len(github.issues) == 1
+
+    reads = len(github.calls_to("GET", r"/issues/1$"))
+    again = await jobs.push_export(runtime, export["id"])
+    assert again is not None and again.error is None and not again.created
+    assert len(github.issues) == 1 and len(github.calls_to("GET", r"/issues/1$")) == reads + 1
