@@ -230,3 +230,31 @@ async def test_a_job_delivered_several_times_files_one_issue(
     again = await jobs.push_export(runtime, export["id"])
     assert again is not None and again.error is None and not again.created
     assert len(github.issues) == 1 and len(github.calls_to("GET", r"/issues/1$")) == reads + 1
+
+
+async def test_odd_signed_bodies_are_answered_not_crashed_on(
+    app: httpx.AsyncClient, github: FakeGitHub
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    await add_target(app, github_target(github))
+    for payload in (
+        {"issue": "x", "repository": 3},
+        {"issue": {"number": "1"}, "repository": {"full_name": "acme/web"}},
+        {},
+    ):
+        body = json.dumps(payload).encode()
+        signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "X-GitHub-Event": "issues",
+            "X-Hub-Signature-256": signature,
+            "content-type": "application/json",
+        }
+        answer = await app.post("/webhook/github", content=body, headers=headers)
+        assert answer.status_code == 200 and answer.json()["status"] == "ignored", answer.text
+    not_json = b"[1, 2"
+    signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), not_json, hashlib.sha256).hexdigest()
+    answer = await app.post("/webhook/github", content=not_json, headers={"X-Hub-Signature-256": signature})
+    assert answer.status_code == 400 and answer.json()["code"] == "malformed_json"

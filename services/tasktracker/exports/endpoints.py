@@ -53,7 +53,11 @@ async def create_target(data: TargetCreate, session: SessionDep, settings: Setti
     return await service.create_target(session, data, SecretBox.from_settings(settings))
 
 
-@targets.patch("/{target_id}", dependencies=ADMIN)
+@targets.patch(
+    "/{target_id}",
+    dependencies=ADMIN,
+    responses={409: {"description": "Name taken (`export_target_name_taken`)."}},
+)
 async def update_target(
     target_id: IdPath, data: TargetUpdate, session: SessionDep, settings: SettingsDep
 ) -> TargetPublic:
@@ -76,7 +80,13 @@ async def list_rules(session: SessionDep) -> list[RulePublic]:
     return await service.list_rules(session)
 
 
-@rules.post("", status_code=status.HTTP_201_CREATED)
+@rules.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        404: {"description": "No such target (`unknown_export_target`) or channel (`unknown_channel`)."}
+    },
+)
 async def create_rule(data: RuleCreate, session: SessionDep) -> RulePublic:
     return await service.create_rule(session, data)
 
@@ -119,7 +129,11 @@ async def export_task(
     return export
 
 
-@task_exports.post("/{task_id}/exports/{export_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+@task_exports.post(
+    "/{task_id}/exports/{export_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"description": "The target is disabled or gone (`export_target_disabled`)."}},
+)
 async def retry_export(
     _: EditorDep, task_id: IdPath, export_id: IdPath, uow: UnitOfWorkDep, settings: SettingsDep
 ) -> ExportPublic:

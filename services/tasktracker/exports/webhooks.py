@@ -51,6 +51,11 @@ async def _verified(
     return matched, json_object(body)
 
 
+def _obj(value: object) -> dict[str, Any]:
+    """A JSON object of the payload, or an empty one for anything else (a signed body may still be odd)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _pick(matched: list[service.SyncSecret], key: str, value: object) -> service.SyncSecret | None:
     """The target the delivery is about (several may share a secret)."""
     for candidate in matched:
@@ -80,10 +85,10 @@ async def github_events(
     )
     event = request.headers.get("x-github-event", "")
     if event != "issues":
-        return _answer(response, _ignored(f"event {event or 'unnamed'}"))
-    repository = (payload.get("repository") or {}).get("full_name")
+        return _answer(response, _ignored(f"event {event[:100] or 'unnamed'}"))
+    repository = _obj(payload.get("repository")).get("full_name")
     target = _pick(matched, "repository", repository)
-    number = (payload.get("issue") or {}).get("number")
+    number = _obj(payload.get("issue")).get("number")
     if target is None or not isinstance(number, int):
         return _answer(response, _ignored("not_a_target_repository"))
     return _answer(response, await service.remote_changed(uow, target.target_id, str(number)))
@@ -99,14 +104,17 @@ async def jira_events(
     matched, payload = await _verified(
         request, uow, settings, TargetKind.jira, lambda s, b: signatures.hub_signature_ok(s, header, b)
     )
-    issue = payload.get("issue") or {}
-    if not str(payload.get("webhookEvent", "")).startswith("jira:issue") or not issue.get("id"):
-        return _answer(response, _ignored(f"event {payload.get('webhookEvent') or 'unnamed'}"))
-    project = ((issue.get("fields") or {}).get("project") or {}).get("key")
+    issue = _obj(payload.get("issue"))
+    issue_id = issue.get("id")
+    if not str(payload.get("webhookEvent", "")).startswith("jira:issue") or not isinstance(
+        issue_id, (str, int)
+    ):
+        return _answer(response, _ignored(f"event {str(payload.get('webhookEvent') or 'unnamed')[:100]}"))
+    project = _obj(_obj(issue.get("fields")).get("project")).get("key")
     target = _pick(matched, "project_key", project) if project else matched[0]
     if target is None:
         return _answer(response, _ignored("not_a_target_project"))
-    return _answer(response, await service.remote_changed(uow, target.target_id, str(issue["id"])))
+    return _answer(response, await service.remote_changed(uow, target.target_id, str(issue_id)[:200]))
 
 
 @router.post("/linear", status_code=status.HTTP_202_ACCEPTED, responses=RESPONSES)
@@ -128,11 +136,11 @@ async def linear_events(
             f"webhookTimestamp is missing or more than {settings.webhook_tolerance_s} s from now",
             code="stale_timestamp",
         )
-    data = payload.get("data") or {}
+    data = _obj(payload.get("data"))
     if payload.get("type") != "Issue" or not isinstance(data.get("id"), str):
-        return _answer(response, _ignored(f"type {payload.get('type') or 'unnamed'}"))
-    team = data.get("teamId") or (data.get("team") or {}).get("id")
+        return _answer(response, _ignored(f"type {str(payload.get('type') or 'unnamed')[:100]}"))
+    team = data.get("teamId") or _obj(data.get("team")).get("id")
     target = _pick(matched, "team_id", team) if team else matched[0]
     if target is None:
         return _answer(response, _ignored("not_a_target_team"))
-    return _answer(response, await service.remote_changed(uow, target.target_id, data["id"]))
+    return _answer(response, await service.remote_changed(uow, target.target_id, data["id"][:200]))

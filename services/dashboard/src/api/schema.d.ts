@@ -2625,6 +2625,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description No such target (`unknown_export_target`) or channel (`unknown_channel`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The body is over the size limit (`content_too_large`). */
             413: {
                 headers: {
@@ -3062,6 +3071,15 @@ export interface operations {
             };
             /** @description Not found (`not_found`, or a more specific code). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Name taken (`export_target_name_taken`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4022,6 +4040,15 @@ export interface operations {
             };
             /** @description Not found (`not_found`, or a more specific code). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The target is disabled or gone (`export_target_disabled`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
