@@ -36,7 +36,7 @@ EXPECTED_PUBLIC = {
     "/webhook/jira",
     "/webhook/linear",
     "/",
-    "/{path:path}",
+    "/{path}",  # the dashboard's files and its client-side routes (when it is built)
     "/docs",
     "/redoc",
     "/openapi.json",

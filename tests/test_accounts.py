@@ -5,21 +5,27 @@ actor in task activity."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 import websockets
+from sqlalchemy import select, update
 from websockets.exceptions import ConnectionClosed
 
+from tasktracker.api import access
 from tasktracker.api.app import create_app
 from tasktracker.auth import service
 from tasktracker.config import ConfigError
-from tasktracker.models import Role
+from tasktracker.db import utcnow
+from tasktracker.models import Role, UserSession
 from tasktracker.runtime import Role as ProcessRole
 from tasktracker.unit_of_work import unit_of_work
 from tests.support.accounts import PASSWORD, add_token, add_user, bearer
-from tests.support.app import ScriptedClassifier, serve
+from tests.support.app import ScriptedClassifier, eventually, serve
+from tests.support.services import delete_stream
 from tests.test_statement_counts import counting
 
 
@@ -221,8 +227,6 @@ async def test_one_time_link_signs_in_once_and_ws_ticket_opens_the_feed_once(mak
         runtime = app.state.runtime
         await add_user(runtime, "gil", Role.viewer)
         async with unit_of_work(runtime) as uow:
-            from datetime import timedelta
-
             link = await service.one_time(
                 uow.session, await service.user_named(uow.session, "gil"), "login", timedelta(minutes=5)
             )
@@ -270,6 +274,20 @@ async def test_auth_off_makes_a_local_admin_and_only_on_loopback(make_settings) 
         detail = (await client.get(f"/api/tasks/{made.json()['id']}")).json()
         assert [a["actor"] for a in detail["activity"]] == ["local"]
 
+        # What the pipeline does is the system's.
+        posted = await client.post(
+            "/api/messages", json={"content": "bug: the pipeline acts", "channel": "t"}
+        )
+        assert posted.status_code == 202
+
+        async def classified() -> dict | None:
+            tasks = (await client.get("/api/tasks", params={"q": "pipeline"})).json()["data"]
+            return tasks[0] if tasks else None
+
+        task = await eventually(classified)
+        detail = (await client.get(f"/api/tasks/{task['id']}")).json()
+        assert [a["actor"] for a in detail["activity"]] == ["system"]
+
 
 async def test_admin_from_the_settings_is_created_once_and_never_reset(make_settings, tmp_path) -> None:
     secret = tmp_path / "admin-password"
@@ -286,5 +304,101 @@ async def test_admin_from_the_settings_is_created_once_and_never_reset(make_sett
         assert (await _login(client, "boss", "first password of the admin")).status_code == 200
     with pytest.raises(ConfigError, match="at least 12"):
         make_settings(admin_username="x", admin_password="short")
-    with pytest.raises(ConfigError, match="go together"):
+    with pytest.raises(ConfigError, match="needs TASKTRACKER_ADMIN_PASSWORD"):
         make_settings(admin_username="x")
+    assert make_settings(admin_password="a password alone names admin").admin_username == "admin"
+
+
+async def test_revoking_in_one_api_process_ends_the_token_in_another_at_once(
+    make_settings, database_url: str, nats_server, unique: str
+) -> None:
+    """Two API replicas on one database and one NATS: each caches the token; revoking it through one
+    makes the other refuse it at once (the `access.changed` event), long before the cache's TTL."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("replicas share PostgreSQL")
+    settings = make_settings(
+        auth="on",
+        auth_cache_ttl_s=3600,  # so only the event can end it in time
+        nats_url=nats_server.url,
+        nats_stream=f"tt_jobs_{unique}",
+        nats_subject=f"tt.{unique}.jobs",
+        nats_durable=f"tt_workers_{unique}",
+        nats_events_subject=f"tt.{unique}.events",
+    )
+    first = create_app(settings, role=ProcessRole.api, migrate=True, classifier=ScriptedClassifier())
+    second = create_app(settings, role=ProcessRole.api, classifier=ScriptedClassifier())
+    try:
+        async with (
+            serve(first) as one,
+            serve(second) as two,
+            httpx.AsyncClient(timeout=30) as client,
+        ):
+            runtime = first.state.runtime
+            await eventually(lambda: runtime.bus.connected and second.state.runtime.bus.connected, timeout=15)
+            owner = await add_user(runtime, "hal", Role.editor)
+            token = await add_token(runtime, owner)
+            for base in (one, two):  # both replicas now hold it in their caches
+                assert (await client.get(f"{base}/api/tasks", headers=bearer(token))).status_code == 200
+            token_id = (await client.get(f"{one}/api/tokens", headers=bearer(token))).json()["data"][0]["id"]
+            revoked = await client.delete(f"{one}/api/tokens/{token_id}", headers=bearer(token))
+            assert revoked.status_code == 204
+
+            async def refused_by_the_other() -> bool:
+                answer = await client.get(f"{two}/api/tasks", headers=bearer(token))
+                return answer.status_code == 401
+
+            await eventually(refused_by_the_other, timeout=5)
+    finally:
+        await delete_stream(nats_server.url, settings.nats_stream)
+
+
+async def test_run_creates_admin_on_a_fresh_install_and_prints_a_one_time_link(make_settings, capsys) -> None:
+    """What `tasktracker run` does: a fresh data dir gets `admin` and a printed sign-in link (never a
+    log record); in development each start prints a fresh one, elsewhere only the first."""
+
+    async def start(environment: str) -> str:
+        settings = make_settings(auth="on", environment=environment)
+        app = create_app(
+            settings, role=ProcessRole.all, migrate=True, classifier=ScriptedClassifier(), announce_login="X"
+        )
+        async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+            printed = capsys.readouterr().out
+            links = re.findall(r"Open X/api/auth/link\?token=(\S+)", printed)
+            if not links:
+                return ""
+            used = await client.get("/api/auth/link", params={"token": links[0]})
+            assert used.status_code == 303
+            me = (await client.get("/api/auth/me")).json()
+            assert (me["username"], me["role"]) == ("admin", "admin")
+            again = await client.get("/api/auth/link", params={"token": links[0]})
+            assert again.status_code == 401
+            return links[0]
+
+    first = await start("development")
+    second = await start("development")
+    assert first and second and first != second
+    assert await start("test") == ""  # users exist: no link outside development
+
+
+async def test_a_used_session_slides_forward_and_so_does_its_cookie(make_settings) -> None:
+    app = _app(make_settings)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        runtime = app.state.runtime
+        await add_user(runtime, "ivy", Role.viewer)
+        assert (await _login(client, "ivy")).status_code == 200
+        quiet = (await client.get("/api/tasks")).headers.get_list("set-cookie")
+        assert quiet == []  # just signed in: nothing to renew
+        async with runtime.engine.begin() as conn:  # the session was last used an hour ago
+            await conn.execute(
+                update(UserSession).values(
+                    last_seen_at=utcnow() - timedelta(hours=1), expires_at=utcnow() + timedelta(minutes=5)
+                )
+            )
+        access.cache_of(app).clear()  # as after the cache's TTL
+        used = await client.get("/api/tasks")
+        assert used.status_code == 200
+        renewed = [c for c in used.headers.get_list("set-cookie") if c.startswith("tt_session=")]
+        assert len(renewed) == 1 and "Max-Age=1209600" in renewed[0]
+        async with runtime.engine.connect() as conn:
+            expires_at = (await conn.execute(select(UserSession.expires_at))).scalar_one()
+        assert expires_at > utcnow() + timedelta(days=13)

@@ -196,7 +196,8 @@ class Settings(BaseSettings):
     auth: AuthMode = AuthMode.on
     # Default: open in development and test, `viewer` in production.
     api_docs: ApiDocs | None = None
-    # An admin the API creates at start when no user of that name exists (never changes an existing one).
+    # An admin the API creates at start when no user of that name exists (never changes an existing one);
+    # a password alone names `admin`.
     admin_username: str = Field(default="", max_length=64)
     admin_password: SecretStr | None = None
     admin_email: str = Field(default="", max_length=254)
@@ -296,6 +297,17 @@ class Settings(BaseSettings):
     ws_heartbeat_s: float = Field(default=20.0, gt=0)
     # A dashboard that reads nothing for this long while events wait for it is disconnected.
     ws_send_timeout_s: float = Field(default=10.0, gt=0, le=600)
+
+    # Rate limits (token buckets per API process; 0 turns one off): a rate and the burst above it.
+    rate_limit_ingest_per_s: float = Field(default=2000.0, ge=0)
+    rate_limit_ingest_burst: int = Field(default=10_000, ge=1)
+    rate_limit_webhook_per_s: float = Field(default=50.0, ge=0)
+    rate_limit_webhook_burst: int = Field(default=1000, ge=1)
+    rate_limit_login_account_per_min: float = Field(default=5.0, ge=0)
+    rate_limit_login_account_burst: int = Field(default=10, ge=1)
+    rate_limit_login_ip_per_min: float = Field(default=30.0, ge=0)
+    rate_limit_login_ip_burst: int = Field(default=60, ge=1)
+    rate_limit_max_keys: int = Field(default=50_000, ge=100, le=10_000_000)
 
     tracing: TracingMode = TracingMode.auto
     # The standard OpenTelemetry names, read here like the other bare names. The exporter speaks
@@ -434,10 +446,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _admin_bootstrap(self) -> Settings:
-        if bool(self.admin_username) != (self.admin_password is not None):
-            raise ValueError(
-                "TASKTRACKER_ADMIN_USERNAME and TASKTRACKER_ADMIN_PASSWORD (or _FILE) go together"
-            )
+        if self.admin_username and self.admin_password is None:
+            raise ValueError("TASKTRACKER_ADMIN_USERNAME needs TASKTRACKER_ADMIN_PASSWORD (or _FILE)")
+        if self.admin_password is not None and not self.admin_username:
+            self.admin_username = "admin"
         if self.admin_password is not None and len(self.admin_password.get_secret_value()) < 12:
             raise ValueError("TASKTRACKER_ADMIN_PASSWORD must be at least 12 characters")
         return self

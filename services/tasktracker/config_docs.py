@@ -113,6 +113,17 @@ SECTIONS: dict[str, list[str]] = {
     ],
     "Hosts and proxies": ["trusted_hosts", "forwarded_allow_ips"],
     "Tracing": ["tracing", "otel_exporter_otlp_endpoint", "otel_exporter_otlp_traces_endpoint"],
+    "Rate limits": [
+        "rate_limit_ingest_per_s",
+        "rate_limit_ingest_burst",
+        "rate_limit_webhook_per_s",
+        "rate_limit_webhook_burst",
+        "rate_limit_login_account_per_min",
+        "rate_limit_login_account_burst",
+        "rate_limit_login_ip_per_min",
+        "rate_limit_login_ip_burst",
+        "rate_limit_max_keys",
+    ],
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -126,7 +137,7 @@ DESCRIPTIONS: dict[str, str] = {
     "metrics_token": "Bearer token that may read `/metrics` (API and probe ports); on the API an admin may too",
     "auth": "`on`: users, roles, sessions and API tokens; `off`: every caller is a local admin — refused unless the API binds a loopback address",
     "api_docs": "who may read `/docs`, `/redoc`, `/openapi.json`: `open`, `viewer` (signed in) or `off`; default `open`, `viewer` in production",
-    "admin_username": "an admin the API creates at start when no user of that name exists (with `TASKTRACKER_ADMIN_PASSWORD`)",
+    "admin_username": "an admin the API creates at start when no user of that name exists (with `TASKTRACKER_ADMIN_PASSWORD`; a password alone names `admin`)",
     "admin_password": "that admin's first password (at least 12 characters); never resets an existing user's",
     "admin_email": "that admin's email",
     "session_ttl_h": "a dashboard sign-in ends this many hours after its last use",
@@ -199,6 +210,15 @@ DESCRIPTIONS: dict[str, str] = {
     "tracing": "`auto` (OTLP when an endpoint is set), `console`, `off`",
     "otel_exporter_otlp_endpoint": "OTLP/HTTP collector, e.g. `http://otel-collector:4318`",
     "otel_exporter_otlp_traces_endpoint": "OTLP/HTTP traces endpoint, when not under the base endpoint",
+    "rate_limit_ingest_per_s": "messages per second one API token (or session) may post through `POST /api/messages` and `/batch` (a batch counts its rows), per API replica; 0: no limit. Over it: 429 `rate_limited` with `Retry-After`",
+    "rate_limit_ingest_burst": "messages a token may post at once above that rate (a batch larger than this passes when the bucket is full)",
+    "rate_limit_webhook_per_s": "deliveries per second per channel on `/webhook/slack` and `/webhook/generic/{channel}` (counted after the signature check), per API replica; 0: no limit",
+    "rate_limit_webhook_burst": "deliveries a channel may send at once above that rate",
+    "rate_limit_login_account_per_min": "failed sign-ins per minute an account may have before further attempts get 429 (recovery: `tasktracker user link`); 0: no limit",
+    "rate_limit_login_account_burst": "failed sign-ins an account may have in a row",
+    "rate_limit_login_ip_per_min": "sign-in attempts per minute from one client address (behind trusted proxies: the forwarded address); 0: no limit",
+    "rate_limit_login_ip_burst": "sign-in attempts one address may make in a row",
+    "rate_limit_max_keys": "buckets each limit keeps (least recently used dropped first): bounds the memory a flood of distinct keys can take",
 }
 
 UNDOCUMENTED = "(no description yet)"

@@ -50,6 +50,17 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
+class RateLimited(AppError):
+    """429: the caller's bucket is empty; `Retry-After` (whole seconds, at least 1) says for how long."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: Any, *, retry_after: str) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": retry_after}
+
+
 class Unavailable(AppError):
     status_code = 503
     code = "unavailable"

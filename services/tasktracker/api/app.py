@@ -22,8 +22,9 @@ from tasktracker.api.errors import CatchUnhandled, install_error_handlers
 from tasktracker.api.hosts import ForwardedHeaders, TrustedHosts
 from tasktracker.api.http_metrics import HttpMetrics
 from tasktracker.api.input_guard import InputGuard
-from tasktracker.api.limits import BodySizeLimit
+from tasktracker.api.limits import BodySizeLimit, HeaderSizeLimit
 from tasktracker.api.options import AnswerOptions
+from tasktracker.api.rate_limit import RateLimits
 from tasktracker.api.security_headers import SecurityHeaders
 from tasktracker.api.server import uvicorn_options
 from tasktracker.api.tracing import http_telemetry
@@ -100,11 +101,12 @@ def create_app(
         openapi_url=None,
     )
     app.state.uvicorn_options = uvicorn_options(settings)
+    app.state.rate_limits = RateLimits.from_settings(settings)
     openapi.install(app)
     docs.install(app, settings.effective_api_docs)
     install_error_handlers(app)
-    # Added innermost first: a request passes HttpMetrics, SecurityHeaders, ForwardedHeaders,
-    # TrustedHosts, CORS, BodySizeLimit, InputGuard, AnswerOptions, CatchUnhandled, then the routes.
+    # Added innermost first: a request passes HttpMetrics, SecurityHeaders, HeaderSizeLimit,
+    # ForwardedHeaders, TrustedHosts, CORS, BodySizeLimit, InputGuard, AnswerOptions, CatchUnhandled, then the routes.
     app.add_middleware(CatchUnhandled)
     app.add_middleware(AnswerOptions)
     app.add_middleware(InputGuard)
@@ -118,6 +120,7 @@ def create_app(
         )
     app.add_middleware(TrustedHosts, allowed=settings.trusted_host_list)
     app.add_middleware(ForwardedHeaders, allowed=settings.forwarded_allow_list)
+    app.add_middleware(HeaderSizeLimit)  # before anything reads a header
     app.add_middleware(SecurityHeaders)  # on every answer, refusals of the layers inside included
     app.add_middleware(HttpMetrics)  # outermost: counts what every other layer answered too
     # Every route has a rule (tests/test_access.py): reads need a viewer, writes an editor, accounts

@@ -6,7 +6,8 @@ validation issues, and a `code`), and every operation declares the statuses it c
 
 * 422 everywhere (a NUL in any query parameter is refused, besides validation),
 * 400, 413 where there is a body (not JSON / not UTF-8; over the size limit),
-* 404 where there is a path parameter, 409 where the endpoint says so.
+* 404 where there is a path parameter, 409 where the endpoint says so,
+* 429 where a rate limit applies (the endpoint says so), with its `Retry-After` header.
 
 OpenAPI has no words for WebSocket messages, so the `/ws` payloads are added as schema-only
 components: `LiveEvent` (a `oneOf` over the event types, discriminated by `type`) and its members.
@@ -54,10 +55,15 @@ DESCRIPTIONS = {
     "401": "Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`).",
     "403": "The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token "
     "(`csrf_failed`).",
+    "429": "Over a rate limit (`rate_limited`): nothing was done; retry after `Retry-After` seconds.",
     "422": (
         "Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone "
         "surrogate), `json_too_deep`, `invalid_number`, or a more specific code."
     ),
+}
+RETRY_AFTER = {
+    "description": "Whole seconds (at least 1) until the limit lets the request through.",
+    "schema": {"type": "integer", "minimum": 1},
 }
 BODY_METHODS = {"post", "put", "patch"}
 SAFE_METHODS = {"get", "head", "options"}
@@ -97,6 +103,8 @@ def _with_errors(path: str, method: str, operation: dict[str, Any], rule: Role |
             response["content"] = {"application/json": {"schema": ERROR_REF}}
             if status in DESCRIPTIONS and response.get("description") in (None, "", "Validation Error"):
                 response["description"] = DESCRIPTIONS[status]
+        if status == "429":
+            response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
 
 
 def document(app: FastAPI) -> dict[str, Any]:

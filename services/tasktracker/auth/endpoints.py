@@ -14,6 +14,7 @@ from tasktracker.api import access
 from tasktracker.api.access import AdminDep, ViewerDep, public, requires
 from tasktracker.api.deps import SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import IdPath, IdQuery
+from tasktracker.api.rate_limit import RateLimitsDep
 from tasktracker.auth import service
 from tasktracker.auth.schemas import (
     LoginRequest,
@@ -28,34 +29,12 @@ from tasktracker.auth.schemas import (
     UserUpdate,
     WsTicket,
 )
-from tasktracker.errors import AppError, Forbidden, Invalid
+from tasktracker.errors import Forbidden, Invalid
 from tasktracker.models import Role
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[requires(Role.admin)])
 tokens_router = APIRouter(prefix="/api/tokens", tags=["tokens"], dependencies=[requires(Role.viewer)])
-
-
-class RateLimited(AppError):
-    status_code = 429
-    code = "rate_limited"
-
-
-def _login_retry_after(request: Request, username: str) -> float | None:
-    """Seconds to wait before another sign-in attempt, or None.
-
-    RATE LIMIT CALL SITE (the only one for sign-in): `tasktracker.api.rate_limit.check(key)` of branch
-    `auth-edges` goes here, per account and per client address, once it lands.
-    """
-    return None
-
-
-def _check_login_rate(request: Request, username: str) -> None:
-    retry_after = _login_retry_after(request, username)
-    if retry_after is not None:
-        error = RateLimited("too many sign-in attempts; try again later")
-        error.headers = {"Retry-After": str(max(1, round(retry_after)))}
-        raise error
 
 
 # Signing in ---------------------------------------------------------------------------------------------
@@ -72,7 +51,12 @@ def _check_login_rate(request: Request, username: str) -> None:
     },
 )
 async def login(
-    body: LoginRequest, request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
 ) -> UserPublic:
     """Sign in to the dashboard: sets the session cookie `tt_session` (HttpOnly) and `tt_csrf`, whose
     value unsafe requests send back as `X-CSRF-Token`."""
@@ -80,8 +64,12 @@ async def login(
         raise Invalid(
             "sign-in is off: TASKTRACKER_AUTH=off makes every caller a local admin", code="auth_off"
         )
-    _check_login_rate(request, body.username)
-    user = await service.check_password(uow.session, body.username, body.password.get_secret_value())
+    limits.check_login(request, body.username)  # per address, and per account's failures
+    try:
+        user = await service.check_password(uow.session, body.username, body.password.get_secret_value())
+    except service.InvalidCredentials:
+        limits.login_failed(body.username)
+        raise
     value = await service.start_session(uow.session, user, access.session_ttl(settings))
     access.set_session_cookies(response, settings, value)
     return UserPublic.model_validate(user)

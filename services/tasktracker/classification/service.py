@@ -162,7 +162,7 @@ async def _task_for(
         needs_review=needs_review(result, settings.review_threshold, settings.priority_review_threshold),
         model=result.model,
     )
-    task, created = await tasks_service.create(session, data, source=source)
+    task, created = await tasks_service.create(session, data, tasks_service.SYSTEM_ACTOR, source=source)
     return task, created, None
 
 

@@ -29,6 +29,10 @@ from tasktracker.tasks.schemas import (
 # Of the fields a PATCH may send, only these may be set to null (the column is nullable).
 NULLABLE_FIELDS = {"assignee"}
 
+# Who changed a task, in its activity: a user's name (API, bot), "local" (TASKTRACKER_AUTH=off), or
+# this for the pipeline (classification, duplicate linking).
+SYSTEM_ACTOR = "system"
+
 
 @dataclass(frozen=True)
 class FromMessage:
@@ -85,7 +89,7 @@ async def detail(session: AsyncSession, task_id: int) -> TaskDetail:
 
 
 async def create(
-    session: AsyncSession, data: TaskCreate, actor: str | None = None, *, source: FromMessage | None = None
+    session: AsyncSession, data: TaskCreate, actor: str, *, source: FromMessage | None = None
 ) -> tuple[Task, bool]:
     """Open a task, by hand or for a classified message; returns it and whether it is new.
 
@@ -134,11 +138,12 @@ async def link_message(
             task_id,
             "duplicate_linked",
             {"message_id": message_id, "similarity": round(similarity, 3)},
+            SYSTEM_ACTOR,
         )
     return task
 
 
-async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: str | None = None) -> Task:
+async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: str) -> Task:
     """Apply a triage change. A changed category or priority of a classified task is a correction."""
     task = await get_or_404(session, task_id)
     changes: dict[str, Any] = {}
@@ -209,9 +214,7 @@ async def delete(session: AsyncSession, task_id: int) -> None:
     await session.flush()
 
 
-async def merge(
-    session: AsyncSession, source_id: int, into_id: int, actor: str | None = None
-) -> tuple[Task, Task]:
+async def merge(session: AsyncSession, source_id: int, into_id: int, actor: str) -> tuple[Task, Task]:
     """Fold one task into another: its messages move, the source closes pointing at the target.
     Returns both (source, target)."""
     if source_id == into_id:

@@ -372,7 +372,8 @@ export interface paths {
         put?: never;
         /**
          * Post Batch
-         * @description Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently.
+         * @description Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently. For the rate limit each
+         *     message counts.
          */
         post: operations["post_batch_api_messages_batch_post"];
         delete?: never;
@@ -1992,6 +1993,8 @@ export interface operations {
             /** @description Too many attempts (`rate_limited`); `Retry-After` says how long to wait. */
             429: {
                 headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3309,6 +3312,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the API token's message rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_INGEST_*): nothing stored; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_batch_api_messages_batch_post: {
@@ -3381,6 +3395,17 @@ export interface operations {
             /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the API token's message rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_INGEST_*): nothing stored; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4730,6 +4755,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the channel's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): nothing stored; the sender should retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     github_events_webhook_github_post: {
@@ -5000,6 +5036,17 @@ export interface operations {
             /** @description JSON of the wrong shape (`code`: `validation_error`) or content too long. */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the channel's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): nothing stored; the sender should retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
