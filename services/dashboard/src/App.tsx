@@ -7,6 +7,7 @@ import { Layout } from "./components/Layout";
 import { NotFound } from "./components/NotFound";
 import { ToastProvider } from "./components/Toasts";
 import { AdminPage } from "./features/admin/AdminPage";
+import { MyTokensPage } from "./features/admin/MyTokensPage";
 import { LoginPage } from "./features/auth/LoginPage";
 import { BoardPage } from "./features/board/BoardPage";
 import { InboxPage } from "./features/inbox/InboxPage";
@@ -44,6 +45,7 @@ export const routes: RouteObject[] = [
               { path: "review", element: <ReviewPage /> },
               { path: "tasks/:id", element: <TaskPage /> },
               { path: "stats", element: <StatsPage /> },
+              { path: "account/tokens", element: <MyTokensPage /> },
               {
                 element: <RequireRole role="admin" />,
                 children: [{ path: "admin/:section?", element: <AdminPage /> }],

@@ -11,13 +11,15 @@ import { useCreateToken, useRevokeToken, useTokens, useUsers } from "./queries";
 
 const EXPIRY_DAYS = [7, 30, 90, 365] as const;
 
-export function TokensSection() {
+/** API tokens: one's own, and for an admin (`canSeeAll`) everyone's. */
+export function TokensSection({ canSeeAll = true }: { canSeeAll?: boolean }) {
   const { t } = useI18n();
-  const [scope, setScope] = useState<"own" | "all">("own");
+  const [chosen, setScope] = useState<"own" | "all">("own");
+  const scope = canSeeAll ? chosen : "own";
   const { user: me } = useSession();
   const tokens = useTokens(scope, me?.id ?? null);
   // Owners by id, for everyone's tokens.
-  const users = useUsers();
+  const users = useUsers({ enabled: scope === "all" });
   const ownerName = (id: number) => users.data?.data.find((user) => user.id === id)?.username ?? `#${id}`;
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<TokenCreated | null>(null);
@@ -26,20 +28,24 @@ export function TokensSection() {
     <section aria-labelledby="admin-tokens">
       <div className="admin__bar">
         <h2 id="admin-tokens">{t("admin.tokens")}</h2>
-        <div className="segmented" role="group" aria-label={t("admin.tokenScope")}>
-          <button type="button" aria-pressed={scope === "own"} onClick={() => setScope("own")}>
-            {t("admin.tokensOwn")}
-          </button>
-          <button type="button" aria-pressed={scope === "all"} onClick={() => setScope("all")}>
-            {t("admin.tokensAll")}
-          </button>
-        </div>
+        {canSeeAll ? (
+          <div className="segmented" role="group" aria-label={t("admin.tokenScope")}>
+            <button type="button" aria-pressed={scope === "own"} onClick={() => setScope("own")}>
+              {t("admin.tokensOwn")}
+            </button>
+            <button type="button" aria-pressed={scope === "all"} onClick={() => setScope("all")}>
+              {t("admin.tokensAll")}
+            </button>
+          </div>
+        ) : null}
         <span className="page__spacer" />
         <button type="button" className="btn btn--primary" onClick={() => setCreating(true)}>
           <Icon name="plus" /> {t("admin.newToken")}
         </button>
       </div>
-      <p className="admin__note">{t("admin.tokensHint")}</p>
+      <p className="admin__note">
+        {t("admin.tokensHint")} <code>Authorization: Bearer tt_…</code>
+      </p>
       {tokens.isPending ? (
         <LoadingState rows={3} />
       ) : !tokens.data ? (

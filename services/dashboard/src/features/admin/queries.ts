@@ -3,10 +3,11 @@ import { api, unwrap, unwrapEmpty } from "../../api/client";
 import { keys } from "../../api/keys";
 import type { TokenCreate, UserCreate, UserPatch } from "../../api/types";
 
-export function useUsers() {
+export function useUsers(options: { enabled?: boolean } = {}) {
   return useQuery({
     queryKey: keys.users,
     queryFn: ({ signal }) => unwrap(api.GET("/api/users", { signal })),
+    enabled: options.enabled ?? true,
   });
 }
 

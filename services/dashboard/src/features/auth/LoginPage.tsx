@@ -119,7 +119,9 @@ export function LoginPage() {
         >
           {login.isPending ? t("login.signingIn") : t("login.submit")}
         </button>
-        <p className="login__help muted">{t("login.help")}</p>
+        <p className="login__help muted">
+          {t("login.help")} <code>tasktracker user link NAME</code>
+        </p>
       </form>
     </main>
   );

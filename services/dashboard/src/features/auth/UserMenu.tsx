@@ -30,14 +30,18 @@ export function UserMenu() {
   return (
     <Popover
       label={t("user.menu", { name: user.username })}
+      nameFromContent
       buttonClassName="sidebar__tool user-menu__button"
       align="start"
       buttonContent={
         <>
-          <Avatar name={user.username} size={20} />
+          <span aria-hidden="true">
+            <Avatar name={user.username} size={20} />
+          </span>
+          <span className="visually-hidden">{t("user.menuPrefix")}</span>{" "}
           <span className="user-menu__name" data-testid="user-name">
             {user.username}
-          </span>
+          </span>{" "}
           <span className="user-menu__role" data-testid="user-role">
             {role}
           </span>
@@ -60,6 +64,14 @@ export function UserMenu() {
                 <Link to="/admin" className="menu-item" onClick={close}>
                   <Icon name="shield" />
                   <span>{t("nav.admin")}</span>
+                </Link>
+              </li>
+            ) : null}
+            {session.mode === "on" ? (
+              <li>
+                <Link to="/account/tokens" className="menu-item" onClick={close}>
+                  <Icon name="key" />
+                  <span>{t("user.tokens")}</span>
                 </Link>
               </li>
             ) : null}

@@ -98,7 +98,7 @@ describe("signing in", () => {
     const { router } = renderApp("/login?next=%2Finbox");
     await waitFor(() => expect(router.state.location.pathname).toBe("/inbox"));
     const user = userEvent.setup();
-    await user.click(await screen.findByRole("button", { name: "Account: local" }));
+    await user.click(await screen.findByRole("button", { name: "Account: local Admin" }));
     expect(screen.getByTestId("user-menu")).toHaveTextContent("Accounts are off");
     expect(screen.queryByRole("button", { name: "Sign out" })).not.toBeInTheDocument();
     expect(api.requests.some((r) => r.path === "/api/auth/ws-ticket")).toBe(false);
@@ -133,7 +133,7 @@ describe("a signed-in session", () => {
     signIn(api, "ann");
     const user = userEvent.setup();
     const { router } = renderApp("/board");
-    await user.click(await screen.findByRole("button", { name: "Account: ann" }));
+    await user.click(await screen.findByRole("button", { name: "Account: ann Admin" }));
     const menu = screen.getByTestId("user-menu");
     expect(within(menu).getByRole("link", { name: "Administration" })).toBeInTheDocument();
     await user.click(within(menu).getByRole("button", { name: "Sign out" }));
@@ -141,6 +141,27 @@ describe("a signed-in session", () => {
     expect(router.state.location.pathname).toBe("/login");
     expect(api.requests.some((r) => r.method === "POST" && r.path === "/api/auth/logout")).toBe(true);
     expect(api.auth.me).toBeNull();
+  });
+});
+
+describe("an editor's own API tokens", () => {
+  it("are a page of the user menu, without everyone's", async () => {
+    const api = authOn(installFakeApi([]), account(3, "eve", "editor"));
+    signIn(api, "eve");
+    const user = userEvent.setup();
+    const { router } = renderApp("/board");
+    await user.click(await screen.findByRole("button", { name: "Account: eve Editor" }));
+    await user.click(screen.getByRole("link", { name: "Your API tokens" }));
+    expect(router.state.location.pathname).toBe("/account/tokens");
+    expect(await screen.findByText("No API tokens")).toBeInTheDocument();
+    expect(screen.queryByRole("group", { name: "Whose tokens" })).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: /New token/ }));
+    await user.type(within(screen.getByRole("dialog", { name: "New token" })).getByLabelText("Name"), "laptop");
+    await user.click(screen.getByRole("button", { name: "Create token" }));
+    expect(await screen.findByTestId("new-token")).toHaveTextContent(/^tt_/);
+    const listed = api.requests.filter((r) => r.method === "GET" && r.path === "/api/tokens");
+    expect(listed.every((r) => r.query.get("user_id") === "3")).toBe(true);
+    expect(api.requests.some((r) => r.path === "/api/users")).toBe(false);
   });
 });
 
