@@ -32,6 +32,9 @@ EXPECTED_PUBLIC = {
     "/webhook/slack",
     "/webhook/generic/{channel}",
     "/webhook/telegram",
+    "/webhook/github",
+    "/webhook/jira",
+    "/webhook/linear",
     "/",
     "/{path}",  # the dashboard's files and its client-side routes (when it is built)
     "/docs",

@@ -223,7 +223,7 @@ class _StoreOnly:
 
 
 secrets_app = typer.Typer(
-    help="Secrets stored in the database (channel keys), encrypted with TASKTRACKER_SECRET_KEY.",
+    help="Secrets stored in the database (channel keys, export target tokens), encrypted with TASKTRACKER_SECRET_KEY.",
     no_args_is_help=True,
 )
 app.add_typer(secrets_app, name="secrets")
@@ -237,14 +237,16 @@ def rotate_secrets() -> None:
     from tasktracker.channels.service import reseal_secrets
     from tasktracker.crypto import SecretBox, SecretUnreadable
     from tasktracker.db import create_engine, create_sessionmaker
+    from tasktracker.exports.service import reseal_secrets as reseal_target_secrets
     from tasktracker.unit_of_work import unit_of_work
 
     async def _rotate() -> int:
         engine = create_engine(settings)
         store = _StoreOnly(settings, create_sessionmaker(engine))
         try:
-            async with unit_of_work(store) as uow:
-                return await reseal_secrets(uow.session, SecretBox.from_settings(settings))
+            box = SecretBox.from_settings(settings)
+            async with unit_of_work(store) as uow:  # one unit: all or nothing
+                return await reseal_secrets(uow.session, box) + await reseal_target_secrets(uow.session, box)
         finally:
             await engine.dispose()
 

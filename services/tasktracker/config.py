@@ -275,6 +275,16 @@ class Settings(BaseSettings):
     webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
     receipts_keep_days: int = Field(default=14, ge=1)
 
+    # Exports to GitHub, Jira, Linear and webhooks: attempts, backoff, and how often the worker looks for
+    # due exports and re-reads exported issues (sync back for webhooks that never arrived).
+    export_max_attempts: int = Field(default=8, ge=1, le=100)
+    export_backoff_s: float = Field(default=10.0, gt=0)
+    export_backoff_max_s: float = Field(default=3600.0, gt=0)
+    export_poll_interval_s: float = Field(default=5.0, gt=0)
+    export_reconcile_interval_s: float = Field(default=900.0, gt=0)
+    export_reconcile_batch: int = Field(default=100, ge=1, le=10_000)
+    export_http_timeout_s: float = Field(default=20.0, gt=0)
+
     dashboard_dir: Path | None = None
     cors_origins: str = ""
     # Host names the API answers to (DNS-rebinding guard); loopback names are always accepted.

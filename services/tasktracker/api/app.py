@@ -34,6 +34,8 @@ from tasktracker.channels import endpoints as channels
 from tasktracker.channels import webhooks
 from tasktracker.config import Settings, get_settings
 from tasktracker.events.hub import Hub
+from tasktracker.exports import endpoints as exports
+from tasktracker.exports import webhooks as export_webhooks
 from tasktracker.messages import endpoints as messages
 from tasktracker.models.user import Role as UserRole
 from tasktracker.runtime import Role, build_runtime
@@ -133,6 +135,10 @@ def create_app(
     app.include_router(tasks.router, dependencies=viewer)
     app.include_router(channels.router, dependencies=viewer)
     app.include_router(webhooks.router)
+    app.include_router(exports.targets)
+    app.include_router(exports.rules)
+    app.include_router(exports.task_exports)
+    app.include_router(export_webhooks.router)
     app.include_router(telegram_webhook.router)  # its lifespan runs the bot inside the app
     app.include_router(ws.router)
     _mount_dashboard(app, settings.dashboard_dir or DEFAULT_DASHBOARD)

@@ -20,6 +20,7 @@ from tasktracker.classification.schemas import TITLE_MAX, Category, Classificati
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
 from tasktracker.events import schemas as events
+from tasktracker.exports import service as exports_service
 from tasktracker.messages import service as messages_service
 from tasktracker.models import Issue, Message, MessageStatus, Task
 from tasktracker.tasks import service as tasks_service
@@ -120,6 +121,8 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         task_public = tasks_service.to_public(task, channel if task.channel_id == channel.id else None)
         made = events.task_created if outcome.task_created else events.task_updated
         uow.queue_event(made(task_public))
+        if outcome.task_created:
+            await exports_service.route_new_task(uow, settings, task)
     return outcome
 
 

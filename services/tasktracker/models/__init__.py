@@ -7,13 +7,15 @@ from tasktracker.models.api_token import ApiToken
 from tasktracker.models.channel import Channel, ChannelKind
 from tasktracker.models.correction import Correction
 from tasktracker.models.counts import IssueDayCount, MessageDayCount, TaskCount
+from tasktracker.models.export_rule import ExportRule
+from tasktracker.models.export_target import ExportTarget, TargetKind
 from tasktracker.models.issue import Issue
 from tasktracker.models.login_link import LoginLink
 from tasktracker.models.message import Message, MessageStatus
 from tasktracker.models.processed_update import ProcessedUpdate
 from tasktracker.models.session import UserSession
 from tasktracker.models.task import CLOSED_STATUSES, OPEN_STATUSES, Task, TaskStatus
-from tasktracker.models.task_export import TaskExport
+from tasktracker.models.task_export import ExportState, TaskExport
 from tasktracker.models.user import ROLE_ORDER, Role, User
 
 metadata = SQLModel.metadata
@@ -39,6 +41,9 @@ __all__ = [
     "Channel",
     "ChannelKind",
     "Correction",
+    "ExportRule",
+    "ExportState",
+    "ExportTarget",
     "Issue",
     "IssueDayCount",
     "LoginLink",
@@ -47,6 +52,7 @@ __all__ = [
     "MessageStatus",
     "ProcessedUpdate",
     "Role",
+    "TargetKind",
     "Task",
     "TaskActivity",
     "TaskCount",

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from tasktracker.api.access import EditorDep
-from tasktracker.api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
+from tasktracker.api.deps import RuntimeDep, SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQuery
 from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.events import schemas as events
+from tasktracker.exports import service as exports_service
 from tasktracker.models import TaskStatus
 from tasktracker.tasks import repository, service
 from tasktracker.tasks.schemas import TaskCreate, TaskDetail, TaskMerge, TaskPublic, TasksPublic, TaskUpdate
@@ -55,11 +56,14 @@ async def list_tasks(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_task(actor: EditorDep, data: TaskCreate, uow: UnitOfWorkDep) -> TaskPublic:
+async def create_task(
+    actor: EditorDep, data: TaskCreate, uow: UnitOfWorkDep, settings: SettingsDep
+) -> TaskPublic:
     """Create a task by hand."""
     task, _ = await service.create(uow.session, data, actor.name)
     public = await service.public(uow.session, task)
     uow.queue_event(events.task_created(public))
+    await exports_service.route_new_task(uow, settings, task)
     return public
 
 
@@ -77,6 +81,8 @@ async def update_task(
     task = await service.update(uow.session, task_id, data, actor.name)
     public = await service.public(uow.session, task)
     uow.queue_event(events.task_updated(public))
+    if data.status is not None:
+        await exports_service.task_changed(uow, task_id)
     if runtime.retrainer is not None:
         uow.after_commit(runtime.retrainer.maybe_retrain)
     return public

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tasktracker.db import execute_dml, insert_new, search, search_document
-from tasktracker.models import OPEN_STATUSES, Correction, Task, TaskActivity, TaskExport
+from tasktracker.models import OPEN_STATUSES, Correction, ExportTarget, Task, TaskActivity, TaskExport
 from tasktracker.models.task import PRIORITY_RANK_BY_VALUE, priority_rank
 from tasktracker.pagination import SortSpec, page
 
@@ -177,11 +177,15 @@ async def activity(session: AsyncSession, task_id: int) -> list[TaskActivity]:
     return list(rows.scalars())
 
 
-async def exports(session: AsyncSession, task_id: int) -> list[TaskExport]:
+async def exports(session: AsyncSession, task_id: int) -> list[tuple[TaskExport, str | None]]:
+    """The task's exports with their target's name."""
     rows = await session.execute(
-        select(TaskExport).where(col(TaskExport.task_id) == task_id).order_by(col(TaskExport.id))
+        select(TaskExport, col(ExportTarget.name))
+        .outerjoin(ExportTarget, col(ExportTarget.id) == col(TaskExport.target_id))
+        .where(col(TaskExport.task_id) == task_id)
+        .order_by(col(TaskExport.id))
     )
-    return list(rows.scalars())
+    return [(export, name) for export, name in rows.all()]
 
 
 async def add_correction(session: AsyncSession, correction: Correction) -> None:

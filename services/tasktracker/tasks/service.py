@@ -81,7 +81,10 @@ async def detail(session: AsyncSession, task_id: int) -> TaskDetail:
         messages=messages,
         issues=issues,
         activity=[ActivityPublic.model_validate(a) for a in await repository.activity(session, task_id)],
-        exports=[ExportPublic.model_validate(e) for e in await repository.exports(session, task_id)],
+        exports=[
+            ExportPublic.model_validate(e).model_copy(update={"target_name": name})
+            for e, name in await repository.exports(session, task_id)
+        ],
     )
 
 
@@ -196,6 +199,13 @@ async def corrections(session: AsyncSession) -> list[Correction]:
 
 async def count_corrections(session: AsyncSession) -> int:
     return await repository.count_corrections(session)
+
+
+async def record_activity(
+    session: AsyncSession, task_id: int, kind: str, data: dict[str, Any], actor: str | None = None
+) -> None:
+    """An entry in the task's activity written by another domain (an export, a tracker's change)."""
+    await repository.add_activity(session, task_id, kind, data, actor)
 
 
 async def delete(session: AsyncSession, task_id: int) -> None:

@@ -196,6 +196,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/export-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rules
+         * @description Routing rules: a new task goes to every enabled target with a rule whose set conditions all hold.
+         */
+        get: operations["list_rules_api_export_rules_get"];
+        put?: never;
+        /** Create Rule */
+        post: operations["create_rule_api_export_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Rule */
+        delete: operations["delete_rule_api_export_rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Rule */
+        patch: operations["update_rule_api_export_rules__rule_id__patch"];
+        trace?: never;
+    };
+    "/api/export-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Targets
+         * @description Export targets with their settings; secrets are never returned (`has_token`, `has_webhook_secret`).
+         */
+        get: operations["list_targets_api_export_targets_get"];
+        put?: never;
+        /**
+         * Create Target
+         * @description Add a GitHub repository, Jira project, Linear team or JSON webhook; its token is stored encrypted.
+         */
+        post: operations["create_target_api_export_targets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export-targets/choices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Target Choices
+         * @description The enabled targets a task can be exported to (names only).
+         */
+        get: operations["target_choices_api_export_targets_choices_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export-targets/{target_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Target */
+        delete: operations["delete_target_api_export_targets__target_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Target */
+        patch: operations["update_target_api_export_targets__target_id__patch"];
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -391,6 +492,47 @@ export interface paths {
         patch: operations["update_task_api_tasks__task_id__patch"];
         trace?: never;
     };
+    "/api/tasks/{task_id}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Exports */
+        get: operations["list_exports_api_tasks__task_id__exports_get"];
+        put?: never;
+        /**
+         * Export Task
+         * @description Export the task to a target; the worker creates the issue (202). One export per task and target.
+         */
+        post: operations["export_task_api_tasks__task_id__exports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/exports/{export_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Export
+         * @description Try an export again now (after fixing the target's token, say), its attempts counted from zero.
+         */
+        post: operations["retry_export_api_tasks__task_id__exports__export_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{task_id}/merge": {
         parameters: {
             query?: never;
@@ -541,6 +683,69 @@ export interface paths {
          *     is recognised as a duplicate.
          */
         post: operations["generic_message_webhook_generic__channel__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook/github": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Github Events
+         * @description GitHub `issues` events (closed, reopened, deleted ...) of exported issues, signed with
+         *     `X-Hub-Signature-256`. Set the repository webhook's secret to the target's `webhook_secret`.
+         */
+        post: operations["github_events_webhook_github_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook/jira": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Jira Events
+         * @description Jira Cloud issue events (`jira:issue_updated`, `jira:issue_deleted`) of exported issues, from an
+         *     admin webhook whose secret is the target's `webhook_secret` (`X-Hub-Signature: sha256=...`).
+         */
+        post: operations["jira_events_webhook_jira_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook/linear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Linear Events
+         * @description Linear `Issue` webhooks of exported issues, signed with `Linear-Signature` (the webhook's
+         *     signing secret is the target's `webhook_secret`); `webhookTimestamp` must be recent.
+         */
+        post: operations["linear_events_webhook_linear_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -795,21 +1000,48 @@ export interface components {
              */
             detail: string | components["schemas"]["ValidationIssue"][];
         };
-        /** ExportPublic */
+        /** ExportCreate */
+        ExportCreate: {
+            /** Target Id */
+            target_id: number;
+        };
+        /**
+         * ExportPublic
+         * @description A task's copy in an external tracker; `status`: pending, retrying, exported or failed.
+         */
         ExportPublic: {
+            /**
+             * Attempts
+             * @default 0
+             */
+            attempts: number;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /** Error */
+            error?: string | null;
             /** External Id */
             external_id: string | null;
             /** Id */
             id: number;
+            /** Next Attempt At */
+            next_attempt_at?: string | null;
+            /** Remote State */
+            remote_state?: string | null;
             /** Status */
             status: string;
+            /** Target Id */
+            target_id?: number | null;
+            /** Target Name */
+            target_name?: string | null;
+            /** Task Id */
+            task_id: number;
             /** Tracker */
             tracker: string;
+            /** Updated At */
+            updated_at?: string | null;
             /** Url */
             url: string | null;
         };
@@ -1098,6 +1330,54 @@ export interface components {
             /** Labels */
             labels?: string[];
         };
+        /** RuleCreate */
+        RuleCreate: {
+            category?: components["schemas"]["Category"] | null;
+            /**
+             * Channel Id
+             * @description Only tasks from this channel
+             */
+            channel_id?: number | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            priority?: components["schemas"]["Priority"] | null;
+            /** Target Id */
+            target_id: number;
+        };
+        /** RulePublic */
+        RulePublic: {
+            /** Category */
+            category: string | null;
+            /** Channel Id */
+            channel_id: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Id */
+            id: number;
+            /** Priority */
+            priority: string | null;
+            /** Target Id */
+            target_id: number;
+        };
+        /** RuleUpdate */
+        RuleUpdate: {
+            category?: components["schemas"]["Category"] | null;
+            /** Channel Id */
+            channel_id?: number | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            priority?: components["schemas"]["Priority"] | null;
+            /** Target Id */
+            target_id?: number | null;
+        };
         /** SlackChallenge */
         SlackChallenge: {
             /** Challenge */
@@ -1130,6 +1410,122 @@ export interface components {
             total_messages: number;
             /** Total Tasks */
             total_tasks: number;
+        };
+        /**
+         * SyncResult
+         * @description What a tracker's webhook delivery led to.
+         */
+        SyncResult: {
+            /** Export Id */
+            export_id?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "ignored";
+        };
+        /**
+         * TargetChoice
+         * @description What an editor sees of a target: enough to pick one for an export.
+         */
+        TargetChoice: {
+            /** Id */
+            id: number;
+            kind: components["schemas"]["TargetKind"];
+            /** Name */
+            name: string;
+        };
+        /** TargetCreate */
+        TargetCreate: {
+            /**
+             * Config
+             * @description github: `{repository, api_url?, labels?}`; jira: `{base_url, email, project_key, issue_type?, labels?, close_transition?, reopen_transition?}`; linear: `{team_id, api_url?, label_ids?, closed_state_id?, open_state_id?}`; webhook: `{url}`
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            kind: components["schemas"]["TargetKind"];
+            /** Name */
+            name: string;
+            /**
+             * Token
+             * Format: password
+             * @description GitHub token, Jira API token, Linear API key, or the webhook's signing key. Never returned.
+             */
+            token: string;
+            /**
+             * Webhook Secret
+             * @description The secret the tracker signs its webhooks to us with (sync back). Never returned.
+             */
+            webhook_secret?: string | null;
+        };
+        /**
+         * TargetKind
+         * @enum {string}
+         */
+        TargetKind: "github" | "jira" | "linear" | "webhook";
+        /** TargetPublic */
+        TargetPublic: {
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Exports
+             * @default 0
+             */
+            exports: number;
+            /** Has Token */
+            has_token: boolean;
+            /** Has Webhook Secret */
+            has_webhook_secret: boolean;
+            /** Id */
+            id: number;
+            kind: components["schemas"]["TargetKind"];
+            /** Name */
+            name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Webhook Path
+             * @description Where the tracker's webhooks go for sync back (none for webhooks)
+             */
+            webhook_path: string | null;
+        };
+        /** TargetUpdate */
+        TargetUpdate: {
+            /** Config */
+            config?: {
+                [key: string]: unknown;
+            } | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /** Token */
+            token?: string | null;
+            /**
+             * Webhook Secret
+             * @description null removes it
+             */
+            webhook_secret?: string | null;
         };
         /** TaskCreate */
         TaskCreate: {
@@ -2136,6 +2532,584 @@ export interface operations {
             };
         };
     };
+    list_rules_api_export_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulePublic"][];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_rule_api_export_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulePublic"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such target (`unknown_export_target`) or channel (`unknown_channel`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_rule_api_export_rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_rule_api_export_rules__rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulePublic"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_targets_api_export_targets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetPublic"][];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_target_api_export_targets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TargetCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetPublic"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Name taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    target_choices_api_export_targets_choices_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetChoice"][];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_target_api_export_targets__target_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                target_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description It has exports (`export_target_has_exports`): disable it instead. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_target_api_export_targets__target_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                target_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TargetUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetPublic"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Name taken (`export_target_name_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     health_api_health_get: {
         parameters: {
             query?: never;
@@ -2903,6 +3877,221 @@ export interface operations {
             };
         };
     };
+    list_exports_api_tasks__task_id__exports_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPublic"][];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    export_task_api_tasks__task_id__exports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportCreate"];
+            };
+        };
+        responses: {
+            /** @description The task has an export to this target already. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPublic"];
+                };
+            };
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPublic"];
+                };
+            };
+            /** @description The body is not valid JSON or not UTF-8 (`malformed_json`), or the Host is not served here. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The target is disabled (`export_target_disabled`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the size limit (`content_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retry_export_api_tasks__task_id__exports__export_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPublic"];
+                };
+            };
+            /** @description Not signed in, or the API token is unknown, expired or revoked (`not_authenticated`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this (`forbidden`), or a cookie request without its CSRF token (`csrf_failed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`, or a more specific code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The target is disabled or gone (`export_target_disabled`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     merge_task_api_tasks__task_id__merge_post: {
         parameters: {
             query?: never;
@@ -3571,6 +4760,201 @@ export interface operations {
                 headers: {
                     /** @description Whole seconds (at least 1) until the limit lets the request through. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    github_events_webhook_github_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Nothing to do (`status: ignored`, `reason` says why). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            /** @description The body is not a JSON object (`malformed_json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signature missing or wrong (`bad_signature`), or stale (`stale_timestamp`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No target of this kind has a webhook secret (`sync_not_configured`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    jira_events_webhook_jira_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Nothing to do (`status: ignored`, `reason` says why). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            /** @description The body is not a JSON object (`malformed_json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signature missing or wrong (`bad_signature`), or stale (`stale_timestamp`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No target of this kind has a webhook secret (`sync_not_configured`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    linear_events_webhook_linear_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Nothing to do (`status: ignored`, `reason` says why). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            /** @description The body is not a JSON object (`malformed_json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signature missing or wrong (`bad_signature`), or stale (`stale_timestamp`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No target of this kind has a webhook secret (`sync_not_configured`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

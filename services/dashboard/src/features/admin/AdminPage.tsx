@@ -4,6 +4,7 @@ import { usePageTitle } from "../../hooks/usePageTitle";
 import type { MessageKey } from "../../i18n/en";
 import { useI18n } from "../../i18n/I18nProvider";
 import "./AdminPage.css";
+import { ExportsSection } from "../exports/ExportsAdmin";
 import { TokensSection } from "./TokensSection";
 import { UsersSection } from "./UsersSection";
 
@@ -14,6 +15,7 @@ import { UsersSection } from "./UsersSection";
 export const ADMIN_SECTIONS: ReadonlyArray<{ id: string; label: MessageKey; component: ComponentType }> = [
   { id: "users", label: "admin.users", component: UsersSection },
   { id: "tokens", label: "admin.tokens", component: TokensSection },
+  { id: "exports", label: "exports.admin", component: ExportsSection },
 ];
 
 export function AdminPage() {

@@ -104,7 +104,7 @@ export function TaskPage() {
           <TaskMessages task={task} />
           <ClassificationHistory task={task} />
           <ActivityLog task={task} />
-          <ExportList task={task} />
+          <ExportList task={task} canEdit={canEdit} />
         </div>
         <aside className="detail__side" aria-label={t("task.properties")}>
           {/* A disabled fieldset disables every control in it: viewers read the properties. */}
