@@ -33,7 +33,7 @@ EXPECTED_PUBLIC = {
     "/webhook/generic/{channel}",
     "/webhook/telegram",
     "/",
-    "/{path:path}",
+    "/{path}",  # the dashboard's files and its client-side routes (when it is built)
     "/docs",
     "/redoc",
     "/openapi.json",

@@ -33,6 +33,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+async def hash_async(password: str) -> str:
+    """In a thread: hashing takes tens of milliseconds the event loop should spend on other requests."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     return _hasher.hash("not a password anyone has: only here to spend the same time")

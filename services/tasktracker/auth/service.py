@@ -91,7 +91,7 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
         email=data.email,
         role=data.role.value,
         telegram_user_id=data.telegram_user_id,
-        password_hash=passwords.hash_password(data.password.get_secret_value()),
+        password_hash=await passwords.hash_async(data.password.get_secret_value()),
     )
     repository.add(session, user)
     await session.flush()
@@ -134,7 +134,7 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
     access_changed = role.value != user.role or disabled != user.disabled
     user.role, user.disabled = role.value, disabled
     if data.password is not None:
-        user.password_hash = passwords.hash_password(data.password.get_secret_value())
+        user.password_hash = await passwords.hash_async(data.password.get_secret_value())
         await repository.delete_sessions_of(session, user_id)  # a new password signs everyone else out
         access_changed = True
     if disabled:
@@ -151,13 +151,6 @@ async def delete_user(session: AsyncSession, user_id: int) -> None:
     await repository.delete_user(session, user)
 
 
-async def set_password(session: AsyncSession, user: User, password: str) -> None:
-    passwords.check_strength(password)
-    user.password_hash = passwords.hash_password(password)
-    user.updated_at = utcnow()
-    session.add(user)
-
-
 async def ensure_admin(session: AsyncSession, username: str, password: str, email: str | None) -> bool:
     """Create this admin unless a user of that name exists (whose password is never reset). True when
     created."""
@@ -171,7 +164,7 @@ async def ensure_admin(session: AsyncSession, username: str, password: str, emai
             username=username,
             email=email or None,
             role=Role.admin.value,
-            password_hash=passwords.hash_password(password),
+            password_hash=await passwords.hash_async(password),
         ),
     )
     await session.flush()
@@ -187,7 +180,7 @@ async def first_admin(session: AsyncSession) -> User | None:
     user = User(
         username=FIRST_ADMIN,
         role=Role.admin.value,
-        password_hash=passwords.hash_password(secrets.token_urlsafe(24)),
+        password_hash=await passwords.hash_async(secrets.token_urlsafe(24)),
     )
     repository.add(session, user)
     await session.flush()
@@ -205,7 +198,7 @@ async def check_password(session: AsyncSession, username: str, password: str) ->
     if user is None or not valid or user.disabled:
         raise InvalidCredentials("wrong username or password")
     if user.password_hash and passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+        user.password_hash = await passwords.hash_async(password)
         session.add(user)
     return user
 
