@@ -5,17 +5,22 @@ actor in task activity."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 import websockets
+from sqlalchemy import select, update
 from websockets.exceptions import ConnectionClosed
 
+from tasktracker.api import access
 from tasktracker.api.app import create_app
 from tasktracker.auth import service
 from tasktracker.config import ConfigError
-from tasktracker.models import Role
+from tasktracker.db import utcnow
+from tasktracker.models import Role, UserSession
 from tasktracker.runtime import Role as ProcessRole
 from tasktracker.unit_of_work import unit_of_work
 from tests.support.accounts import PASSWORD, add_token, add_user, bearer
@@ -222,8 +227,6 @@ async def test_one_time_link_signs_in_once_and_ws_ticket_opens_the_feed_once(mak
         runtime = app.state.runtime
         await add_user(runtime, "gil", Role.viewer)
         async with unit_of_work(runtime) as uow:
-            from datetime import timedelta
-
             link = await service.one_time(
                 uow.session, await service.user_named(uow.session, "gil"), "login", timedelta(minutes=5)
             )
@@ -347,3 +350,55 @@ async def test_revoking_in_one_api_process_ends_the_token_in_another_at_once(
             await eventually(refused_by_the_other, timeout=5)
     finally:
         await delete_stream(nats_server.url, settings.nats_stream)
+
+
+async def test_run_creates_admin_on_a_fresh_install_and_prints_a_one_time_link(make_settings, capsys) -> None:
+    """What `tasktracker run` does: a fresh data dir gets `admin` and a printed sign-in link (never a
+    log record); in development each start prints a fresh one, elsewhere only the first."""
+
+    async def start(environment: str) -> str:
+        settings = make_settings(auth="on", environment=environment)
+        app = create_app(
+            settings, role=ProcessRole.all, migrate=True, classifier=ScriptedClassifier(), announce_login="X"
+        )
+        async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+            printed = capsys.readouterr().out
+            links = re.findall(r"Open X/api/auth/link\?token=(\S+)", printed)
+            if not links:
+                return ""
+            used = await client.get("/api/auth/link", params={"token": links[0]})
+            assert used.status_code == 303
+            me = (await client.get("/api/auth/me")).json()
+            assert (me["username"], me["role"]) == ("admin", "admin")
+            again = await client.get("/api/auth/link", params={"token": links[0]})
+            assert again.status_code == 401
+            return links[0]
+
+    first = await start("development")
+    second = await start("development")
+    assert first and second and first != second
+    assert await start("test") == ""  # users exist: no link outside development
+
+
+async def test_a_used_session_slides_forward_and_so_does_its_cookie(make_settings) -> None:
+    app = _app(make_settings)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        runtime = app.state.runtime
+        await add_user(runtime, "ivy", Role.viewer)
+        assert (await _login(client, "ivy")).status_code == 200
+        quiet = (await client.get("/api/tasks")).headers.get_list("set-cookie")
+        assert quiet == []  # just signed in: nothing to renew
+        async with runtime.engine.begin() as conn:  # the session was last used an hour ago
+            await conn.execute(
+                update(UserSession).values(
+                    last_seen_at=utcnow() - timedelta(hours=1), expires_at=utcnow() + timedelta(minutes=5)
+                )
+            )
+        access.cache_of(app).clear()  # as after the cache's TTL
+        used = await client.get("/api/tasks")
+        assert used.status_code == 200
+        renewed = [c for c in used.headers.get_list("set-cookie") if c.startswith("tt_session=")]
+        assert len(renewed) == 1 and "Max-Age=1209600" in renewed[0]
+        async with runtime.engine.connect() as conn:
+            expires_at = (await conn.execute(select(UserSession.expires_at))).scalar_one()
+        assert expires_at > utcnow() + timedelta(days=13)

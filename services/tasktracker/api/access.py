@@ -101,6 +101,8 @@ async def _checked(
         checked = await check(uow.session)
     if checked is None:
         return None
+    if checked.renewed:
+        conn.state.renew_session = True
     cache.put(key, checked.principal, checked.valid_for_s)
     return checked.principal
 
@@ -148,8 +150,11 @@ def _check_csrf(conn: HTTPConnection, settings: Settings, session_value: str) ->
         raise CsrfFailed(f"send the {CSRF_COOKIE} cookie's value in the X-CSRF-Token header")
 
 
-def _rule(required: Role) -> Callable[[Request], Awaitable[Principal]]:
-    async def rule(request: Request) -> Principal:
+Rule = Callable[[Request, Response], Awaitable[Principal]]
+
+
+def _rule(required: Role) -> Rule:
+    async def rule(request: Request, response: Response) -> Principal:
         principal = await identify(request)
         if principal is None:
             raise NotAuthenticated("sign in, or send an API token as `Authorization: Bearer tt_...`")
@@ -157,6 +162,12 @@ def _rule(required: Role) -> Callable[[Request], Awaitable[Principal]]:
             raise Forbidden(
                 f"this needs the {required.value} role; {principal.name} is {principal.role.value}"
             )
+        if getattr(request.state, "renew_session", False):
+            # The session slid forward: so does the cookie's Max-Age (on JSON answers; an endpoint
+            # that returns its own Response skips it, and the next renewal, a minute on, catches up).
+            request.state.renew_session = False
+            settings: Settings = request.app.state.runtime.settings
+            set_session_cookies(response, settings, request.cookies[SESSION_COOKIE])
         return principal
 
     rule.__name__ = f"requires_{required.value}"
@@ -164,7 +175,7 @@ def _rule(required: Role) -> Callable[[Request], Awaitable[Principal]]:
     return rule
 
 
-RULES: dict[Role, Callable[[Request], Awaitable[Principal]]] = {role: _rule(role) for role in Role}
+RULES: dict[Role, Rule] = {role: _rule(role) for role in Role}
 
 
 def requires(role: Role) -> DependsParam:

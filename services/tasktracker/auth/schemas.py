@@ -35,7 +35,8 @@ NewPassword = Annotated[
         json_schema_extra={"format": "password", "writeOnly": True},
     ),
 ]
-TelegramUserId = Annotated[int, Field(ge=1, le=TELEGRAM_ID_MAX)]
+# Strict: JSON `true` is not the id 1.
+TelegramUserId = Annotated[int, Field(ge=1, le=TELEGRAM_ID_MAX, strict=True)]
 
 
 def _lower(value: str) -> str:
@@ -71,7 +72,7 @@ class UserUpdate(BaseModel):
 
     role: Role | None = None
     password: NewPassword | None = None
-    disabled: bool | None = None
+    disabled: Annotated[bool, Field(strict=True)] | None = None
     email: Email | None = None
     telegram_user_id: TelegramUserId | None = None
 
@@ -104,7 +105,9 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650, description="Omitted: never expires.")
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, strict=True, description="Omitted: never expires."
+    )
 
 
 class TokenPublic(BaseModel):

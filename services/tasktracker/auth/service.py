@@ -46,6 +46,7 @@ class Checked:
 
     principal: Principal
     valid_for_s: float | None
+    renewed: bool = False  # a session whose expiry moved forward: the browser's cookie should too
 
 
 def digest(value: str) -> str:
@@ -226,11 +227,12 @@ async def check_session(session: AsyncSession, value: str, ttl: timedelta) -> Ch
     if row.expires_at <= now or user.disabled:
         return None
     expires_at = row.expires_at
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    renewed = now - row.last_seen_at >= TOUCH_EVERY
+    if renewed:
         assert row.id is not None
         expires_at = now + ttl
         await repository.extend_session(session, row.id, now, expires_at)
-    return Checked(principal_of(user, "session"), (expires_at - now).total_seconds())
+    return Checked(principal_of(user, "session"), (expires_at - now).total_seconds(), renewed)
 
 
 async def end_session(session: AsyncSession, value: str) -> int | None:
