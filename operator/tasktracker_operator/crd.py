@@ -333,6 +333,13 @@ def spec_schema() -> dict[str, Any]:
                     ]
                 },
             ),
+            "secretKeyRotation": _bool(
+                "A rotation of the app's secret key is under way: the Secret <name>-app holds the earlier "
+                "key(s) under previous-secret-keys, and every app process reads them "
+                "(TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE) until `tasktracker secrets rotate` has re-encrypted "
+                "what they sealed. See docs/operations.md.",
+                False,
+            ),
             "auth": _obj(
                 "Accounts (docs/security.md): every endpoint but health and the signed webhooks needs a "
                 "user or an API token. Always on in a cluster: the app refuses TASKTRACKER_AUTH=off "

@@ -299,8 +299,8 @@ class Settings(BaseSettings):
     ws_send_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
     # Rate limits (token buckets per API process; 0 turns one off): a rate and the burst above it.
-    rate_limit_ingest_per_s: float = Field(default=2000.0, ge=0)
-    rate_limit_ingest_burst: int = Field(default=10_000, ge=1)
+    rate_limit_ingest_per_s: float = Field(default=5000.0, ge=0)
+    rate_limit_ingest_burst: int = Field(default=50_000, ge=1)
     rate_limit_webhook_per_s: float = Field(default=50.0, ge=0)
     rate_limit_webhook_burst: int = Field(default=1000, ge=1)
     rate_limit_login_account_per_min: float = Field(default=5.0, ge=0)

@@ -837,3 +837,13 @@ def test_a_key_rotation_gives_every_app_process_the_earlier_keys(helm_path) -> N
         ):
             # (the pre-upgrade migration hook of an external database has its own copy of the key only)
             assert "TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE" in env, obj["metadata"]["name"]
+
+
+def test_a_given_admin_password_is_used_as_is(helm_path) -> None:
+    """Tools that render with `helm template` (Tilt, Argo CD) give the password, so it does not change
+    on every render (and the pods do not roll with it)."""
+    sets = ("auth.admin.password=given-admin-password",)
+    first, second = render("default", sets=sets), render("default", sets=sets)
+    secret = first.get("Secret", f"{FULLNAME}-admin")
+    assert base64.b64decode(secret["data"]["password"]).decode() == "given-admin-password"
+    assert secret == second.get("Secret", f"{FULLNAME}-admin")

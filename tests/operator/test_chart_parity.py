@@ -208,3 +208,18 @@ def test_a_drifted_builder_is_caught(
     spec = with_defaults(minimal_sample["spec"])
     with pytest.raises(AssertionError, match="api"):
         _compare(spec, EQUIVALENT_VALUES, tmp_path, {"api"})
+
+
+def test_a_secret_key_rotation_reaches_the_same_containers(
+    minimal_sample: dict[str, Any], tmp_path: Any
+) -> None:
+    """Mid-rotation every app process reads the earlier keys: the chart's `secrets.previousSecretKeys`
+    and a TaskTracker's `secretKeyRotation` give the same containers the same file."""
+    raw = copy.deepcopy(minimal_sample["spec"])
+    raw["secretKeyRotation"] = True
+    spec = with_defaults(raw)
+    values = _merge(EQUIVALENT_VALUES, {"secrets": {"previousSecretKeys": "old-key"}})
+    _compare(spec, values, tmp_path, {"api", "worker", "migrate"})
+    api = builders.build_api_deployment(spec, NAME, NAMESPACE)
+    env = {e["name"] for c in api["spec"]["template"]["spec"]["initContainers"] for e in c["env"]}
+    assert "TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE" in env  # the schema wait decrypts nothing, but gets it too

@@ -432,3 +432,24 @@ async def test_a_missing_admin_secret_is_invalid(cluster: Cluster, minimal_sampl
     ready = await _condition_is(cluster, "Ready", "False", "InvalidSpec")
     assert "auth.admin.passwordSecretRef: Secret 'first-admin' does not exist" in ready["message"]
     assert await cluster.get("Secret", f"{NAME}-admin") is None
+
+
+async def test_a_key_rotation_needs_the_earlier_keys_in_the_app_secret(
+    cluster: Cluster, minimal_sample: dict[str, Any]
+) -> None:
+    await _bring_up(cluster, minimal_sample)
+    await cluster.change_spec(NAME, {"secretKeyRotation": True})
+    ready = await _condition_is(cluster, "Ready", "False", "InvalidSpec")
+    assert f"secretKeyRotation: Secret '{NAME}-app' has no key 'previous-secret-keys'" in ready["message"]
+    app_secret = await cluster.get("Secret", f"{NAME}-app")
+    assert app_secret is not None
+    data = dict(app_secret.get("stringData") or {})
+    data["previous-secret-keys"] = "the-old-key"
+    await cluster.patch("Secret", f"{NAME}-app", {"stringData": data})
+
+    async def api_reads_earlier_keys() -> bool:
+        api = await cluster.get("Deployment", f"{NAME}-api")
+        env = api["spec"]["template"]["spec"]["containers"][0]["env"] if api else []
+        return any(e["name"] == "TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE" for e in env)
+
+    await cluster.wait_for("the API reads the earlier keys", api_reads_earlier_keys)

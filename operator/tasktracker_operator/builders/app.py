@@ -45,6 +45,7 @@ DATA_DIR = "/var/lib/tasktracker"
 SECRETS_DIR = "/var/run/secrets/tasktracker"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # the app's default; the dashboard's Nginx gets the same limit
 MIGRATION_WAIT_S = 600
+PREVIOUS_KEYS = "previous-secret-keys"  # the key in <name>-app during a secret key rotation
 
 # Probes as the chart has them: (path, port, period, timeout, failures).
 PROBES: dict[str, dict[str, tuple[str, str, int, int | None, int]]] = {
@@ -141,6 +142,10 @@ def _secret_files(spec: Spec, name: str) -> tuple[list[Obj], list[Obj], list[Obj
     """Secrets as files: (env naming the files, volume mounts, volumes). Never in the environment."""
     postgres, bot = spec["postgres"], spec["bot"]
     env = [{"name": "TASKTRACKER_SECRET_KEY_FILE", "value": f"{SECRETS_DIR}/app/secret-key"}]
+    if spec["secretKeyRotation"]:
+        env.append(
+            {"name": "TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE", "value": f"{SECRETS_DIR}/app/{PREVIOUS_KEYS}"}
+        )
     mounts = [{"name": "app-secrets", "mountPath": f"{SECRETS_DIR}/app", "readOnly": True}]
     volumes = [{"name": "app-secrets", "secret": {"secretName": app_secret_name(name), "defaultMode": 0o440}}]
 

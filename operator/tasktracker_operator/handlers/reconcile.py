@@ -21,6 +21,7 @@ from tasktracker_operator import spec as spec_module
 from tasktracker_operator.builders.app import dashboard_url
 from tasktracker_operator.builders.common import (
     PAUSED_REPLICAS_ANNOTATION,
+    app_secret_name,
     child_name,
     migrate_job_name,
     pull_job_name,
@@ -72,7 +73,7 @@ def _parse_time(value: str | None) -> datetime.datetime | None:
         return None
 
 
-async def _missing_references(kube: Kube, spec: Spec, namespace: str) -> list[str]:
+async def _missing_references(kube: Kube, spec: Spec, name: str, namespace: str) -> list[str]:
     """Secrets the spec names that do not exist: refused before anything is applied."""
     refs: list[tuple[str, str, str]] = []
     if not spec["postgres"]["managed"]:
@@ -87,6 +88,8 @@ async def _missing_references(kube: Kube, spec: Spec, namespace: str) -> list[st
     if spec["auth"]["admin"]["username"] and "passwordSecretRef" in spec["auth"]["admin"]:
         ref = spec["auth"]["admin"]["passwordSecretRef"]
         refs.append(("auth.admin.passwordSecretRef", ref["name"], ref["key"]))
+    if spec["secretKeyRotation"]:
+        refs.append(("secretKeyRotation", app_secret_name(name), "previous-secret-keys"))
     errors = []
     for field_name, secret_name, key in refs:
         secret = await kube.get("v1", "Secret", namespace, secret_name)
@@ -405,7 +408,7 @@ class Reconciler:
         status: dict[str, Any] = {"observedGeneration": self.body.metadata.get("generation")}
         errors = spec_module.validate(spec, self.name)
         if not errors:
-            errors = await _missing_references(self.kube, spec, self.namespace)
+            errors = await _missing_references(self.kube, spec, self.name, self.namespace)
         if errors:
             observation.invalid = errors
             self.logger.error(f"Invalid TaskTracker spec, nothing applied: {'; '.join(errors)}")
