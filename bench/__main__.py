@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench.harness import ROOT, Options, SuiteResult
+from bench.harness import ROOT, Options, SuiteResult, use_source
 
 SUITES = ("ingest", "worker", "e2e", "scaleout", "fanout", "footprint", "queries", "stats", "embedded")
 DEFAULT = ("ingest", "worker", "e2e", "scaleout", "fanout", "footprint", "queries", "stats")
@@ -44,25 +44,43 @@ def print_figures(suite: str, result: SuiteResult) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("suites", nargs="*", metavar="SUITE", help=f"any of: {', '.join(SUITES)} (default: all but embedded)")
+    parser.add_argument(
+        "suites", nargs="*", metavar="SUITE", help=f"any of: {', '.join(SUITES)} (default: all but embedded)"
+    )
     parser.add_argument("--quick", action="store_true", help="a few hundred requests per suite (smoke run)")
     parser.add_argument("--requests", type=int, default=4000, help="requests per ingest level")
     parser.add_argument("--soak-s", type=float, default=60.0, help="footprint soak at 200 msg/s (issue: 600)")
-    parser.add_argument("--token", default=os.environ.get("TASKTRACKER_BENCH_TOKEN"),
-                        help="Bearer token for the API (auth on); default $TASKTRACKER_BENCH_TOKEN")
-    parser.add_argument("--out", type=Path, default=None, help="results file (default bench/results/<date>.json)")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("TASKTRACKER_BENCH_TOKEN"),
+        help="Bearer token for the API (auth on); default $TASKTRACKER_BENCH_TOKEN",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results file (default bench/results/<date>.json)"
+    )
     parser.add_argument("--plots", type=Path, default=ROOT / "docs" / "benchmarks", help="where the PNGs go")
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="run the api/worker processes from another checkout's services/ (before/after)",
+    )
     args = parser.parse_args(argv)
     unknown = [s for s in args.suites if s not in SUITES]
     if unknown:
         parser.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
     names = [s for s in (args.suites or DEFAULT) if available(s)]
+    use_source(args.source)
     options = Options(quick=args.quick, soak_s=args.soak_s, requests=args.requests, token=args.token)
     out = args.out or ROOT / "bench" / "results" / f"{dt.date.today().isoformat()}.json"
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
         "options": {"quick": args.quick, "requests": args.requests, "soak_s": args.soak_s},
         "suites": {},
     }

@@ -60,8 +60,18 @@ async def measure(options: Options) -> dict[str, Any]:
         try:
             await asyncio.sleep(0.5)
             load = run_load(
-                ["paced", "--url", url, "--rate", str(RATE), "--duration", str(duration), "--concurrency", "8",
-                 *(["--token", options.token] if options.token else [])]
+                [
+                    "paced",
+                    "--url",
+                    url,
+                    "--rate",
+                    str(RATE),
+                    "--duration",
+                    str(duration),
+                    "--concurrency",
+                    "8",
+                    *(["--token", options.token] if options.token else []),
+                ]
             )
             await asyncio.sleep(3)  # the last messages' classification
         finally:
@@ -87,13 +97,32 @@ def run(options: Options) -> SuiteResult:
     }
     return SuiteResult(
         figures=[
-            figure(f"e2e at {RATE:g}/s: POST → task.created p50", percentile(created, 50), "ms",
-                   baseline=post_p50, baseline_name="POST → 202 p50", target=20, better="lower"),
-            figure(f"e2e at {RATE:g}/s: POST → task.created p99", percentile(created, 99), "ms",
-                   baseline=post_p99, baseline_name="POST → 202 p99", target=100, better="lower"),
-            figure(f"e2e at {RATE:g}/s: POST → message.classified p99",
-                   percentile(lat["message.classified"], 99), "ms", baseline=post_p99,
-                   baseline_name="POST → 202 p99", better="lower"),
+            figure(
+                f"e2e at {RATE:g}/s: POST → task.created p50",
+                percentile(created, 50),
+                "ms",
+                baseline=post_p50,
+                baseline_name="POST → 202 p50",
+                target=20,
+                better="lower",
+            ),
+            figure(
+                f"e2e at {RATE:g}/s: POST → task.created p99",
+                percentile(created, 99),
+                "ms",
+                baseline=post_p99,
+                baseline_name="POST → 202 p99",
+                target=100,
+                better="lower",
+            ),
+            figure(
+                f"e2e at {RATE:g}/s: POST → message.classified p99",
+                percentile(lat["message.classified"], 99),
+                "ms",
+                baseline=post_p99,
+                baseline_name="POST → 202 p99",
+                better="lower",
+            ),
         ],
         series=series,
     )

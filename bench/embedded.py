@@ -20,11 +20,11 @@ from typing import Any
 
 import httpx
 
+from bench.harness import Options, SuiteResult, figure
 from tasktracker.ai.builtin import BuiltinClassifier
 from tasktracker.api.app import create_app
 from tasktracker.config import load_settings
 from tasktracker.runtime import Role
-from bench.harness import Options, SuiteResult, figure
 from tests.support.app import serve
 
 DATA = Path(__file__).resolve().parents[1] / "services" / "tasktracker" / "ai" / "data" / "dev.jsonl"
@@ -143,12 +143,27 @@ def run(options: Options) -> SuiteResult:
     bare = asyncio.run(bench_bare_insert(n))
     return SuiteResult(
         figures=[
-            figure("embedded ingest c=16", http["ingest_rps"], "msg/s", baseline=http["health_rps"],
-                   baseline_name="GET /api/health c=16"),
-            figure("embedded end to end c=16", http["e2e_mps"], "msg/s", baseline=bare,
-                   baseline_name="SQLAlchemy core INSERT, SQLite"),
-            figure("built-in model", model["model_mps"], "msg/s", baseline=model["regex_mps"],
-                   baseline_name="regex keyword matcher"),
+            figure(
+                "embedded ingest c=16",
+                http["ingest_rps"],
+                "msg/s",
+                baseline=http["health_rps"],
+                baseline_name="GET /api/health c=16",
+            ),
+            figure(
+                "embedded end to end c=16",
+                http["e2e_mps"],
+                "msg/s",
+                baseline=bare,
+                baseline_name="SQLAlchemy core INSERT, SQLite",
+            ),
+            figure(
+                "built-in model",
+                model["model_mps"],
+                "msg/s",
+                baseline=model["regex_mps"],
+                baseline_name="regex keyword matcher",
+            ),
             figure("built-in model load from cache", model["load_s"] * 1000, "ms"),
         ],
         series={**model, **http, "bare_insert_rps": bare},

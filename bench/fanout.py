@@ -32,8 +32,9 @@ async def one_level(url: str, clients: int, events: int, api_pid: int) -> dict[s
             for i in range(events):
                 ext = f"fan-{tag}-{i}"
                 sent[ext] = time.time()
-                response = await client.post("/api/messages", json={"content": f"fan-out probe {i}",
-                                                                    "external_id": ext})
+                response = await client.post(
+                    "/api/messages", json={"content": f"fan-out probe {i}", "external_id": ext}
+                )
                 response.raise_for_status()
                 await asyncio.sleep(0.25)
         await asyncio.sleep(1.0)
@@ -77,10 +78,21 @@ def run(options: Options) -> SuiteResult:
     one = levels[1]
     return SuiteResult(
         figures=[
-            figure(f"fan-out to {top['clients']} clients p99", top["p99_ms"], "ms", baseline=one["p99_ms"],
-                   baseline_name="one client p99", target=250, better="lower"),
-            figure(f"fan-out to {top['clients']}: event delivered", top["deliveries"] / top["expected"] * 100,
-                   "%", target=100),
+            figure(
+                f"fan-out to {top['clients']} clients p99",
+                top["p99_ms"],
+                "ms",
+                baseline=one["p99_ms"],
+                baseline_name="one client p99",
+                target=250,
+                better="lower",
+            ),
+            figure(
+                f"fan-out to {top['clients']}: event delivered",
+                top["deliveries"] / top["expected"] * 100,
+                "%",
+                target=100,
+            ),
             figure("memory per idle WebSocket client", top["kb_per_client"], "KiB"),
         ],
         series=series,
@@ -95,7 +107,9 @@ def plot(result: SuiteResult, out_dir: Any) -> list[Any]:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(xs, [levels[c]["p50_ms"] for c in xs], marker="o", label="p50")
     ax.plot(xs, [levels[c]["p99_ms"] for c in xs], marker="o", label="p99")
-    ax.plot(xs, [levels[c]["last_client_ms_median"] for c in xs], marker="o", label="last client (median event)")
+    ax.plot(
+        xs, [levels[c]["last_client_ms_median"] for c in xs], marker="o", label="last client (median event)"
+    )
     ax.axhline(250, color="grey", linestyle="--", label="target p99 250 ms")
     ax.set_xscale("log")
     ax.set_xlabel("WebSocket clients on one API process (log)")

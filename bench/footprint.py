@@ -61,9 +61,15 @@ def warm_start() -> dict[str, float]:
     try:
         shutil.copytree(data_dir() / "models", tmp / "models", dirs_exist_ok=True)
         port = free_port()
-        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "TASKTRACKER_DATA_DIR": str(tmp),
-               "PORT": str(port), "TASKTRACKER_CLASSIFIER": "builtin", "TASKTRACKER_LOG_LEVEL": "warning",
-               "TASKTRACKER_AUTH": "off", "HOME": str(tmp)}
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "TASKTRACKER_DATA_DIR": str(tmp),
+            "PORT": str(port),
+            "TASKTRACKER_CLASSIFIER": "builtin",
+            "TASKTRACKER_LOG_LEVEL": "warning",
+            "TASKTRACKER_AUTH": "off",
+            "HOME": str(tmp),
+        }
         tasktracker = str(Path(sys.executable).parent / "tasktracker")
         url = f"http://127.0.0.1:{port}/api/health/ready"
         cold, proc = _start([tasktracker, "run"], env, url)
@@ -72,13 +78,29 @@ def warm_start() -> dict[str, float]:
         rss_all = rss_mb(proc.pid)
         _stop(proc)
         bare, proc = _start(
-            [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning"],
-            env, url,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare_app:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env,
+            url,
         )
         time.sleep(0.5)
         bare_rss = rss_mb(proc.pid)
         _stop(proc)
-        return {"cold_s": cold, "warm_s": warm, "bare_s": bare, "bare_rss_mb": bare_rss, "run_rss_mb": rss_all}
+        return {
+            "cold_s": cold,
+            "warm_s": warm,
+            "bare_s": bare,
+            "bare_rss_mb": bare_rss,
+            "run_rss_mb": rss_all,
+        }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -90,8 +112,18 @@ async def soak(options: Options) -> dict[str, Any]:
         await asyncio.sleep(2.0)
         idle = {"api": rss_mb(api), "worker": rss_mb(worker)}
         samples: list[tuple[float, float, float]] = []
-        load_args = ["paced", "--url", topology.api_urls[0], "--rate", "200", "--duration", str(duration),
-                     "--concurrency", "8", *(["--token", options.token] if options.token else [])]
+        load_args = [
+            "paced",
+            "--url",
+            topology.api_urls[0],
+            "--rate",
+            "200",
+            "--duration",
+            str(duration),
+            "--concurrency",
+            "8",
+            *(["--token", options.token] if options.token else []),
+        ]
         loop = asyncio.get_running_loop()
         load = loop.run_in_executor(None, run_load, load_args)
         started = time.perf_counter()
@@ -119,16 +151,47 @@ def run(options: Options) -> SuiteResult:
     minutes = soaked["duration_s"] / 60
     return SuiteResult(
         figures=[
-            figure("RSS idle: api", idle["api"], "MB", baseline=bare, baseline_name="bare FastAPI app",
-                   target=150, better="lower"),
-            figure("RSS idle: worker", idle["worker"], "MB", baseline=bare, baseline_name="bare FastAPI app",
-                   target=250, better="lower"),
-            figure(f"RSS growth over {minutes:.1f} min at 200/s: api", growth["api"], "MB",
-                   target=GROWTH_TARGET_MB, better="lower"),
-            figure(f"RSS growth over {minutes:.1f} min at 200/s: worker", growth["worker"], "MB",
-                   target=GROWTH_TARGET_MB, better="lower"),
-            figure("`tasktracker run` warm start to ready", start["warm_s"], "s", baseline=start["bare_s"],
-                   baseline_name="bare FastAPI app start", target=3, better="lower"),
+            figure(
+                "RSS idle: api",
+                idle["api"],
+                "MB",
+                baseline=bare,
+                baseline_name="bare FastAPI app",
+                target=150,
+                better="lower",
+            ),
+            figure(
+                "RSS idle: worker",
+                idle["worker"],
+                "MB",
+                baseline=bare,
+                baseline_name="bare FastAPI app",
+                target=250,
+                better="lower",
+            ),
+            figure(
+                f"RSS growth over {minutes:.1f} min at 200/s: api",
+                growth["api"],
+                "MB",
+                target=GROWTH_TARGET_MB,
+                better="lower",
+            ),
+            figure(
+                f"RSS growth over {minutes:.1f} min at 200/s: worker",
+                growth["worker"],
+                "MB",
+                target=GROWTH_TARGET_MB,
+                better="lower",
+            ),
+            figure(
+                "`tasktracker run` warm start to ready",
+                start["warm_s"],
+                "s",
+                baseline=start["bare_s"],
+                baseline_name="bare FastAPI app start",
+                target=3,
+                better="lower",
+            ),
         ],
         series={**soaked, "start": start},
     )

@@ -161,6 +161,16 @@ def data_dir() -> Path:
     return _model_dir
 
 
+_source: Path | None = None
+
+
+def use_source(path: Path | None) -> None:
+    """Run the api and worker processes from another checkout's `services/` (a before/after
+    comparison: `python -m bench ingest --source ../old/services`); the bench itself stays this one."""
+    global _source
+    _source = path.resolve() if path else None
+
+
 def process_env(database_url: str, **extra: str) -> dict[str, str]:
     _, nats_server = servers()
     names = uuid.uuid4().hex[:10]
@@ -178,6 +188,8 @@ def process_env(database_url: str, **extra: str) -> dict[str, str]:
         "TASKTRACKER_LOG_LEVEL": "warning",
         "TASKTRACKER_AUTH": "off",
     }
+    if _source is not None:
+        env["PYTHONPATH"] = str(_source)
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:
             env[key] = os.environ[key]
@@ -235,10 +247,10 @@ class Stack:
             if proc in group:
                 group.remove(proc)
 
-    async def wait_ready(self, timeout: float = 60.0) -> None:
+    async def wait_ready(self, within_s: float = 60.0) -> None:
         import httpx
 
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within_s
         async with httpx.AsyncClient(timeout=2) as client:
             for proc in [*self.apis, *self.workers]:
                 url = f"{proc.url}/api/health/ready" if proc.url else f"{_health_url(proc)}/readyz"

@@ -70,8 +70,16 @@ async def ingest(apis: int, n: int, token: str | None) -> dict[str, Any]:
         split = CpuSplit(topology)
         before = split.snapshot()
         load = run_load(
-            ["messages", "--url", ",".join(topology.api_urls), "--concurrency", "64", "--requests", str(n),
-             *(["--token", token] if token else [])]
+            [
+                "messages",
+                "--url",
+                ",".join(topology.api_urls),
+                "--concurrency",
+                "64",
+                "--requests",
+                str(n),
+                *(["--token", token] if token else []),
+            ]
         )
         after = split.snapshot()
     load["cores"] = CpuSplit.cores(before, after)
@@ -97,7 +105,10 @@ async def measure(options: Options) -> dict[str, Any]:
     backlog_n = options.scaled(5000, 200)
     return {
         "ingest": {1: await ingest(1, n, options.token), 2: await ingest(2, n, options.token)},
-        "workers": {1: await workers(1, backlog_n, options.token), 2: await workers(2, backlog_n, options.token)},
+        "workers": {
+            1: await workers(1, backlog_n, options.token),
+            2: await workers(2, backlog_n, options.token),
+        },
     }
 
 
@@ -106,12 +117,28 @@ def run(options: Options) -> SuiteResult:
     ingest_, workers_ = series["ingest"], series["workers"]
     return SuiteResult(
         figures=[
-            figure("scale-out: 2 API processes, c=64", ingest_[2]["per_s"], "msg/s",
-                   baseline=ingest_[1]["per_s"], baseline_name="1 API process, c=64"),
-            figure("scale-out: 2 API processes, c=64 p99", ingest_[2]["p99_ms"], "ms",
-                   baseline=ingest_[1]["p99_ms"], baseline_name="1 API process p99", better="lower"),
-            figure("scale-out: 2 worker processes", workers_[2]["per_s"], "msg/s",
-                   baseline=workers_[1]["per_s"], baseline_name="1 worker process"),
+            figure(
+                "scale-out: 2 API processes, c=64",
+                ingest_[2]["per_s"],
+                "msg/s",
+                baseline=ingest_[1]["per_s"],
+                baseline_name="1 API process, c=64",
+            ),
+            figure(
+                "scale-out: 2 API processes, c=64 p99",
+                ingest_[2]["p99_ms"],
+                "ms",
+                baseline=ingest_[1]["p99_ms"],
+                baseline_name="1 API process p99",
+                better="lower",
+            ),
+            figure(
+                "scale-out: 2 worker processes",
+                workers_[2]["per_s"],
+                "msg/s",
+                baseline=workers_[1]["per_s"],
+                baseline_name="1 worker process",
+            ),
         ],
         series=series,
     )

@@ -32,9 +32,9 @@ async def counts(database_url: str) -> tuple[int, int]:
         await conn.close()
 
 
-async def drain(topology: Stack, timeout: float = 600.0) -> dict[str, Any]:
+async def drain(topology: Stack, within_s: float = 600.0) -> dict[str, Any]:
     """Wait until every stored message is done; the rate counts from the first done one to the last."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_s
     first: tuple[float, int] | None = None
     while True:
         total, done = await counts(topology.database_url)
@@ -44,7 +44,7 @@ async def drain(topology: Stack, timeout: float = 600.0) -> dict[str, Any]:
         if done >= total:
             break
         if time.monotonic() > deadline:
-            raise RuntimeError(f"workers did not finish: {done}/{total} done after {timeout:.0f} s")
+            raise RuntimeError(f"workers did not finish: {done}/{total} done after {within_s:.0f} s")
         await asyncio.sleep(0.05)
     assert first is not None
     elapsed = now - first[0]
@@ -55,8 +55,18 @@ async def drain(topology: Stack, timeout: float = 600.0) -> dict[str, Any]:
 async def backlog(topology: Stack, n: int, token: str | None) -> None:
     batches = max(1, n // 500)
     run_load(
-        ["batch", "--url", topology.api_urls[0], "--concurrency", "2", "--requests", str(batches),
-         "--batch", str(min(n, 500)), *(["--token", token] if token else [])]
+        [
+            "batch",
+            "--url",
+            topology.api_urls[0],
+            "--concurrency",
+            "2",
+            "--requests",
+            str(batches),
+            "--batch",
+            str(min(n, 500)),
+            *(["--token", token] if token else []),
+        ]
     )
 
 
@@ -85,8 +95,14 @@ def run(options: Options) -> SuiteResult:
     alone = model_alone(options.scaled(5000, 500))
     return SuiteResult(
         figures=[
-            figure("worker, built-in classifier", one["per_s"], "msg/s", baseline=alone,
-                   baseline_name="the built-in model alone", target=500),
+            figure(
+                "worker, built-in classifier",
+                one["per_s"],
+                "msg/s",
+                baseline=alone,
+                baseline_name="the built-in model alone",
+                target=500,
+            ),
         ],
         series={"one_worker": one, "model_alone_per_s": alone},
     )

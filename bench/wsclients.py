@@ -72,5 +72,10 @@ if __name__ == "__main__":
         import uvloop
 
         uvloop.install()
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1,
-                     sys.argv[3] if len(sys.argv) > 3 else "all"))
+    asyncio.run(
+        main(
+            sys.argv[1],
+            int(sys.argv[2]) if len(sys.argv) > 2 else 1,
+            sys.argv[3] if len(sys.argv) > 3 else "all",
+        )
+    )

@@ -30,8 +30,10 @@ from tasktracker.channels import webhooks
 from tasktracker.config import Settings, get_settings
 from tasktracker.events.hub import Hub
 from tasktracker.messages import endpoints as messages
+from tasktracker.messages import service as messages_service
 from tasktracker.runtime import Role, build_runtime
 from tasktracker.tasks import endpoints as tasks
+from tasktracker.unit_of_work import GroupCommit
 from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,8 @@ def create_app(
         hub = Hub(settings.ws_queue_size)
         app.state.runtime = runtime
         app.state.hub = hub
+        if runtime.engine.dialect.name == "postgresql":  # SQLite has one connection: nothing to group
+            app.state.intake = GroupCommit(runtime, messages_service.store_group)
         async with running(runtime):
             hub.start(runtime.bus)
             log.info(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from tasktracker.api.deps import SessionDep, SettingsDep, UnitOfWorkDep
+from tasktracker.api.deps import IntakeDep, SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import ChannelNames, Cursor, IdPath, IdQuery, Limit, SearchQuery
 from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category
@@ -33,10 +33,10 @@ router = APIRouter(prefix="/api/messages", tags=["messages"])
     },
 )
 async def post_message(
-    data: MessageIn, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+    data: MessageIn, response: Response, uow: UnitOfWorkDep, settings: SettingsDep, intake: IntakeDep
 ) -> MessagePublic:
     """Store one message durably and queue its classification (202); a repeat answers 200 with the stored one."""
-    message, channel, created = await service.ingest(uow, settings, data)
+    message, channel, created = await service.ingest_rest(intake, uow, settings, data)
     if created:  # a new message has no classification yet: no need to look one up
         return service.to_public(message, channel, None)
     response.status_code = status.HTTP_200_OK
