@@ -109,7 +109,13 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
     engine = create_engine(settings)
     sessions = create_sessionmaker(engine)
     retrainer = None
-    if classifier is None:
+    deferred = False
+    if classifier is None and role is Role.api:
+        from tasktracker.ai.factory import DeferredClassifier
+
+        deferred = True
+        classifier = DeferredClassifier(settings, lambda: _load_classifier(runtime))
+    elif classifier is None:
         from tasktracker.ai.factory import build_classifiers
 
         classifiers = build_classifiers(settings)
@@ -120,7 +126,7 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
         if settings.embedded_broker
         else NatsBus(settings.nats_url, settings.nats_events_subject)
     )
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         role=role,
         engine=engine,
@@ -130,3 +136,19 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
         classifier=classifier,
         retrainer=retrainer,
     )
+    if deferred:
+        log.debug("classifier deferred until the first /api/classify")
+    return runtime
+
+
+async def _load_classifier(runtime: Runtime) -> Classifier:
+    """The API's classifier on first use: the configured chain, its built-in model brought up to date
+    with the stored corrections (as a worker does at start)."""
+    from tasktracker.ai.factory import build_classifiers
+
+    classifiers = await asyncio.to_thread(build_classifiers, runtime.settings)
+    retrainer = Retrainer(runtime.settings, runtime.sessions, classifiers.builtin)
+    await retrainer.initialise()
+    runtime.retrainer = retrainer
+    log.info("classifier loaded in the API process: %s", classifiers.chain.name)
+    return classifiers.chain

@@ -106,7 +106,7 @@ async def generic_channel(session: AsyncSession, name: str) -> Channel:
 
 async def routing_defaults(session: AsyncSession, channel_id: int) -> RoutingDefaults:
     """Assignee and labels for a task made from a message of this channel."""
-    channel = await repository.get(session, channel_id)
+    channel = await cached(session, channel_id)
     return routing_defaults_of(channel) if channel is not None else RoutingDefaults()
 
 
@@ -198,17 +198,21 @@ class ChannelCache:
 
     def __init__(self, ttl_s: float | None = None) -> None:
         self.ttl_s = CACHE_TTL_S if ttl_s is None else ttl_s
-        self._entries: dict[str, tuple[float, Channel]] = {}
+        self._entries: dict[str | int, tuple[float, Channel]] = {}
 
-    def get(self, name: str) -> Channel | None:
-        entry = self._entries.get(name)
+    def get(self, key: str | int) -> Channel | None:
+        """By name (str) or id (int)."""
+        entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry[0] > self.ttl_s:
             return None
         return entry[1]
 
     def put(self, channel: Channel) -> None:
         columns: dict[str, Any] = {c: getattr(channel, c) for c in Channel.model_fields}
-        self._entries[channel.name] = (time.monotonic(), Channel(**columns))
+        entry = (time.monotonic(), Channel(**columns))
+        self._entries[channel.name] = entry
+        if channel.id is not None:
+            self._entries[channel.id] = entry
 
     def clear(self) -> None:
         self._entries.clear()
@@ -224,6 +228,18 @@ def cache_of(session: AsyncSession) -> ChannelCache:
     if cache is None:
         cache = _caches[engine] = ChannelCache()
     return cache
+
+
+async def cached(session: AsyncSession, channel_id: int) -> Channel | None:
+    """A channel by id for reading (the worker's routing defaults and events), from the cache when
+    it is known: a shared detached copy, never to be changed."""
+    cache = cache_of(session)
+    channel = cache.get(channel_id)
+    if channel is None:
+        channel = await repository.get(session, channel_id)
+        if channel is not None:
+            cache.put(channel)
+    return channel
 
 
 def forget_cached(session: AsyncSession) -> None:
