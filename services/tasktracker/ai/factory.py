@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from tasktracker.ai.base import Classifier
 from tasktracker.classification.schemas import Classification
-from tasktracker.config import Settings
+from tasktracker.config import ClassifierMode, Settings
 
 if TYPE_CHECKING:
     from tasktracker.ai.builtin import LabelledExample
@@ -43,11 +43,14 @@ class ClassifierSet:
 
 def build_classifiers(settings: Settings, extra: Sequence[LabelledExample] = ()) -> ClassifierSet:
     from tasktracker.ai.builtin import BuiltinClassifier
-    from tasktracker.ai.chain import build_classifier as build_chain
 
     builtin = SwappableClassifier(
         BuiltinClassifier.load_or_train(settings.data_dir, extra, settings.builtin_model_seed_dir)
     )
+    if settings.classifier is ClassifierMode.builtin:  # no LLM client to import (pydantic-ai: ~40 MB)
+        return ClassifierSet(chain=builtin, builtin=builtin)
+    from tasktracker.ai.chain import build_classifier as build_chain
+
     return ClassifierSet(chain=build_chain(settings, builtin), builtin=builtin)
 
 
