@@ -61,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plots", type=Path, default=ROOT / "docs" / "benchmarks", help="where the PNGs go")
     parser.add_argument("--no-plots", action="store_true")
     parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="results of the code before (run with --source): changes.png",
+    )
+    parser.add_argument(
         "--source",
         type=Path,
         default=None,
@@ -107,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in draw(results, args.plots):
             print(f"plot written to {path}", file=sys.stderr)
+        if args.before is not None:
+            from bench.plots import draw_comparison
+
+            changes = draw_comparison(json.loads(args.before.read_text()), results, args.plots)
+            print(f"plot written to {changes}", file=sys.stderr)
     if failed:
         print(f"suites that failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

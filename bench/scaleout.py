@@ -102,7 +102,7 @@ async def workers(count: int, n: int, token: str | None) -> dict[str, Any]:
 
 async def measure(options: Options) -> dict[str, Any]:
     n = options.scaled(options.requests, 200)
-    backlog_n = options.scaled(5000, 200)
+    backlog_n = options.scaled(options.requests, 200)
     return {
         "ingest": {1: await ingest(1, n, options.token), 2: await ingest(2, n, options.token)},
         "workers": {

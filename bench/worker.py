@@ -81,7 +81,7 @@ def model_alone(n: int) -> float:
 
 
 async def measure(options: Options, workers: int = 1) -> dict[str, Any]:
-    n = options.scaled(5000, 200)
+    n = options.scaled(options.requests, 200)
     async with stack(apis=1, workers=0) as topology:
         await backlog(topology, n, options.token)
         for _ in range(workers):
