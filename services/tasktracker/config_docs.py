@@ -142,7 +142,7 @@ DESCRIPTIONS: dict[str, str] = {
     "retrain_every": "retrain the built-in model after this many corrections (0: never)",
     "builtin_model_seed_dir": "read-only directory with a built-in model trained at image build, used when the data dir has none",
     "duplicate_window_h": "open tasks this recent are candidates for duplicates",
-    "duplicate_threshold": "similarity (character n-grams over transliterated text, vetoed by slot conflicts) from which a message joins an open task",
+    "duplicate_threshold": "similarity (character n-grams over transliterated text and an en/uk/ru concept lexicon, vetoed by slot conflicts) from which a message joins an open task",
     "telegram_bot_token": "enables the Telegram bot",
     "telegram_api_url": "another Telegram Bot API server (a local one, or a stand-in in tests)",
     "telegram_webhook_secret": "webhook mode: the secret Telegram must send with each update",

@@ -376,3 +376,42 @@ def test_the_rule_cues_reach_the_priority_head_only(classifier):
     for fold in model.heads["category"].folds:
         assert not cue_rows[:, fold.columns].any()
     assert any(cue_rows[:, fold.columns].any() for fold in model.heads["priority"].folds)
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("the auditor is waiting on the access review, due thursday", "customer_waiting_or_consequence"),
+        ("клієнт чекає відповіді до вечора", "customer_waiting_or_consequence"),
+        ("renew it today or every client breaks", "customer_waiting_or_consequence"),
+        ("без этого не пройдём проверку", "customer_waiting_or_consequence"),
+        ("the queue lag alert has been firing for 40 min", "now"),
+        ("алерт горить уже 40 хв", "now"),
+        ("the export silently drops rows after 1000", "security_or_data"),
+        ("бэкапы не делаются уже неделю", "security_or_data"),
+        ("URGENT!!! emoji reactions pls (jk, whenever)", "hedge"),
+        ("есть причина, почему так? просто интересно", "hedge"),
+    ],
+)
+def test_rule_cues_carry_the_priority_rules(text, cue):
+    assert builtin.rules.rule_features(text)[builtin.rules.FEATURE_NAMES.index(cue)] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "needs_work"),
+    [
+        ("does anyone have access to the stripe dashboard to see if order 55120 was refunded?", True),
+        ("any chance someone can look up which version is deployed on staging-2?", True),
+        ("hey, mind checking if the webhook secret for acme was rotated on our side?", True),
+        ("has anyone checked if the stripe webhook is still receiving events?", True),
+        ("міграція ще йде чи впала? у мене цифри не сходяться", True),
+        ("кто-то из админов может сбросить 2fa Ольге?", True),
+        ("можешь сказать, сколько активных пользователей было вчера?", True),
+        ("how do I run the e2e tests locally?", False),
+        ("what timezone do the cron jobs use?", False),
+        ("which branch should I base the hotfix on?", False),
+        ("є причина, чому ми не кешуємо перевірку прав?", False),
+    ],
+)
+def test_a_question_is_actionable_when_it_asks_someone_to_do_work(question, needs_work):
+    assert builtin.rules.question_needs_work(question) is needs_work

@@ -59,6 +59,13 @@ SAME_REQUEST = [
         "после деплоя перестали приходить письма с инвойсами",
         "письма с инвойсами перестали приходить после деплоя",
     ),
+    # the same request in another language or in other words (the concept lexicon)
+    ("the csv import of contacts is broken", "импорт контактов из csv не работает"),
+    ("add a dark theme to the dashboard please", "додайте темну тему в дашборд"),
+    (
+        "password reset links arrive already expired",
+        "посилання для скидання пароля приходять вже прострочені",
+    ),
 ]
 
 # Same topic, different request: none may join the open task.
@@ -84,6 +91,10 @@ DIFFERENT_REQUEST = [
         "charts on the analytics page render in grey in Safari",
     ),
     ("не работает экспорт в эксель", "ne rabotaet eksport v pdf"),
+    # across languages, another member of the same slot (format, platform, direction)
+    ("the csv import of contacts is broken", "экспорт контактов в csv не работает"),
+    ("the android app crashes when opening the chat", "ios-застосунок вилітає при відкритті чату"),
+    ("add a dark theme to the dashboard please", "додайте темну тему в мобільний застосунок"),
 ]
 
 TINY = [
@@ -182,7 +193,7 @@ def test_precision_recall_and_f1_on_a_tiny_set(tmp_path):
 def test_the_bundled_set_and_the_default_threshold():
     pairs = read_pairs(bundled_pairs())
     languages = Counter(pair.lang for pair in pairs)
-    assert len(pairs) >= 300 and set(languages) == {"en", "uk", "ru"}
+    assert len(pairs) >= 300 and set(languages) == {"en", "uk", "ru", "mixed"}  # mixed: two languages
     assert len({(pair.a, pair.b) for pair in pairs}) == len(pairs)
     assert 0.35 <= sum(pair.duplicate for pair in pairs) / len(pairs) <= 0.45
 
@@ -192,6 +203,8 @@ def test_the_bundled_set_and_the_default_threshold():
     assert report.at_threshold.precision >= 0.95 and report.at_threshold.recall >= 0.4
     assert report.by_kind["hard"].linked <= 0.05 and report.by_kind["easy"].linked == 0.0
     assert report.by_kind["repost"].linked >= 0.9
+    # A restatement in another language or in other words meets through the concept lexicon.
+    assert report.by_kind["cross-language"].linked >= 0.3
 
 
 # Bad data ------------------------------------------------------------------------------------------------

@@ -40,9 +40,10 @@ _MONEY = _cue(
 )
 _SECURITY_DATA = _cue(
     r"leak|exposed|security|secur|compromis|breach|vulnerab|pushed to (?:a )?public|public repo",
-    r"data loss|lost (?:all|the) data|deleted|wiped|dropped",
+    r"data loss|lost (?:all|the) data|deleted|wiped|dropped|silently (?:drops?|loses?|fails?)|backups? (?:haven'?t|didn'?t|did not|failed)",
     r"other (?:customers?|users?|tenants?)'? data|without being an admin",
     r"витік|витекл|утечк|утек|скомпромет|безпек|безопасн|зникл|пропал|удалил|видалил|дропнул|чужі|чужие",
+    r"мовчки (?:обрізає|губить|падає)|молча (?:обрезает|теряет|падает)|бекапи? не|бэкапы? не",
 )
 _PROD = _cue(r"\bprod(?:uction)?\b", r"\bпрод", r"на проді|на проде")
 _SCALE = _cue(
@@ -52,9 +53,11 @@ _SCALE = _cue(
 )
 # Time pressure.
 _NOW = _cue(
-    r"\b(?:now|asap|immediately|right away|urgent(?:ly)?|emergency)\b",
+    r"\b(?:now|rn|asap|immediately|right away|urgent(?:ly)?|emergency)\b",
+    r"since (?:this morning|\d{1,2}[:.]\d{2}|an hour|\d+ ?(?:min|minutes|hours?))|for (?:the last )?\d+ ?(?:min|minutes|hours?)|(?:still |keeps? )firing|and (?:climbing|growing)",
     r"🔥|🚨|!!!",
     r"терміново|срочно|негайно|немедленно|зараз|сейчас|прямо зараз|прямо сейчас|аварі|экстрен|екстрен",
+    r"з (?:самого )?ранку|с (?:самого )?утра|вже \d+ ?хв|уже \d+ ?мин|з \d{1,2}[:.]\d{2}|с \d{1,2}[:.]\d{2}|горить уже|горит уже",
 )
 _TODAY_TOMORROW = _cue(
     r"\b(?:today|tonight|tomorrow|eod|end of (?:the )?day|this morning|before noon|in an hour|in \d+ (?:min|hours?))\b",
@@ -70,6 +73,8 @@ _DAYS = _cue(
 )
 _HEDGE = _cue(
     r"not a blocker|not urgent|no rush|at some point|some ?day|when(?:ever)? you (?:have|get) (?:the )?time",
+    r"\bjk\b|\bwhenever\b|not a big deal|just curious|\bminor\b|no biggie|low prio",
+    r"жартую|шучу|просто цікаво|просто интересно|не страшно|дрібниця|мелочь|не горить",
     r"nice to have|would be nice|low priority|eventually|no hurry|when you can\b|not critical",
     r"не блокер|не терміново|не срочно|не горить|не горит|колись|когда-нибудь|коли буде час|як буде час",
     r"когда будет время|как будет время|було б добре|было бы неплохо|было бы круто|було б круто|не критично",
@@ -87,6 +92,13 @@ _AFTER_RELEASE = _cue(
     r"crash|spike|regression|exception|traceback|error rate",
     r"після (?:релізу|деплою|оновлення|викатки)|после (?:релиза|деплоя|обновления|выкатки)",
     r"краш|падає|падает|вилітає|вылетает",
+)
+# Someone outside the team waits on it with a date, or the work has a stated consequence.
+_WAITING = _cue(
+    r"(?:customer|client|auditor|legal|bank|partner|they)(?:s)? (?:is |are )?(?:waiting|asking|expects?|needs?)",
+    r"\b(?:or|otherwise) (?:we|they|salaries|every|the)\b|\bwe (?:lose|fail|miss)\b|lose the deal|fail the",
+    r"(?:клієнт|аудитор|юрист|банк|партнер)\w* (?:чека|пита|прос|вимага)|(?:клиент|аудитор|юрист|банк|партн[её]р)\w* (?:жд[её]т|спрашива|прос|требу)",
+    r"інакше|иначе|без (?:цього|нього|неї|этого|него|неё) не|сорв[её]тся|зірветься|втратимо|потеряем",
 )
 _WORKAROUND = _cue(
     r"workaround|work ?around|only (?:for|on|in) (?:one|some|a few)|some users|one customer|rarely|sometimes",
@@ -113,6 +125,15 @@ _ASKS_FOR_WORK = _cue(
     r"кто может (?:выдать|дать|добавить|согласовать|проверить|подтвердить|восстановить)",
     r"гляньте|подивіться|посмотрите|перевірте|проверьте|можете глянути|можете посмотреть|можна (?:дізнатись|вивантажити)|можно (?:выгрузить|узнать)",
     r"в кого є доступ|у кого есть доступ|треба глянути логи|нужны логи|хтось читає|кто-то читает|ще хтось|еще кто-то",
+    r"\b(?:does |do )?(?:anyone|someone|anybody) (?:have|has|got) access\b|\bany chance (?:someone|somebody|anyone|you)\b",
+    r"\bmind (?:checking|looking|taking a look|having a look|pulling|resetting)\b|\bhas (?:anyone|someone|anybody) (?:checked|looked)\b",
+    r"\bstill (?:running|going|receiving|syncing)\b.{0,30}\bor\b|\bor did it (?:die|fail|crash|stop)\b",
+    r"\b(?:reset|unlock|restore|re-?run|rerun) (?:the |her |his |their |my )?[\w-]+ for\b",
+    r"(?:хтось|хто-небудь) (?:перевіряв|дивився)|(?:кто-нибудь|кто-то) (?:проверял|смотрел)",
+    r"(?:хтось|хто-небудь) з (?:адмінів|девопсів|доступом)|(?:кто-нибудь|кто-то) из (?:админов|девопсов)|с доступом",
+    r"(?:ще|досі) (?:йде|працює|крутиться).{0,20}чи|(?:ещ[её]|до сих пор) (?:ид[её]т|работает|крутится).{0,20}или",
+    r"(?:можеш|можете|можешь) (?:сказати|сказать|підказати|подсказать|глянути|глянуть),? (?:скільки|сколько|чи|ли)",
+    r"(?:скинути|скинь|сбросить|сбрось|відновити|восстановить|перезапустити|перезапустить) \w+ (?:для|ольг|ему|ей|їй|йому)",
 )
 _QUESTION = _cue(
     r"\?|^(?:who|what|where|when|why|how|is|are|do|does|did|can|could|which)\b",
@@ -133,6 +154,7 @@ CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("blocking", _BLOCKING),
     ("after_release_or_crash", _AFTER_RELEASE),
     ("workaround_or_limited", _WORKAROUND),
+    ("customer_waiting_or_consequence", _WAITING),
     ("asks_for_work", _ASKS_FOR_WORK),
     ("question_form", _QUESTION),
 )

@@ -39,6 +39,8 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+from tasktracker.classification import concepts
+
 _URL = re.compile(r"https?://\S+")
 _PLUS_ONE = re.compile(r"(?<!\w)\+1(?!\d)")
 _APOSTROPHE = re.compile(r"(?<=\w)['’ʼ`](?=\w)")
@@ -279,9 +281,6 @@ _LATIN = str.maketrans(
         "ч": "ch", "ш": "sh", "щ": "sch", "ь": "", "ю": "yu", "я": "ya", "ы": "y", "э": "e", "ъ": "",
     }
 )  # fmt: skip
-# Spellings that people's transliterations disagree on (kh/h, ia/ya/ja, shch/sch, y/j/i) meet.
-_LATIN_VARIANTS = ((re.compile(r"kh"), "h"), (re.compile(r"[ij]a"), "ya"), (re.compile(r"[ij]u"), "yu"),
-                   (re.compile(r"shch"), "sch"), (re.compile(r"[yj]"), "i"))  # fmt: skip
 _IDENTIFIER = re.compile(r"[_.]|error$|^[@#/]")
 _NUMBER = re.compile(r"\d+")
 # Negations, in Latin letters (so a transliterated "ne rabotaet" counts too).
@@ -315,10 +314,7 @@ _ALIGNED = 0.6  # share of the longer text that must align for a short substitut
 
 def latin(word: str) -> str:
     """`word` in Latin letters, with the common transliteration variants made equal."""
-    word = word.translate(_LATIN)
-    for pattern, replacement in _LATIN_VARIANTS:
-        word = pattern.sub(replacement, word)
-    return word
+    return concepts.fold_variants(word.translate(_LATIN))
 
 
 def _char_ngrams(words: list[str]) -> dict[str, float]:
@@ -340,6 +336,7 @@ class Text:
     """A text prepared once for comparisons: normalised form, content words and their stems."""
 
     __slots__ = (
+        "concepts",
         "content",
         "identifiers",
         "latin_words",
@@ -363,6 +360,7 @@ class Text:
         # Negations are compared on their own (`negated`), not as words that could be substituted.
         kept = [latin(w) for w in ordered if w not in _FILLER]
         self.content = [_stem(w) for w in kept if w not in _NEGATIONS]
+        self.concepts = concepts.concept_tokens(w for w in kept if w not in _NEGATIONS)
         self.ngrams = _char_ngrams(kept)
         self.identifiers = frozenset(w for w in ordered if _IDENTIFIER.search(w))
         self.numbers = frozenset(_NUMBER.findall(" ".join(self.content)))
@@ -410,7 +408,8 @@ def _substitution(a: Text, b: Text) -> bool:
 def conflict(a: Text, b: Text) -> bool:
     """Another value in the same slot, or the opposite action: another request however similar."""
     return (
-        _differ_on_both_sides(a.identifiers, b.identifiers)
+        concepts.slot_conflict(a.concepts, b.concepts)
+        or _differ_on_both_sides(a.identifiers, b.identifiers)
         or _differ_on_both_sides(a.numbers, b.numbers)
         or _opposite_actions(a, b)
         or _substitution(a, b)
@@ -483,7 +482,7 @@ def _score(a: Text, b: Text, threshold: float) -> float:
     overlap = _overlap(a, b, threshold)
     if overlap >= 1.0:
         return overlap
-    score = max(overlap, _cosine(a, b))
+    score = max(overlap, _cosine(a, b), _concept_overlap(a, b))
     if score < threshold:
         return score  # a conflict could only lower it; skip the alignment (`best_match` speed)
     # A slot conflict halves the score: near-identical texts that differ in the one thing that matters
@@ -500,6 +499,14 @@ def _overlap(a: Text, b: Text, threshold: float) -> float:
     if most > shared and _ratio(most, na, nb) >= threshold:
         shared += _typos(a, b)
     return _ratio(shared, na, nb)
+
+
+def _concept_overlap(a: Text, b: Text) -> float:
+    """The token overlap with each word replaced by its concept (`concepts.py`), so a restatement in
+    other words or another language meets; texts with fewer than two tokens are not compared."""
+    if len(a.concepts) < 2 or len(b.concepts) < 2:
+        return 0.0
+    return _ratio(len(a.concepts & b.concepts), len(a.concepts), len(b.concepts))
 
 
 def similarity(a: str, b: str) -> float:
