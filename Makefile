@@ -95,7 +95,7 @@ openapi: $(STAMP)
 # Refresh docs/screenshots from the browser tests.
 screenshots: $(STAMP) $(DASHBOARD_DIST)
 	bash .ci/ensure-tools.sh
-	TASKTRACKER_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/e2e/test_screens.py
+	TASKTRACKER_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/e2e/test_screens.py tests/e2e/test_accounts.py
 
 migrate: $(STAMP)
 	$(BIN)/tasktracker migrate

@@ -54,7 +54,8 @@ async def _hammer(client: httpx.AsyncClient, requests: list[dict[str, Any]], con
 
 async def bench_http(n: int, concurrency: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=Path(tmp), classifier="builtin", log_level="warning")
+        # Loopback only: no sign-in (the production-topology suites measure with auth off or a token).
+        settings = load_settings(data_dir=Path(tmp), classifier="builtin", log_level="warning", auth="off")
         app = create_app(settings, role=Role.all, migrate=True)
         async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=60) as client:
             health = await _hammer(client, [{"method": "GET", "url": "/api/health"}] * n, concurrency)

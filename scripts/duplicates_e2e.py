@@ -47,7 +47,8 @@ async def _settled(client: httpx.AsyncClient, message_id: int) -> dict:
 async def main(path: Path) -> None:
     pairs = read_pairs(path)
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = load_settings(data_dir=Path(data_dir), classifier="builtin", environment="test")
+        # On 127.0.0.1 only: no sign-in needed.
+        settings = load_settings(data_dir=Path(data_dir), classifier="builtin", environment="test", auth="off")
         app = create_app(settings, role=Role.all, migrate=True)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

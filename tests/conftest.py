@@ -71,6 +71,9 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             "sweep_interval_s": 3600,
             "ws_heartbeat_s": 5,
             "health_port": 0,  # worker and bot probe servers: tests that want one pick a free port
+            # Every caller a local admin, so tests of other things need no sign-in; tests of access
+            # ask for auth="on".
+            "auth": "off",
         }
         values.update(overrides)
         return load_settings(**values)

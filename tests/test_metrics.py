@@ -43,7 +43,10 @@ async def _scrape(client: httpx.AsyncClient) -> str:
 @sqlite_only
 async def test_metrics_need_the_scrape_token(make_settings) -> None:
     app = create_app(
-        make_settings(metrics_token=TOKEN), role=Role.all, migrate=True, classifier=ScriptedClassifier()
+        make_settings(metrics_token=TOKEN, auth="on"),
+        role=Role.all,
+        migrate=True,
+        classifier=ScriptedClassifier(),
     )
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
         anonymous = await client.get("/metrics")
@@ -57,8 +60,8 @@ async def test_metrics_need_the_scrape_token(make_settings) -> None:
 
 
 @sqlite_only
-async def test_without_a_configured_token_nobody_reads_metrics(make_settings) -> None:
-    app = create_app(make_settings(), role=Role.all, migrate=True, classifier=ScriptedClassifier())
+async def test_without_a_configured_token_only_an_admin_reads_metrics(make_settings) -> None:
+    app = create_app(make_settings(auth="on"), role=Role.all, migrate=True, classifier=ScriptedClassifier())
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
         for headers in ({}, {"authorization": "Bearer"}, {"authorization": "Bearer change-me"}):
             answer = await client.get("/metrics", headers=headers)

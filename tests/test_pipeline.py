@@ -87,6 +87,22 @@ async def _task_count(client: httpx.AsyncClient, n: int) -> bool:
     return len((await get_json(client, "/api/tasks"))["data"]) == n
 
 
+async def test_messages_filter_by_the_category_they_were_classified_as(embedded: httpx.AsyncClient) -> None:
+    texts = {"bug: the export button is dead": "bug", "feature: dark mode": "feature", "hello all": "noise"}
+    items = [{"content": text, "external_id": f"c{i}", "channel": "cat"} for i, text in enumerate(texts)]
+    assert (await embedded.post("/api/messages/batch", json=items)).status_code == 202
+    await eventually(lambda: _classified(embedded, 3))
+    for text, category in texts.items():
+        page = await get_json(embedded, "/api/messages", params={"category": category})
+        assert [m["content"] for m in page["data"]] == [text]
+        assert page["data"][0]["classification"]["category"] == category
+    both = await get_json(embedded, "/api/messages", params=[("category", "bug"), ("category", "noise")])
+    assert len(both["data"]) == 2
+    stats = await get_json(embedded, "/api/stats")
+    assert stats["total_messages"] == 3 and sum(d["count"] for d in stats["messages_per_day"]) == 3
+    assert stats["by_category"]["bug"] == 1 and stats["by_category"]["feature"] == 1
+
+
 async def test_batch_ingest(embedded: httpx.AsyncClient) -> None:
     items = [{"content": f"feature: idea {i}", "external_id": f"b{i}", "channel": "batch"} for i in range(20)]
     response = await embedded.post("/api/messages/batch", json={"messages": items})

@@ -77,3 +77,44 @@ async def test_cors_answers_configured_origins_only(make_settings) -> None:
 def test_cors_origins_must_be_exact_origins(make_settings, value) -> None:
     with pytest.raises(ConfigError, match=r"CORS_ORIGINS"):
         make_settings(cors_origins=value)
+
+
+@sqlite_only
+async def test_api_answers_are_not_kept_by_caches(make_settings, tmp_path) -> None:
+    """A signed-in user's data must not stay in a shared cache or the browser's: `no-store` on every
+    answer under /api/, errors included; the dashboard's files keep their own caching."""
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><div id=root></div>")
+    (dist / "assets" / "app.js").write_text("console.log(1)")
+    app = create_app(
+        make_settings(dashboard_dir=dist), role=Role.all, migrate=True, classifier=ScriptedClassifier()
+    )
+    async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
+        for answer in (
+            await client.get("/api/messages"),
+            await client.get("/api/tasks/999999"),
+            await client.post("/api/messages", json={"content": ""}),
+        ):
+            assert answer.headers["cache-control"] == "no-store", answer.url
+        assert "no-store" not in (await client.get("/assets/app.js")).headers.get("cache-control", "")
+
+
+@sqlite_only
+async def test_oversized_request_headers_are_refused_before_anything_reads_them(make_settings) -> None:
+    app = create_app(make_settings(auth="on"), role=Role.all, migrate=True, classifier=ScriptedClassifier())
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        normal = await client.get("/api/messages", headers={"authorization": "Bearer tt_" + "a" * 4000})
+        assert normal.status_code == 401  # a long but plausible header is only a wrong token
+        for headers in (
+            {"authorization": "Bearer tt_" + "a" * 2_000_000},
+            {f"x-pad-{i}": "b" * 1000 for i in range(100)},
+        ):
+            answer = await client.get("/api/messages", headers=headers)
+            assert answer.status_code == 431
+            assert answer.json() == {
+                "detail": "the request's header fields add up to more than 65536 bytes",
+                "code": "request_header_fields_too_large",
+            }
+            assert answer.headers["x-content-type-options"] == "nosniff"
+        assert (await client.get("/api/health")).status_code == 200  # the connection's server is fine

@@ -18,15 +18,15 @@ async def test_crossed_merges_cannot_make_a_cycle(make_settings) -> None:
         await upgrade(engine)
         sessions = create_sessionmaker(engine)
         async with sessions() as session:
-            a, _ = await service.create(session, TaskCreate(title="A"))
-            b, _ = await service.create(session, TaskCreate(title="B"))
+            a, _ = await service.create(session, TaskCreate(title="A"), "test")
+            b, _ = await service.create(session, TaskCreate(title="B"), "test")
             await session.commit()
         assert a.id is not None and b.id is not None
 
         async def merge(source: int, into: int) -> str:
             async with sessions() as session:
                 try:
-                    await service.merge(session, source, into)
+                    await service.merge(session, source, into, "test")
                 except Conflict as exc:
                     return exc.code
                 await session.commit()

@@ -29,6 +29,8 @@ IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
 MODEL_PATTERN = r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*(:[A-Za-z0-9._-]+)?$"
 NATS_URL_PATTERN = r"^(nats|tls)://[^\s]+$"
 HOST_PORT_PATTERN = r"^[A-Za-z0-9.-]+:[0-9]{1,5}$"
+# A Task Tracker user name (the app's USERNAME_PATTERN), or empty for none.
+USERNAME_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._@-]{0,63})?$"
 
 
 def _str(description: str, **extra: Any) -> dict[str, Any]:
@@ -330,6 +332,38 @@ def spec_schema() -> dict[str, Any]:
                         }
                     ]
                 },
+            ),
+            "auth": _obj(
+                "Accounts (docs/security.md): every endpoint but health and the signed webhooks needs a "
+                "user or an API token. Always on in a cluster: the app refuses TASKTRACKER_AUTH=off "
+                "anywhere but on a loopback address.",
+                {
+                    "apiDocs": _str(
+                        "Who may read /docs and /openapi.json (TASKTRACKER_API_DOCS): open, viewer (any "
+                        "signed-in user) or off; unset: viewer.",
+                        enum=["open", "viewer", "off"],
+                    ),
+                    "admin": _obj(
+                        "The first admin: the API creates it at start when no user of that name exists, "
+                        "and never changes an existing user.",
+                        {
+                            "username": _str(
+                                "User name of the admin; empty: none is made (use `tasktracker user "
+                                "create` in an API pod).",
+                                default="admin",
+                                pattern=USERNAME_PATTERN,
+                            ),
+                            "email": _str("Email of the admin.", maxLength=254),
+                            "passwordSecretRef": _secret_ref(
+                                "Secret holding the admin's password (12 characters or more); unset: "
+                                "the operator generates one once into the Secret <name>-admin.",
+                                "password",
+                            ),
+                        },
+                        default={},
+                    ),
+                },
+                default={},
             ),
             "ingress": _obj(
                 "An Ingress for the dashboard (which proxies the API).",

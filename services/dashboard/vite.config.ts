@@ -26,5 +26,7 @@ export default defineConfig({
     setupFiles: ["src/test/setup.ts"],
     css: false,
     restoreMocks: true,
+    // The whole app mounts in jsdom for most tests; on a loaded 2-core machine 5 s is too tight.
+    testTimeout: 15_000,
   },
 });

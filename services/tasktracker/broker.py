@@ -20,6 +20,7 @@ from tasktracker.events.bus import quiet_nats_error
 from tasktracker.jetstream import ensure_consumer, ensure_stream
 
 CLASSIFY_MESSAGE = "messages.classify"
+PUSH_EXPORT = "exports.push"
 
 
 class JetStreamBroker(PullBasedJetStreamBroker):

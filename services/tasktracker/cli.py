@@ -8,6 +8,8 @@ tasktracker classify   classify a text and print the result
 tasktracker config     the effective settings; --docs: the reference of every variable
 tasktracker secrets rotate   re-encrypt stored secrets with the current secret key
 tasktracker openapi    print the OpenAPI document
+tasktracker user create|list|link   accounts; `link` prints a one-time sign-in link
+tasktracker token create NAME --user U   a personal API token
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +31,8 @@ from tasktracker.config import ConfigError, Settings
 from tasktracker.config import settings_or_exit as _settings
 from tasktracker.events.bus import InProcessBus
 
+T = TypeVar("T")
+
 app = typer.Typer(
     name="tasktracker",
     help="Task Tracker: turns team messages into classified, tracked tasks.",
@@ -36,7 +42,14 @@ app = typer.Typer(
 )
 
 
-def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port: int | None) -> None:
+def _serve(
+    role: str,
+    settings: Settings,
+    migrate: bool,
+    host: str | None,
+    port: int | None,
+    announce_login: bool = False,
+) -> None:
     import uvicorn
 
     from tasktracker import telemetry
@@ -46,20 +59,36 @@ def _serve(role: str, settings: Settings, migrate: bool, host: str | None, port:
 
     configure(settings.log_level, settings.log_format)
     telemetry.configure(settings, "tasktracker" if role == "all" else f"tasktracker-{role}")
+    bind_host, bind_port = host or settings.host, port or settings.port
     try:
-        application = create_app(settings, role=Role(role), migrate=migrate)
+        settings.check_bind(bind_host)
+        application = create_app(
+            settings,
+            role=Role(role),
+            migrate=migrate,
+            announce_login=_local_url(settings, bind_host, bind_port) if announce_login else None,
+        )
     except ConfigError as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
     uvicorn.run(
         application,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=bind_host,
+        port=bind_port,
         log_level=settings.log_level,
         log_config=None,  # uvicorn's records go through our handler (JSON off a terminal)
         timeout_graceful_shutdown=20,
         **application.state.uvicorn_options,
     )
+
+
+def _local_url(settings: Settings, host: str, port: int) -> str:
+    """Where the person who started the server opens it."""
+    if settings.public_url:
+        return settings.public_url
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 HostOpt = Annotated[str | None, typer.Option(help="Bind address (default TASKTRACKER_HOST or 127.0.0.1).")]
@@ -71,7 +100,7 @@ def run(host: HostOpt = None, port: PortOpt = None) -> None:
     """Run everything in one process: API, dashboard, worker (migrations applied first)."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _serve("all", settings, migrate=True, host=host, port=port)
+    _serve("all", settings, migrate=True, host=host, port=port, announce_login=True)
 
 
 @app.command()
@@ -194,7 +223,7 @@ class _StoreOnly:
 
 
 secrets_app = typer.Typer(
-    help="Secrets stored in the database (channel keys), encrypted with TASKTRACKER_SECRET_KEY.",
+    help="Secrets stored in the database (channel keys, export target tokens), encrypted with TASKTRACKER_SECRET_KEY.",
     no_args_is_help=True,
 )
 app.add_typer(secrets_app, name="secrets")
@@ -208,14 +237,16 @@ def rotate_secrets() -> None:
     from tasktracker.channels.service import reseal_secrets
     from tasktracker.crypto import SecretBox, SecretUnreadable
     from tasktracker.db import create_engine, create_sessionmaker
+    from tasktracker.exports.service import reseal_secrets as reseal_target_secrets
     from tasktracker.unit_of_work import unit_of_work
 
     async def _rotate() -> int:
         engine = create_engine(settings)
         store = _StoreOnly(settings, create_sessionmaker(engine))
         try:
-            async with unit_of_work(store) as uow:
-                return await reseal_secrets(uow.session, SecretBox.from_settings(settings))
+            box = SecretBox.from_settings(settings)
+            async with unit_of_work(store) as uow:  # one unit: all or nothing
+                return await reseal_secrets(uow.session, box) + await reseal_target_secrets(uow.session, box)
         finally:
             await engine.dispose()
 
@@ -225,6 +256,160 @@ def rotate_secrets() -> None:
         typer.echo(f"nothing changed: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{count} stored secret(s) encrypted with the current key")
+
+
+users_app = typer.Typer(help="Accounts: users with a role (viewer, editor, admin).", no_args_is_help=True)
+app.add_typer(users_app, name="user")
+tokens_app = typer.Typer(help="Personal API tokens (`Authorization: Bearer tt_...`).", no_args_is_help=True)
+app.add_typer(tokens_app, name="token")
+
+
+def _in_store(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one unit of work on the configured database; an AppError is one line and exit 1."""
+    from tasktracker.db import create_engine, create_sessionmaker
+    from tasktracker.errors import AppError
+    from tasktracker.unit_of_work import unit_of_work
+
+    async def _run() -> T:
+        engine = create_engine(settings)
+        try:
+            if settings.is_sqlite:  # the embedded mode migrates itself, as `tasktracker run` does
+                from tasktracker.migrations import upgrade
+
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+                await upgrade(engine, settings=settings)
+            async with unit_of_work(_StoreOnly(settings, create_sessionmaker(engine))) as uow:
+                return await work(uow.session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(_run())
+    except AppError as exc:
+        detail = (
+            exc.detail if isinstance(exc.detail, str) else "; ".join(str(d.get("msg")) for d in exc.detail)
+        )
+        typer.echo(f"error: {detail}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _read_password(password_file: Path | None) -> str:
+    from tasktracker.auth.passwords import WeakPassword, check_strength
+
+    if password_file is not None:
+        try:
+            password = password_file.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+        except OSError as exc:
+            typer.echo(f"error: cannot read {password_file}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
+    else:
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            typer.echo("error: the passwords differ", err=True)
+            raise typer.Exit(2)
+    try:
+        check_strength(password)
+    except WeakPassword as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return password
+
+
+RoleOpt = Annotated[str, typer.Option("--role", help="viewer, editor or admin.")]
+
+
+@users_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="Username: letters, digits and ._@- (stored lower-case).")],
+    role: RoleOpt = "viewer",
+    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    password_file: Annotated[
+        Path | None, typer.Option(help="Read the password from this file (else it is asked for).")
+    ] = None,
+) -> None:
+    """Create a user (the password: at least 12 characters)."""
+    from pydantic import SecretStr, ValidationError
+
+    from tasktracker.auth import service
+    from tasktracker.auth.schemas import UserCreate
+
+    settings = _settings()
+    password = _read_password(password_file)
+    try:
+        data = UserCreate(username=name, role=role, email=email, password=SecretStr(password))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"error: {problems}", err=True)
+        raise typer.Exit(2) from None
+
+    async def create(session: AsyncSession) -> str:
+        user = await service.create_user(session, data)
+        return f"user {user.username} ({user.role}) created"
+
+    typer.echo(_in_store(settings, create))
+
+
+@users_app.command("list")
+def user_list() -> None:
+    """Every user: name, role, whether disabled, email."""
+    from tasktracker.auth import service
+
+    async def rows(session: AsyncSession) -> list[str]:
+        return [
+            f"{u.id}\t{u.username}\t{u.role}\t{'disabled' if u.disabled else 'enabled'}\t{u.email or ''}"
+            for u in await service.list_users(session)
+        ]
+
+    for line in _in_store(_settings(), rows):
+        typer.echo(line)
+
+
+@users_app.command("link")
+def user_link(name: Annotated[str, typer.Argument(help="The user to sign in.")]) -> None:
+    """Print a one-time sign-in link for a user (works once, for TASKTRACKER_LOGIN_LINK_TTL_S)."""
+    from datetime import timedelta
+
+    from tasktracker.auth import service
+
+    settings = _settings()
+
+    async def link(session: AsyncSession) -> str:
+        user = await service.user_named(session, name)
+        return await service.one_time(session, user, "login", timedelta(seconds=settings.login_link_ttl_s))
+
+    value = _in_store(settings, link)
+    typer.echo(f"Open {_local_url(settings, settings.host, settings.port)}/api/auth/link?token={value}")
+
+
+@tokens_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. ci or bench.")],
+    user: Annotated[str, typer.Option("--user", help="The user the token acts as (with their role).")],
+    expires_in_days: Annotated[
+        int | None, typer.Option(help="Days until it expires (default: never).", min=1, max=3650)
+    ] = None,
+) -> None:
+    """Create a personal API token for a user and print it (it is shown this once)."""
+    from pydantic import ValidationError
+
+    from tasktracker.auth import service
+    from tasktracker.auth.schemas import TokenCreate
+
+    try:
+        data = TokenCreate(name=name, expires_in_days=expires_in_days)
+    except ValidationError as exc:
+        typer.echo(f"error: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+    async def create(session: AsyncSession) -> str:
+        owner = await service.user_named(session, user)
+        assert owner.id is not None
+        _, value = await service.create_token(session, owner.id, data)
+        return value
+
+    typer.echo(_in_store(_settings(), create))
 
 
 @app.command()

@@ -14,7 +14,7 @@ import re
 import sys
 from enum import StrEnum
 from functools import lru_cache
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -57,6 +57,16 @@ class TracingMode(StrEnum):
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 _HOST_PATTERN = re.compile(r"(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[?[0-9A-Fa-f:.]+\]?")
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _split(value: str) -> list[str]:
@@ -104,6 +114,7 @@ FILE_SETTINGS = (
     "slack_signing_secret",
     "metrics_token",
     "previous_secret_keys",
+    "admin_password",
 )
 
 
@@ -143,6 +154,21 @@ class FileSettingsSource(PydanticBaseSettingsSource):
         return values
 
 
+class AuthMode(StrEnum):
+    """Whether the API asks who is calling."""
+
+    on = "on"  # users, roles, sessions and API tokens
+    off = "off"  # every caller is a local admin: accepted only when the API binds a loopback address
+
+
+class ApiDocs(StrEnum):
+    """Who may read /docs, /redoc and /openapi.json."""
+
+    open = "open"
+    viewer = "viewer"  # a signed-in user (any role)
+    off = "off"
+
+
 class LogFormat(StrEnum):
     auto = "auto"  # JSON lines when stderr is not a terminal, text on a terminal
     json = "json"
@@ -166,6 +192,21 @@ class Settings(BaseSettings):
     # Comma-separated keys used before the current one: stored secrets sealed with them stay readable
     # until `tasktracker secrets rotate` has re-encrypted them.
     previous_secret_keys: SecretStr | None = None
+
+    auth: AuthMode = AuthMode.on
+    # Default: open in development and test, `viewer` in production.
+    api_docs: ApiDocs | None = None
+    # An admin the API creates at start when no user of that name exists (never changes an existing one);
+    # a password alone names `admin`.
+    admin_username: str = Field(default="", max_length=64)
+    admin_password: SecretStr | None = None
+    admin_email: str = Field(default="", max_length=254)
+    # A dashboard sign-in lasts this long after its last use (sliding).
+    session_ttl_h: float = Field(default=14 * 24.0, gt=0, le=366 * 24)
+    login_link_ttl_s: int = Field(default=15 * 60, ge=10, le=7 * 24 * 3600)
+    # How long a checked session or API token is believed without asking the database. Revoking,
+    # signing out, disabling or a role change end it at once (in other processes via the event bus).
+    auth_cache_ttl_s: float = Field(default=30.0, ge=0, le=3600)
 
     database_url: str = Field(default="", validation_alias=_env("DATABASE_URL"))
     # Given apart from the URL (as PostgreSQL Secrets hold it): put into the URL, which must name the user.
@@ -234,6 +275,16 @@ class Settings(BaseSettings):
     webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
     receipts_keep_days: int = Field(default=14, ge=1)
 
+    # Exports to GitHub, Jira, Linear and webhooks: attempts, backoff, and how often the worker looks for
+    # due exports and re-reads exported issues (sync back for webhooks that never arrived).
+    export_max_attempts: int = Field(default=8, ge=1, le=100)
+    export_backoff_s: float = Field(default=10.0, gt=0)
+    export_backoff_max_s: float = Field(default=3600.0, gt=0)
+    export_poll_interval_s: float = Field(default=5.0, gt=0)
+    export_reconcile_interval_s: float = Field(default=900.0, gt=0)
+    export_reconcile_batch: int = Field(default=100, ge=1, le=10_000)
+    export_http_timeout_s: float = Field(default=20.0, gt=0)
+
     dashboard_dir: Path | None = None
     cors_origins: str = ""
     # Host names the API answers to (DNS-rebinding guard); loopback names are always accepted.
@@ -246,6 +297,17 @@ class Settings(BaseSettings):
     ws_heartbeat_s: float = Field(default=20.0, gt=0)
     # A dashboard that reads nothing for this long while events wait for it is disconnected.
     ws_send_timeout_s: float = Field(default=10.0, gt=0, le=600)
+
+    # Rate limits (token buckets per API process; 0 turns one off): a rate and the burst above it.
+    rate_limit_ingest_per_s: float = Field(default=2000.0, ge=0)
+    rate_limit_ingest_burst: int = Field(default=10_000, ge=1)
+    rate_limit_webhook_per_s: float = Field(default=50.0, ge=0)
+    rate_limit_webhook_burst: int = Field(default=1000, ge=1)
+    rate_limit_login_account_per_min: float = Field(default=5.0, ge=0)
+    rate_limit_login_account_burst: int = Field(default=10, ge=1)
+    rate_limit_login_ip_per_min: float = Field(default=30.0, ge=0)
+    rate_limit_login_ip_burst: int = Field(default=60, ge=1)
+    rate_limit_max_keys: int = Field(default=50_000, ge=100, le=10_000_000)
 
     tracing: TracingMode = TracingMode.auto
     # The standard OpenTelemetry names, read here like the other bare names. The exporter speaks
@@ -382,8 +444,27 @@ class Settings(BaseSettings):
                 raise ValueError("DATABASE_URL must be set in production")
         return self
 
+    @model_validator(mode="after")
+    def _admin_bootstrap(self) -> Settings:
+        if self.admin_username and self.admin_password is None:
+            raise ValueError("TASKTRACKER_ADMIN_USERNAME needs TASKTRACKER_ADMIN_PASSWORD (or _FILE)")
+        if self.admin_password is not None and not self.admin_username:
+            self.admin_username = "admin"
+        if self.admin_password is not None and len(self.admin_password.get_secret_value()) < 12:
+            raise ValueError("TASKTRACKER_ADMIN_PASSWORD must be at least 12 characters")
+        return self
+
+    def check_bind(self, host: str) -> None:
+        """`TASKTRACKER_AUTH=off` lets anyone who reaches the port act as admin: loopback only."""
+        if self.auth is AuthMode.off and not is_loopback(host):
+            raise ConfigError(
+                f"TASKTRACKER_AUTH=off is accepted only when the API binds a loopback address "
+                f"(127.0.0.1, ::1, localhost), not {host!r}"
+            )
+
     def check_serving(self) -> None:
         """What serving HTTP needs besides the checks above (a worker, the bot or a migration do not)."""
+        self.check_bind(self.host)
         if self.environment is Environment.production and not _split(self.trusted_hosts):
             raise ConfigError(
                 "TASKTRACKER_TRUSTED_HOSTS must be set in production: the host names clients use "
@@ -401,6 +482,21 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def auth_on(self) -> bool:
+        return self.auth is AuthMode.on
+
+    @property
+    def effective_api_docs(self) -> ApiDocs:
+        if self.api_docs is not None:
+            return self.api_docs
+        return ApiDocs.viewer if self.environment is Environment.production else ApiDocs.open
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies only over HTTPS, except in development (http://127.0.0.1)."""
+        return self.environment is not Environment.development
 
     @property
     def embedded_broker(self) -> bool:

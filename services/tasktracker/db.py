@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -9,16 +10,17 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     CursorResult,
     DateTime,
     Executable,
     Insert,
     Table,
-    and_,
+    bindparam,
     event,
-    func,
-    or_,
+    false,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -118,6 +120,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
     # SQLite's own lower() folds ASCII only; searches must be case-insensitive in Cyrillic too.
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+    dbapi_connection.create_function("tt_search", 2, _sqlite_search, deterministic=True)
 
 
 def _unicode_lower(value: str | None) -> str | None:
@@ -214,12 +217,84 @@ async def execute_dml(session: AsyncSession, statement: Executable) -> CursorRes
     return cast("CursorResult[Any]", await session.execute(statement))
 
 
-def contains_words(columns: Any, q: str) -> ColumnElement[bool]:
-    """Case-insensitive search on every backend: each word must appear in one of the columns."""
-    cols = columns if isinstance(columns, (list, tuple)) else [columns]
-    clauses = []
-    for word in q.split()[:8]:
-        escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        clauses.append(or_(*(func.lower(col).like(pattern, escape="\\") for col in cols)))
-    return and_(*clauses)
+# Full-text search ----------------------------------------------------------------------------------------
+#
+# What `?q=` means, on both backends: every word of the query (up to 8) must begin a word of the text,
+# case-insensitively ("check" finds "Checkout", "помил" finds "Помилка"). On PostgreSQL each searched
+# table keeps `search_vector`, a stored generated `to_tsvector('simple', text)` with a GIN index — the
+# `simple` configuration only lower-cases, so English, Ukrainian and Russian text is indexed alike, with
+# no stemming to get wrong. Stored, not an expression index: when PostgreSQL walks the sort's index and
+# tests each row (a common word), reading the stored vector is cheap where parsing the text again is not
+# (measured: 254 ms against a few ms for a prefix matching 1% of 100,000 tasks). SQLite (the embedded
+# mode) reads the rows and tokenises them in Python the same way.
+
+SEARCH_CONFIG = "simple"
+MAX_SEARCH_WORDS = 8
+_WORD = re.compile(r"\w+")
+
+
+def search_words(q: str) -> list[str]:
+    """The query's words that can match anything: whitespace-separated, each with a letter or digit."""
+    return [word for word in q.split() if _WORD.search(word)][:MAX_SEARCH_WORDS]
+
+
+def tsquery_text(words: Sequence[str]) -> str:
+    """A `to_tsquery` input: each word quoted (so no operator in it is obeyed) and matched as a prefix."""
+    quoted = ("'" + word.replace("\\", "\\\\").replace("'", "''") + "':*" for word in words)
+    return " & ".join(quoted)
+
+
+def search_document(*columns: Any) -> ColumnElement[str]:
+    """The text a search looks in: the columns joined by a space (the GIN index is on this expression)."""
+    document: Any = columns[0]
+    for column in columns[1:]:
+        document = document + literal_column("' '") + column
+    return cast("ColumnElement[str]", document)
+
+
+class matches_search(FunctionElement[bool]):  # lower case: it reads as a SQL function
+    """A row matches every word of the search (see above). Arguments: the stored tsvector column and the
+    `to_tsquery` text (PostgreSQL), the document expression and the words joined by spaces (SQLite)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(matches_search)
+def _matches_search_sqlite(element: matches_search, compiler: SQLCompiler, **kw: Any) -> str:
+    _, _, document, words = list(element.clauses)
+    return f"tt_search({compiler.process(document, **kw)}, {compiler.process(words, **kw)})"
+
+
+@compiles(matches_search, "postgresql")
+def _matches_search_postgresql(element: matches_search, compiler: SQLCompiler, **kw: Any) -> str:
+    vector, query, _, _ = list(element.clauses)
+    return (
+        f"{compiler.process(vector, **kw)}"
+        f" @@ to_tsquery('{SEARCH_CONFIG}'::regconfig, {compiler.process(query, **kw)})"
+    )
+
+
+def search(table: str, document: Any, q: str) -> ColumnElement[bool]:
+    """Rows of `table` whose `document` holds every word of `q` as a word prefix; none when `q` has none.
+
+    The tsquery goes into the SQL as a literal, not a parameter: PostgreSQL then plans each search for
+    its words (a rare word by the GIN index, a common one along the sort's index), where the generic
+    plan of a prepared statement would have to guess, and a wrong guess reads the whole table."""
+    words = search_words(q)
+    if not words:
+        return false()
+    return matches_search(
+        literal_column(f"{table}.search_vector"),
+        bindparam("search_tsquery", tsquery_text(words), literal_execute=True),
+        document,
+        bindparam("search_words", " ".join(words)),
+    )
+
+
+def _sqlite_search(document: str | None, words: str | None) -> bool:
+    if document is None or not words:
+        return False
+    tokens = set(_WORD.findall(document.lower()))
+    parts = (part for word in words.split(" ") for part in _WORD.findall(word.lower()))
+    return all(any(token.startswith(part) for token in tokens) for part in parts)

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 class AppError(Exception):
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: Any, *, code: str | None = None) -> None:
         super().__init__(detail)
@@ -34,6 +35,30 @@ class Invalid(AppError):
 class Unauthorized(AppError):
     status_code = 401
     code = "unauthorized"
+
+
+class NotAuthenticated(AppError):
+    """No valid credentials: sign in, or send `Authorization: Bearer <API token>`."""
+
+    status_code = 401
+    code = "not_authenticated"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class RateLimited(AppError):
+    """429: the caller's bucket is empty; `Retry-After` (whole seconds, at least 1) says for how long."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: Any, *, retry_after: str) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": retry_after}
 
 
 class Unavailable(AppError):

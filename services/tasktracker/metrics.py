@@ -48,6 +48,9 @@ QUEUE_LAG = Gauge(
     ["stream", "consumer"],
 )
 WEBSOCKET_CLIENTS = Gauge("tasktracker_websocket_clients", "Dashboards connected to /ws of this process")
+RATE_LIMITED = Counter(
+    "tasktracker_rate_limited_total", "Requests refused with 429 by a rate limit", ["limit"]
+)
 RETRAINS = Counter("tasktracker_retrains_total", "Retrainings of the built-in model", ["outcome"])
 
 UNMATCHED_ROUTE = "unmatched"

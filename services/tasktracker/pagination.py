@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, or_
+from sqlalchemy import ColumnElement, Integer, Select, SQLColumnExpression, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tasktracker.errors import Invalid
@@ -54,10 +54,14 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
 
 
 def after_cursor(spec: SortSpec, cursor: str) -> ColumnElement[bool]:
+    """Rows past the cursor's (key, id), as one row-value comparison: an index on (key, id) starts the
+    next page where the last one ended (`a < x OR (a = x AND b < y)` would read it from the start)."""
     value, row_id = decode_cursor(cursor, spec.kind)
+    key_type = getattr(spec.key, "type", None)  # a column's or an expression's SQL type
+    last = tuple_(literal(value, key_type), literal(row_id, Integer()))
     if spec.descending:
-        return or_(spec.key < value, and_(spec.key == value, spec.id < row_id))
-    return or_(spec.key > value, and_(spec.key == value, spec.id > row_id))
+        return tuple_(spec.key, spec.id) < last
+    return tuple_(spec.key, spec.id) > last
 
 
 def order_by(spec: SortSpec) -> list[ColumnElement[Any]]:

@@ -63,6 +63,7 @@ class UnitOfWork:
     session: AsyncSession
     events: list[Event] = field(default_factory=list)
     classify: list[int] = field(default_factory=list)
+    jobs: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     actions: list[AfterCommit] = field(default_factory=list)
     discarded: bool = False
 
@@ -72,6 +73,11 @@ class UnitOfWork:
     def queue_classification(self, message_ids: Iterable[int]) -> None:
         self.classify.extend(message_ids)
 
+    def queue_job(self, name: str, *args: Any) -> None:
+        """Send a job once the unit is committed (its rows exist by then). A job that cannot be sent is
+        left to the sweep of its domain (exports: the rows stay due)."""
+        self.jobs.append((name, args))
+
     def after_commit(self, action: AfterCommit) -> None:
         """Run once the unit is committed and its events and jobs are sent; a failure is only logged."""
         self.actions.append(action)
@@ -80,6 +86,7 @@ class UnitOfWork:
         """Commit the data but send nothing queued so far (an import with no broker to send jobs to)."""
         self.events.clear()
         self.classify.clear()
+        self.jobs.clear()
 
     def discard(self) -> None:
         """Roll back at the end instead of committing, and send nothing."""
@@ -102,8 +109,8 @@ async def unit_of_work(resources: Resources) -> AsyncIterator[UnitOfWork]:
 async def send(resources: Resources, uow: UnitOfWork) -> None:
     """What a committed unit queued: events, then jobs, then the other actions. Never raises.
 
-    Jobs go to the process's `JobSender` when it has a running one (they are sent in the background),
-    else they are sent here.
+    Classification jobs go to the process's `JobSender` when it has a running one (sent in the
+    background, many at once); other jobs, and classification jobs without a sender, are sent here.
     """
     await publish(resources.bus, uow.events)
     if uow.classify:
@@ -112,6 +119,8 @@ async def send(resources: Resources, uow: UnitOfWork) -> None:
             sender.submit(uow.classify)
         else:
             await send_classification_jobs(resources, uow.classify)
+    if uow.jobs:
+        await send_jobs(resources, uow.jobs)
     for action in uow.actions:
         try:
             await action()
@@ -155,6 +164,30 @@ async def send_classification_jobs(resources: Resources, message_ids: list[int])
             break
         except Exception:
             log.warning("could not enqueue message %s; the sweep will retry", message_id, exc_info=True)
+    return sent
+
+
+async def send_jobs(resources: Resources, jobs: list[tuple[str, tuple[Any, ...]]]) -> int:
+    """Send other jobs (by name, with their arguments); returns how many were sent. Like classification
+    jobs: nothing is tried while the broker is away, and a slow broker stops the rest."""
+    if not resources.broker_connected():
+        log.warning("broker not connected; %d job(s) left for their sweep", len(jobs))
+        return 0
+    sent = 0
+    for name, args in jobs:
+        try:
+            with telemetry.span(f"{name}.enqueue", kind=SpanKind.PRODUCER):
+                await asyncio.wait_for(
+                    enqueue(resources.broker, name, *args), resources.settings.enqueue_timeout_s
+                )
+            sent += 1
+        except TimeoutError:
+            log.warning(
+                "broker did not take a %s job in time; %d job(s) left for their sweep", name, len(jobs) - sent
+            )
+            break
+        except Exception:
+            log.warning("could not enqueue a %s job; its sweep will retry", name, exc_info=True)
     return sent
 
 

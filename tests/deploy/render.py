@@ -32,7 +32,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
 
 # Secrets that values files name but the chart does not make (the operator of the cluster does).
 EXTERNAL_SECRETS: dict[str, set[str]] = {
-    "external": {"tasks-db", "tasks-nats", "tasks-app"},
+    "external": {"tasks-db", "tasks-nats", "tasks-app", "tasks-admin"},
     "ingress-tls": {f"{RELEASE}-tasktracker-tls"},  # cert-manager's, from the ingress annotation
 }
 

@@ -4,6 +4,7 @@ on the rendered objects (ports, paths, selectors, references, names the app know
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -647,7 +648,12 @@ def test_notes_tell_how_to_open_the_dashboard(tmp_path, renders, helm_path) -> N
     service = renders["default"].get("Service", forward.group(1))
     assert int(forward.group(2)) in {p["port"] for p in service["spec"]["ports"]}
     assert f"rollout status deploy/{FULLNAME}-api" in notes
-    assert "no accounts or admin role" in notes  # what stands in for "create the first admin"
+    # The first admin: its name, and the command that reads the generated password from the real Secret.
+    assert 'Sign in as "admin"' in notes
+    secret = re.search(r"get secret (\S+) -o jsonpath='\{\.data\.(\S+)\}'", notes)
+    assert secret is not None, notes
+    assert secret.group(2) in renders["default"].get("Secret", secret.group(1))["data"]
+    assert "tasktracker user link admin" in notes
     assert "keda.sh/v1alpha1" in notes  # KEDA asked for, not served: the notes say so
 
 
@@ -658,6 +664,8 @@ def test_notes_for_a_public_install_with_the_bot(tmp_path, renders, helm_path) -
     assert job is not None and renders["ingress-tls"].find("Job", job.group(1)) is not None
     assert "https://tasks.example.com/webhook/telegram" in notes
     assert "keda.sh/v1alpha1" not in render_notes(tmp_path / "k", "keda")
+    external = render_notes(tmp_path / "e", "external")
+    assert 'Sign in as "ops-admin"' in external and 'your Secret "tasks-admin"' in external
 
 
 def test_keda_with_an_external_nats_scales_on_its_monitoring_endpoint(helm_path) -> None:
@@ -715,3 +723,117 @@ def test_the_api_serves_the_hosts_it_is_reached_by(renders) -> None:
         forwarded_allow_ips=data["TASKTRACKER_FORWARDED_ALLOW_IPS"],
     )
     settings.check_serving()
+
+
+# Accounts --------------------------------------------------------------------------------------------
+
+ADMIN_ENV = {"TASKTRACKER_ADMIN_USERNAME", "TASKTRACKER_ADMIN_EMAIL", "TASKTRACKER_ADMIN_PASSWORD_FILE"}
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item.get("value", "") for item in container.get("env", [])}
+
+
+@matrix
+def test_only_the_api_container_bootstraps_the_admin_and_auth_is_on_everywhere(renders, name: str) -> None:
+    rendered = renders[name]
+    assert config_data(rendered)["TASKTRACKER_AUTH"] == "on"
+    seen = []
+    for obj in rendered.objects:
+        spec = pod_spec(obj)
+        for container in containers(spec) if spec else []:
+            admin = set(_env(container)) & ADMIN_ENV
+            if obj["kind"] == "Deployment" and _component_of(obj) == "api" and container["name"] == "api":
+                seen.append(container)
+                assert {"TASKTRACKER_ADMIN_USERNAME", "TASKTRACKER_ADMIN_PASSWORD_FILE"} <= admin
+            else:
+                # Settings refuses a username without a password: no other process may get half of it.
+                assert not admin, f"{name}: {obj['metadata']['name']}/{container['name']} gets {admin}"
+    assert len(seen) == 1
+
+
+def _component_of(obj: dict[str, Any]) -> str:
+    return str(obj["metadata"]["labels"].get("app.kubernetes.io/component", ""))
+
+
+def _api_container(rendered: Rendered) -> dict[str, Any]:
+    api = rendered.get("Deployment", f"{FULLNAME}-api")
+    return next(c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "api")
+
+
+def test_the_chart_generates_the_admin_password_into_its_own_secret(renders) -> None:
+    rendered = renders["default"]
+    env = _env(_api_container(rendered))
+    assert env["TASKTRACKER_ADMIN_USERNAME"] == "admin"
+    assert env["TASKTRACKER_ADMIN_PASSWORD_FILE"] == "/var/run/secrets/tasktracker/admin/password"
+    assert "TASKTRACKER_ADMIN_EMAIL" not in env
+    secret = rendered.get("Secret", f"{FULLNAME}-admin")
+    password = base64.b64decode(secret["data"]["password"]).decode()
+    assert len(password) >= 12 and password.isalnum()  # Settings wants 12 characters or more
+    # Not in the app Secret, which the worker and bot mount too.
+    assert "password" not in rendered.get("Secret", FULLNAME)["data"]
+
+
+def test_an_existing_admin_secret_is_used_with_its_key(renders) -> None:
+    rendered = renders["external"]
+    env = _env(_api_container(rendered))
+    assert env["TASKTRACKER_ADMIN_USERNAME"] == "ops-admin"
+    assert env["TASKTRACKER_ADMIN_EMAIL"] == "ops@example.com"
+    assert env["TASKTRACKER_ADMIN_PASSWORD_FILE"] == "/var/run/secrets/tasktracker/admin/admin-password"
+    assert rendered.find("Secret", f"{FULLNAME}-admin") is None  # the chart makes none
+    volumes = rendered.get("Deployment", f"{FULLNAME}-api")["spec"]["template"]["spec"]["volumes"]
+    admin = next(v for v in volumes if v["name"] == "admin-secret")
+    assert admin["secret"]["secretName"] == "tasks-admin"
+
+
+def test_api_docs_value_reaches_the_config(renders) -> None:
+    assert config_data(renders["ingress-tls"])["TASKTRACKER_API_DOCS"] == "off"
+    assert "TASKTRACKER_API_DOCS" not in config_data(renders["default"])  # the app's default: viewer
+
+
+def test_without_an_admin_username_nothing_is_bootstrapped(helm_path) -> None:
+    rendered = render("default", sets=("auth.admin.username=",))
+    assert not set(_env(_api_container(rendered))) & ADMIN_ENV
+    assert rendered.find("Secret", f"{FULLNAME}-admin") is None
+    mounts = {m["name"] for m in _api_container(rendered)["volumeMounts"]}
+    assert "admin-secret" not in mounts
+
+
+def test_extra_env_cannot_smuggle_the_admin_in(helm_path) -> None:
+    for variable in ("TASKTRACKER_ADMIN_PASSWORD", "TASKTRACKER_ADMIN_USERNAME", "TASKTRACKER_AUTH"):
+        result = helm(
+            *template_args([VALUES_DIR / "default-values.yaml"], sets=(f"config.extraEnv.{variable}=x",)),
+            check=False,
+        )
+        assert result.returncode != 0 and f"config.extraEnv.{variable}" in result.stderr, variable
+
+
+def test_a_key_rotation_gives_every_app_process_the_earlier_keys(helm_path) -> None:
+    """Between deploying a new secret key and `tasktracker secrets rotate`, every process must still read
+    what the old key sealed: the earlier keys reach all of them as a file from the app Secret."""
+    rendered = render(
+        "default", sets=("secrets.secretKey=new-key-0123456789", "secrets.previousSecretKeys=old-key-1")
+    )
+    secret = rendered.get("Secret", FULLNAME)
+    assert base64.b64decode(secret["data"]["previous-secret-keys"]).decode() == "old-key-1"
+    checked = 0
+    for obj, container in app_containers(rendered):
+        env = _env(container)
+        if "TASKTRACKER_SECRET_KEY_FILE" not in env:
+            continue  # the `helm test` pod: no secrets at all
+        assert env.get("TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE") == (
+            "/var/run/secrets/tasktracker/app/previous-secret-keys"
+        ), f"{obj['metadata']['name']}/{container['name']}"
+        _check_file_env(rendered, pod_spec(obj) or {}, container, set())
+        checked += 1
+    assert checked >= 4  # api, worker, migration, and their schema waits
+    for _, container in app_containers(render("default")):
+        assert "TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE" not in _env(container)
+    external = render("external", sets=("secrets.withPreviousSecretKeys=true",))
+    for obj, container in app_containers(external):
+        env = _env(container)
+        if "TASKTRACKER_SECRET_KEY_FILE" in env and "helm.sh/hook" not in obj["metadata"].get(
+            "annotations", {}
+        ):
+            # (the pre-upgrade migration hook of an external database has its own copy of the key only)
+            assert "TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE" in env, obj["metadata"]["name"]

@@ -47,14 +47,15 @@ CHROMIUM_ARGS = [
 class TaskTrackerServer:
     """`tasktracker run` in a subprocess; stop() and start() again keep the port and the data."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.extra_env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         tasktracker = Path(sys.executable).parent / "tasktracker"
         env = {
             **os.environ,
@@ -66,6 +67,8 @@ class TaskTrackerServer:
             "TASKTRACKER_CLASSIFIER": "builtin",
             "TASKTRACKER_WS_HEARTBEAT_S": "2",
             "TASKTRACKER_LOG_LEVEL": "warning",
+            "TASKTRACKER_AUTH": "off",  # the sign-in flow has browser tests of its own
+            **self.extra_env,
         }
         for name in ("DATABASE_URL", "NATS_URL", "TASKTRACKER_DATABASE_URL", "TASKTRACKER_NATS_URL"):
             env.pop(name, None)
@@ -104,6 +107,13 @@ class TaskTrackerServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
+    def env(self) -> dict[str, str]:
+        """The environment of the server's own CLI (`tasktracker user create`, …): same data."""
+        env = {**os.environ, "TASKTRACKER_DATA_DIR": str(self.data_dir), **self.extra_env}
+        for name in ("DATABASE_URL", "NATS_URL", "TASKTRACKER_DATABASE_URL", "TASKTRACKER_NATS_URL"):
+            env.pop(name, None)
+        return env
+
 
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
@@ -134,8 +144,10 @@ def axe_source() -> str:
     return AXE.read_text()
 
 
-def _start_server(data_dir: Path, port: int | None = None) -> TaskTrackerServer:
-    server = TaskTrackerServer(data_dir, port)
+def _start_server(
+    data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+) -> TaskTrackerServer:
+    server = TaskTrackerServer(data_dir, port, env)
     server.start()
     return server
 

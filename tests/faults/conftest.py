@@ -37,6 +37,7 @@ def base_env(data_dir: Path, database_url: str, nats_url: str, **extra: str) -> 
         "TASKTRACKER_HEALTH_PORT": str(free_port()),
         "PORT": str(free_port()),
         "TASKTRACKER_LOG_LEVEL": "info",
+        "TASKTRACKER_AUTH": "off",  # the processes bind 127.0.0.1; these tests are about faults, not access
     }
     env.update(extra)
     return env

@@ -37,6 +37,7 @@ def all_children(spec: Spec) -> list[dict[str, Any]]:
     objs = [
         builders.build_app_configmap(spec, NAME, NS),
         builders.build_app_secret(spec, NAME, NS, secret_key="k" * 40, webhook_secret="w" * 40),
+        builders.build_admin_secret(spec, NAME, NS, password="a" * 32),
         builders.build_api_service(spec, NAME, NS),
         builders.build_api_deployment(spec, NAME, NS),
         builders.build_worker_deployment(spec, NAME, NS),
@@ -222,6 +223,10 @@ def test_app_pods_wait_for_the_schema_and_read_secrets_from_files(spec: Spec) ->
     assert volumes["app-secrets"]["secret"]["secretName"] == f"{NAME}-app"
     env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
     mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    # Besides files, only the admin's name and email, which are no secrets (the password is a file).
+    assert env.pop("TASKTRACKER_ADMIN_USERNAME") == spec["auth"]["admin"]["username"]
+    env.pop("TASKTRACKER_ADMIN_EMAIL", None)
+    assert "TASKTRACKER_ADMIN_PASSWORD_FILE" in env
     for variable, path in env.items():
         assert variable.endswith("_FILE")
         assert path.rsplit("/", 1)[0] in mounts, f"{variable} points outside the mounted secrets"
@@ -394,3 +399,69 @@ def test_the_api_trusts_its_service_names_and_the_public_host(full_sample: dict[
         f"{NAME}-api.{NS}.svc.cluster.local",
         "tasks.example.com",
     ]
+
+
+# Accounts ------------------------------------------------------------------------------------------------
+
+
+def _api_pod(spec: Spec) -> dict[str, Any]:
+    pod: dict[str, Any] = builders.build_api_deployment(spec, NAME, NS)["spec"]["template"]["spec"]
+    return pod
+
+
+def test_only_the_api_container_gets_the_admin_bootstrap(spec: Spec) -> None:
+    """Settings refuses an admin username without its password: no other process may get half of it."""
+    assert builders.build_app_configmap(spec, NAME, NS)["data"]["TASKTRACKER_AUTH"] == "on"
+    for obj in all_children(spec):
+        pod = _pod_spec(obj)
+        for container in (pod["containers"] + pod.get("initContainers", [])) if pod else []:
+            names = {env["name"] for env in container.get("env", [])}
+            admin = {n for n in names if n.startswith("TASKTRACKER_ADMIN_")}
+            is_api = obj["kind"] == "Deployment" and obj["metadata"]["name"] == f"{NAME}-api"
+            if is_api and container["name"] == "api":
+                assert {"TASKTRACKER_ADMIN_USERNAME", "TASKTRACKER_ADMIN_PASSWORD_FILE"} <= admin
+            else:
+                assert not admin, f"{obj['metadata']['name']}/{container['name']}: {admin}"
+
+
+def test_the_admin_password_comes_from_the_generated_secret_by_default(
+    minimal_sample: dict[str, Any],
+) -> None:
+    spec = with_defaults(minimal_sample["spec"])
+    assert spec["auth"]["admin"]["username"] == "admin"
+    pod = _api_pod(spec)
+    env = _env(pod["containers"][0])
+    assert env["TASKTRACKER_ADMIN_PASSWORD_FILE"] == "/var/run/secrets/tasktracker/admin/password"
+    volume = next(v for v in pod["volumes"] if v["name"] == "admin-secret")
+    assert volume["secret"]["secretName"] == f"{NAME}-admin"
+    secret = builders.build_admin_secret(spec, NAME, NS, password="x" * 32)
+    assert secret["metadata"]["name"] == f"{NAME}-admin" and secret["stringData"] == {"password": "x" * 32}
+    assert "TASKTRACKER_API_DOCS" not in builders.build_app_configmap(spec, NAME, NS)["data"]
+
+
+def test_a_named_admin_secret_and_api_docs_are_passed_on(full_sample: dict[str, Any]) -> None:
+    spec = with_defaults(full_sample["spec"])
+    pod = _api_pod(spec)
+    env = _env(pod["containers"][0])
+    assert env["TASKTRACKER_ADMIN_USERNAME"] == "ops-admin"
+    assert env["TASKTRACKER_ADMIN_EMAIL"] == "ops@example.com"
+    volume = next(v for v in pod["volumes"] if v["name"] == "admin-secret")
+    assert volume["secret"]["secretName"] == "tasktracker-admin"
+    assert volume["secret"]["items"] == [{"key": "password", "path": "password"}]
+    assert builders.build_app_configmap(spec, NAME, NS)["data"]["TASKTRACKER_API_DOCS"] == "viewer"
+
+
+def test_an_empty_admin_username_bootstraps_nobody(minimal_sample: dict[str, Any]) -> None:
+    raw = copy.deepcopy(minimal_sample["spec"])
+    raw["auth"] = {"admin": {"username": ""}}
+    pod = _api_pod(with_defaults(raw))
+    assert not [e for e in pod["containers"][0]["env"] if e["name"].startswith("TASKTRACKER_ADMIN_")]
+    assert "admin-secret" not in {v["name"] for v in pod["volumes"]}
+
+
+def test_a_bad_admin_username_is_refused(minimal_sample: dict[str, Any]) -> None:
+    raw = copy.deepcopy(minimal_sample["spec"])
+    raw["auth"] = {"admin": {"username": "admin; drop table users"}, "apiDocs": "everyone"}
+    errors = validate(with_defaults(raw), NAME)
+    assert any(e.startswith("spec.auth.admin.username") for e in errors), errors
+    assert any(e.startswith("spec.auth.apiDocs") for e in errors), errors

@@ -398,3 +398,37 @@ async def test_webhook_bot_registers_its_url_and_a_failure_degrades(
     )
     degraded = await _condition_is(cluster, "Degraded", "True", "WebhookRegistrationFailed")
     assert "Unauthorized" in degraded["message"]
+
+
+async def test_the_admin_password_is_generated_once_and_kept(
+    cluster: Cluster, minimal_sample: dict[str, Any]
+) -> None:
+    await _bring_up(cluster, minimal_sample)
+    secret = await _exists(cluster, "Secret", f"{NAME}-admin")
+    tracker = await cluster.get("TaskTracker", NAME)
+    assert tracker is not None and _owner_uid(secret) == tracker["metadata"]["uid"]
+    password = (secret.get("stringData") or {}).get("password") or secret["data"]["password"]
+    assert len(password) >= 12
+    api = await _exists(cluster, "Deployment", f"{NAME}-api")
+    volumes = {v["name"]: v for v in api["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["admin-secret"]["secret"]["secretName"] == f"{NAME}-admin"
+    # A later reconcile (a spec change) never replaces it: the admin made with it keeps working.
+    await cluster.change_spec(NAME, {"api": {"replicas": 3}})
+    await cluster.wait_for("the API scaled to 3", lambda: _api_replicas_are(cluster, 3))
+    again = await cluster.get("Secret", f"{NAME}-admin")
+    assert again is not None
+    assert ((again.get("stringData") or {}).get("password") or again["data"]["password"]) == password
+
+
+async def _api_replicas_are(cluster: Cluster, replicas: int) -> bool:
+    api = await cluster.get("Deployment", f"{NAME}-api")
+    return api is not None and api["spec"]["replicas"] == replicas
+
+
+async def test_a_missing_admin_secret_is_invalid(cluster: Cluster, minimal_sample: dict[str, Any]) -> None:
+    sample = copy.deepcopy(minimal_sample)
+    sample["spec"]["auth"] = {"admin": {"passwordSecretRef": {"name": "first-admin"}}}
+    await cluster.create(sample)
+    ready = await _condition_is(cluster, "Ready", "False", "InvalidSpec")
+    assert "auth.admin.passwordSecretRef: Secret 'first-admin' does not exist" in ready["message"]
+    assert await cluster.get("Secret", f"{NAME}-admin") is None

@@ -163,6 +163,13 @@ seccompProfile:
 {{- end -}}
 {{- end -}}
 
+{{/* Whether the app Secret holds earlier secret keys (a key rotation is under way). */}}
+{{- define "tasktracker.hasPreviousSecretKeys" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- if .Values.secrets.withPreviousSecretKeys -}}true{{- end -}}
+{{- else if .Values.secrets.previousSecretKeys -}}true{{- end -}}
+{{- end -}}
+
 {{- define "tasktracker.appSecretName" -}}
 {{- default (include "tasktracker.fullname" .) .Values.secrets.existingSecret -}}
 {{- end -}}
@@ -201,6 +208,10 @@ Call with (dict "root" $ "role" "api").
   value: {{ $dir }}/app/{{ $root.Values.secrets.keys.telegramWebhookSecret }}
 {{- end }}
 {{- end }}
+{{- if include "tasktracker.hasPreviousSecretKeys" $root }}
+- name: TASKTRACKER_PREVIOUS_SECRET_KEYS_FILE
+  value: {{ $dir }}/app/{{ $root.Values.secrets.keys.previousSecretKeys }}
+{{- end }}
 {{- if $root.Values.monitoring.appMetrics }}
 - name: TASKTRACKER_METRICS_TOKEN_FILE
   value: {{ $dir }}/app/{{ $root.Values.secrets.keys.metricsToken }}
@@ -208,6 +219,49 @@ Call with (dict "root" $ "role" "api").
 {{- if $root.Values.slack.enabled }}
 - name: TASKTRACKER_SLACK_SIGNING_SECRET_FILE
   value: {{ $dir }}/app/{{ $root.Values.secrets.keys.slackSigningSecret }}
+{{- end }}
+{{- end -}}
+
+{{/* The Secret holding the first admin's password: the user's, or the one the chart generates. */}}
+{{- define "tasktracker.adminSecretName" -}}
+{{- default (include "tasktracker.componentName" (dict "root" . "component" "admin")) .Values.auth.admin.existingSecret -}}
+{{- end -}}
+
+{{/*
+The API container's admin bootstrap (only the API creates users at start; the other processes must not
+get half of it): the name and email as values, the password as a file.
+*/}}
+{{- define "tasktracker.adminEnv" -}}
+{{- $admin := .Values.auth.admin -}}
+{{- if $admin.username }}
+- name: TASKTRACKER_ADMIN_USERNAME
+  value: {{ $admin.username | quote }}
+{{- if $admin.email }}
+- name: TASKTRACKER_ADMIN_EMAIL
+  value: {{ $admin.email | quote }}
+{{- end }}
+- name: TASKTRACKER_ADMIN_PASSWORD_FILE
+  value: {{ include "tasktracker.secretsDir" . }}/admin/{{ $admin.passwordKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "tasktracker.adminVolumeMount" -}}
+{{- if .Values.auth.admin.username }}
+- name: admin-secret
+  mountPath: {{ include "tasktracker.secretsDir" . }}/admin
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "tasktracker.adminVolume" -}}
+{{- if .Values.auth.admin.username }}
+- name: admin-secret
+  secret:
+    secretName: {{ include "tasktracker.adminSecretName" . }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.auth.admin.passwordKey }}
+        path: {{ .Values.auth.admin.passwordKey }}
 {{- end }}
 {{- end -}}
 
@@ -308,7 +362,7 @@ other names of variables the chart sets itself (Settings reads PORT and TASKTRAC
 tests/deploy keeps this list equal to what Settings defines.
 */}}
 {{- define "tasktracker.reservedEnv" -}}
-{{- $secrets := list "TASKTRACKER_SECRET_KEY" "TASKTRACKER_DATABASE_PASSWORD" "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET" "TASKTRACKER_SLACK_SIGNING_SECRET" "SLACK_SIGNING_SECRET" "TASKTRACKER_TELEGRAM_BOT_TOKEN" "TELEGRAM_BOT_TOKEN" "TASKTRACKER_DATABASE_URL" "DATABASE_URL" "TASKTRACKER_NATS_URL" "NATS_URL" "TASKTRACKER_METRICS_TOKEN" "TASKTRACKER_PREVIOUS_SECRET_KEYS" -}}
+{{- $secrets := list "TASKTRACKER_SECRET_KEY" "TASKTRACKER_ADMIN_PASSWORD" "TASKTRACKER_ADMIN_USERNAME" "TASKTRACKER_ADMIN_EMAIL" "TASKTRACKER_DATABASE_PASSWORD" "TASKTRACKER_TELEGRAM_WEBHOOK_SECRET" "TASKTRACKER_SLACK_SIGNING_SECRET" "SLACK_SIGNING_SECRET" "TASKTRACKER_TELEGRAM_BOT_TOKEN" "TELEGRAM_BOT_TOKEN" "TASKTRACKER_DATABASE_URL" "DATABASE_URL" "TASKTRACKER_NATS_URL" "NATS_URL" "TASKTRACKER_METRICS_TOKEN" "TASKTRACKER_PREVIOUS_SECRET_KEYS" -}}
 {{- $files := list -}}
 {{- range $secrets }}{{ $files = append $files (printf "%s_FILE" .) }}{{ end -}}
 {{- concat $secrets $files (list "PORT" "OLLAMA_BASE_URL" "FORWARDED_ALLOW_IPS") | join "," -}}

@@ -17,6 +17,7 @@ from tasktracker_operator.builders.app import (
     build_worker_deployment,
 )
 from tasktracker_operator.builders.backing import (
+    build_admin_secret,
     build_app_secret,
     build_model_pull_job,
     build_nats_configmap,
@@ -34,6 +35,7 @@ from tasktracker_operator.builders.backing import (
 from tasktracker_operator.builders.scaling import build_worker_hpa, build_worker_scaledobject
 
 __all__ = [
+    "build_admin_secret",
     "build_api_deployment",
     "build_api_service",
     "build_app_configmap",

@@ -22,6 +22,7 @@ from tasktracker_operator.builders.common import (
     POSTGRES_PORT,
     POSTGRES_USER,
     Obj,
+    admin_secret_name,
     app_image,
     app_secret_name,
     child_name,
@@ -101,7 +102,10 @@ def build_app_configmap(spec: Spec, name: str, namespace: str) -> Obj:
         "TASKTRACKER_WORKER_CONCURRENCY": str(spec["workers"]["concurrency"]),
         "TASKTRACKER_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
         "TASKTRACKER_CLASSIFIER": "ollama" if ollama["enabled"] else "builtin",
+        "TASKTRACKER_AUTH": "on",  # the app refuses off anywhere but on loopback
     }
+    if "apiDocs" in spec["auth"]:
+        data["TASKTRACKER_API_DOCS"] = spec["auth"]["apiDocs"]
     # The API answers only to these Host names (its DNS-rebinding guard, required in production): its
     # in-cluster names and the public host. Proxies (the ingress controller, the dashboard's Nginx)
     # reach it from pod addresses, so their X-Forwarded-* headers are believed from anywhere.
@@ -180,6 +184,37 @@ def _secret_files(spec: Spec, name: str) -> tuple[list[Obj], list[Obj], list[Obj
     return env, mounts, volumes
 
 
+def _admin_secret_ref(spec: Spec, name: str) -> tuple[str, str] | None:
+    """(Secret, key) of the first admin's password; None when no admin is bootstrapped."""
+    admin = spec["auth"]["admin"]
+    if not admin["username"]:
+        return None
+    ref = admin.get("passwordSecretRef")
+    return (ref["name"], ref["key"]) if ref else (admin_secret_name(name), "password")
+
+
+def _admin_bootstrap(spec: Spec, name: str) -> tuple[list[Obj], list[Obj], list[Obj]]:
+    """The API container's admin bootstrap: (env, volume mounts, volumes). Only the API creates users at
+    start, and Settings refuses a username without its password, so no other container gets any of it."""
+    secret_ref = _admin_secret_ref(spec, name)
+    if secret_ref is None:
+        return [], [], []
+    admin = spec["auth"]["admin"]
+    secret, key = secret_ref
+    env = [{"name": "TASKTRACKER_ADMIN_USERNAME", "value": admin["username"]}]
+    if admin.get("email"):
+        env.append({"name": "TASKTRACKER_ADMIN_EMAIL", "value": admin["email"]})
+    env.append({"name": "TASKTRACKER_ADMIN_PASSWORD_FILE", "value": f"{SECRETS_DIR}/admin/{key}"})
+    mounts = [{"name": "admin-secret", "mountPath": f"{SECRETS_DIR}/admin", "readOnly": True}]
+    volumes = [
+        {
+            "name": "admin-secret",
+            "secret": {"secretName": secret, "defaultMode": 0o440, "items": [{"key": key, "path": key}]},
+        }
+    ]
+    return env, mounts, volumes
+
+
 def _probe(path: str, port: str, period: int, timeout: int | None, failures: int) -> Obj:
     probe: Obj = {"httpGet": {"path": path, "port": port}, "periodSeconds": period}
     if timeout is not None:
@@ -211,6 +246,9 @@ def app_container(spec: Spec, name: str, role: str) -> Obj:
     container = _base_container(spec, name, role, [role], section)
     if role == "api":
         container["ports"] = [{"name": "http", "containerPort": API_PORT, "protocol": "TCP"}]
+        admin_env, admin_mounts, _ = _admin_bootstrap(spec, name)
+        container["env"] += admin_env
+        container["volumeMounts"] += admin_mounts
     elif role in ("worker", "bot"):
         container["ports"] = [{"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"}]
     for probe, settings in PROBES.get(role, {}).items():
@@ -239,6 +277,8 @@ def _app_pod(spec: Spec, name: str, role: str, component: str, checksum: str | N
         pod_spec["initContainers"] = [wait_for_schema_container(spec, name)]
     pod_spec["containers"] = [app_container(spec, name, role)]
     pod_spec["volumes"] = volumes + secret_volumes
+    if role == "api":
+        pod_spec["volumes"] += _admin_bootstrap(spec, name)[2]
     template: Obj = {"metadata": {"labels": labels(spec, name, component)}, "spec": pod_spec}
     if checksum is not None:
         template["metadata"]["annotations"] = {"checksum/config": checksum}

@@ -14,6 +14,7 @@ from tasktracker_operator.builders.common import (
     POSTGRES_UID,
     POSTGRES_USER,
     Obj,
+    admin_secret_name,
     app_secret_name,
     child_name,
     container_security,
@@ -48,6 +49,11 @@ def build_app_secret(spec: Spec, name: str, namespace: str, *, secret_key: str, 
     """The app's generated secrets; the handler creates it once and never overwrites it."""
     data = {"secret-key": secret_key, "telegram-webhook-secret": webhook_secret}
     return _secret(spec, name, namespace, "api", app_secret_name(name), data)
+
+
+def build_admin_secret(spec: Spec, name: str, namespace: str, *, password: str) -> Obj:
+    """The first admin's generated password; the handler creates it once and never overwrites it."""
+    return _secret(spec, name, namespace, "api", admin_secret_name(name), {"password": password})
 
 
 def build_postgres_secret(spec: Spec, name: str, namespace: str, *, password: str) -> Obj:

@@ -40,6 +40,11 @@ def app_secret_name(name: str) -> str:
     return f"{name}-app"
 
 
+def admin_secret_name(name: str) -> str:
+    """The Secret the operator generates for the first admin's password (without auth.admin.passwordSecretRef)."""
+    return f"{name}-admin"
+
+
 def postgres_secret_name(name: str) -> str:
     """The Secret the operator generates for its PostgreSQL (password and URL)."""
     return f"{name}-postgres"

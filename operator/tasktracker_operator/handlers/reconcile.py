@@ -84,6 +84,9 @@ async def _missing_references(kube: Kube, spec: Spec, namespace: str) -> list[st
     if spec["bot"]["enabled"]:
         ref = spec["bot"]["tokenSecretRef"]
         refs.append(("bot.tokenSecretRef", ref["name"], ref["key"]))
+    if spec["auth"]["admin"]["username"] and "passwordSecretRef" in spec["auth"]["admin"]:
+        ref = spec["auth"]["admin"]["passwordSecretRef"]
+        refs.append(("auth.admin.passwordSecretRef", ref["name"], ref["key"]))
     errors = []
     for field_name, secret_name, key in refs:
         secret = await kube.get("v1", "Secret", namespace, secret_name)
@@ -132,6 +135,11 @@ class Reconciler:
             spec, name, ns, secret_key=secrets.token_urlsafe(48), webhook_secret=secrets.token_hex(32)
         )
         await self._apply(app_secret, create_only=True)
+        admin = spec["auth"]["admin"]
+        if admin["username"] and "passwordSecretRef" not in admin:
+            # Generated once; the admin reads it with `kubectl get secret <name>-admin`.
+            admin_secret = builders.build_admin_secret(spec, name, ns, password=secrets.token_urlsafe(24))
+            await self._apply(admin_secret, create_only=True)
         if spec["postgres"]["managed"]:
             pg_secret = builders.build_postgres_secret(spec, name, ns, password=secrets.token_hex(24))
             await self._apply(pg_secret, create_only=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,23 +16,29 @@ from fastapi.staticfiles import StaticFiles
 
 from tasktracker import __version__
 from tasktracker.ai.base import Classifier
-from tasktracker.api import openapi, scrape, system, ws
+from tasktracker.api import access, bootstrap, docs, openapi, scrape, system, ws
+from tasktracker.api.access import public, requires
 from tasktracker.api.errors import CatchUnhandled, install_error_handlers
 from tasktracker.api.hosts import ForwardedHeaders, TrustedHosts
 from tasktracker.api.http_metrics import HttpMetrics
 from tasktracker.api.input_guard import InputGuard
-from tasktracker.api.limits import BodySizeLimit
+from tasktracker.api.limits import BodySizeLimit, HeaderSizeLimit
 from tasktracker.api.options import AnswerOptions
+from tasktracker.api.rate_limit import RateLimits
 from tasktracker.api.security_headers import SecurityHeaders
 from tasktracker.api.server import uvicorn_options
 from tasktracker.api.tracing import http_telemetry
+from tasktracker.auth import endpoints as accounts
 from tasktracker.bot import webhook as telegram_webhook
 from tasktracker.channels import endpoints as channels
 from tasktracker.channels import webhooks
 from tasktracker.config import Settings, get_settings
 from tasktracker.events.hub import Hub
+from tasktracker.exports import endpoints as exports
+from tasktracker.exports import webhooks as export_webhooks
 from tasktracker.messages import endpoints as messages
 from tasktracker.messages import service as messages_service
+from tasktracker.models.user import Role as UserRole
 from tasktracker.runtime import Role, build_runtime
 from tasktracker.tasks import endpoints as tasks
 from tasktracker.unit_of_work import GroupCommit
@@ -47,7 +55,9 @@ def create_app(
     role: Role = Role.api,
     migrate: bool = False,
     classifier: Classifier | None = None,
+    announce_login: str | None = None,
 ) -> FastAPI:
+    """`announce_login`: the base URL to print a one-time sign-in link under (`tasktracker run`)."""
     settings = settings or get_settings()
     settings.check_serving()
 
@@ -63,8 +73,13 @@ def create_app(
         app.state.hub = hub
         if runtime.engine.dialect.name == "postgresql":  # SQLite has one connection: nothing to group
             app.state.intake = GroupCommit(runtime, messages_service.store_group)
+        principals = access.cache_of(app)
         async with running(runtime):
             hub.start(runtime.bus)
+            follower = asyncio.create_task(
+                access.follow_access_changes(runtime.bus, principals), name="access-changes"
+            )
+            await bootstrap.accounts(runtime, announce_login)
             log.info(
                 "tasktracker %s started (%s, %s)",
                 __version__,
@@ -74,6 +89,9 @@ def create_app(
             try:
                 yield
             finally:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
                 await hub.stop()
 
     app = FastAPI(
@@ -82,12 +100,17 @@ def create_app(
         description="Turns the messages a team already writes into tracked, classified work.",
         lifespan=lifespan,
         telemetry=http_telemetry(),
+        docs_url=None,  # docs.install adds them, open or not as TASKTRACKER_API_DOCS says
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.uvicorn_options = uvicorn_options(settings)
+    app.state.rate_limits = RateLimits.from_settings(settings)
     openapi.install(app)
+    docs.install(app, settings.effective_api_docs)
     install_error_handlers(app)
-    # Added innermost first: a request passes HttpMetrics, SecurityHeaders, ForwardedHeaders,
-    # TrustedHosts, CORS, BodySizeLimit, InputGuard, AnswerOptions, CatchUnhandled, then the routes.
+    # Added innermost first: a request passes HttpMetrics, SecurityHeaders, HeaderSizeLimit,
+    # ForwardedHeaders, TrustedHosts, CORS, BodySizeLimit, InputGuard, AnswerOptions, CatchUnhandled, then the routes.
     app.add_middleware(CatchUnhandled)
     app.add_middleware(AnswerOptions)
     app.add_middleware(InputGuard)
@@ -101,14 +124,25 @@ def create_app(
         )
     app.add_middleware(TrustedHosts, allowed=settings.trusted_host_list)
     app.add_middleware(ForwardedHeaders, allowed=settings.forwarded_allow_list)
+    app.add_middleware(HeaderSizeLimit)  # before anything reads a header
     app.add_middleware(SecurityHeaders)  # on every answer, refusals of the layers inside included
     app.add_middleware(HttpMetrics)  # outermost: counts what every other layer answered too
+    # Every route has a rule (tests/test_access.py): reads need a viewer, writes an editor, accounts
+    # and channel changes an admin (on the endpoints); webhooks check their own signatures.
+    viewer = [requires(UserRole.viewer)]
     app.include_router(system.router)
     app.include_router(scrape.router)
-    app.include_router(messages.router)
-    app.include_router(tasks.router)
-    app.include_router(channels.router)
+    app.include_router(accounts.auth_router)
+    app.include_router(accounts.users_router)
+    app.include_router(accounts.tokens_router)
+    app.include_router(messages.router, dependencies=viewer)
+    app.include_router(tasks.router, dependencies=viewer)
+    app.include_router(channels.router, dependencies=viewer)
     app.include_router(webhooks.router)
+    app.include_router(exports.targets)
+    app.include_router(exports.rules)
+    app.include_router(exports.task_exports)
+    app.include_router(export_webhooks.router)
     app.include_router(telegram_webhook.router)  # its lifespan runs the bot inside the app
     app.include_router(ws.router)
     _mount_dashboard(app, settings.dashboard_dir or DEFAULT_DASHBOARD)
@@ -133,7 +167,7 @@ def _mount_dashboard(app: FastAPI, dist: Path) -> None:
     if has_dashboard and (dist / "assets").is_dir():
         app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[public])
     async def root(request: Request) -> Response:
         if has_dashboard and _wants_html(request):
             return FileResponse(index)
@@ -142,7 +176,7 @@ def _mount_dashboard(app: FastAPI, dist: Path) -> None:
     if not has_dashboard:
         return
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.get("/{path:path}", include_in_schema=False, dependencies=[public])
     async def spa(path: str, request: Request) -> Response:
         """Serve files of the build, and index.html for the dashboard's own routes."""
         if path.startswith(("api/", "ws", "docs", "openapi.json")):

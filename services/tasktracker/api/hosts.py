@@ -6,7 +6,10 @@
   address pods by IP and learn nothing from them).
 * `ForwardedHeaders`: `X-Forwarded-For/-Proto/-Host/-Prefix` and `Forwarded` are believed only from
   `TASKTRACKER_FORWARDED_ALLOW_IPS` (loopback by default); from anyone else they are removed before
-  the app sees them, so neither the access log nor `/api/config`'s `ws_url` can be forged.
+  the app sees them, so neither the access log nor `/api/config`'s `ws_url` can be forged. Behind
+  trusted proxies the client is the right-most `X-Forwarded-For` address that is not itself a trusted
+  proxy: each proxy appends the address it saw, so whatever a client wrote further left is only its
+  own claim (with `*` every hop is trusted, and the left-most entry is all there is to go by).
 """
 
 from __future__ import annotations
@@ -63,6 +66,13 @@ class TrustedHosts:
         )
 
 
+def _host_only(hop: str) -> str:
+    """`203.0.113.7:5000` -> `203.0.113.7`, `[2001:db8::1]:443` -> `2001:db8::1`; bare IPv6 stays."""
+    if hop.startswith("["):
+        return hop[1:].split("]", 1)[0]
+    return hop.rsplit(":", 1)[0] if hop.count(":") == 1 else hop
+
+
 def _networks(allowed: list[str]) -> list[IPv4Network | IPv6Network] | None:
     """None means every peer is trusted (`*`)."""
     if "*" in allowed:
@@ -86,19 +96,38 @@ class ForwardedHeaders:
         client = scope.get("client")
         if not client:
             return False
-        try:
-            peer = ip_address(client[0])
-        except ValueError:  # a Unix socket path: a proxy on this machine
+        return self._is_proxy(client[0], unix_socket=True)
+
+    def _is_proxy(self, address: str, *, unix_socket: bool = False) -> bool:
+        if self.networks is None:
             return True
+        try:
+            peer = ip_address(address.strip().strip("[]"))
+        except ValueError:  # a Unix socket path (a proxy on this machine), or a name
+            return unix_socket
         if peer.version == 6 and peer.ipv4_mapped is not None:  # a dual-stack socket's IPv4 peer
             peer = peer.ipv4_mapped
         return any(peer in network for network in self.networks)
+
+    def _client_of_chain(self, scope: Scope) -> None:
+        """Leave one `X-Forwarded-For` address: the right-most one that is not a trusted proxy (uvicorn's
+        middleware, told to trust the peer, would take the left-most — the one the client wrote)."""
+        values = [v.decode("latin1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+        if not values or self.networks is None:
+            return
+        hops = [hop.strip() for hop in ",".join(values).split(",") if hop.strip()]
+        if not hops:
+            return
+        client = next((hop for hop in reversed(hops) if not self._is_proxy(_host_only(hop))), hops[0])
+        headers = [(k, v) for k, v in scope["headers"] if k != b"x-forwarded-for"]
+        scope["headers"] = [*headers, (b"x-forwarded-for", client.encode("latin1"))]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         if self.trusts(scope):
+            self._client_of_chain(scope)
             await self.proxied(scope, receive, send)
             return
         scope["headers"] = [

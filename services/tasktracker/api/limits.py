@@ -1,4 +1,5 @@
-"""A bound on request bodies, answered like every other error: JSON 413 `{"detail", "code"}`."""
+"""Bounds on what a request may make the API hold, answered like every other error: JSON 413 for a body
+over `TASKTRACKER_MAX_BODY_BYTES`, JSON 431 for request headers over `MAX_HEADER_BYTES`."""
 
 from __future__ import annotations
 
@@ -51,3 +52,35 @@ class BodySizeLimit:
             f"the request body is over the {self.max_bytes}-byte limit (TASKTRACKER_MAX_BODY_BYTES)",
             CODE,
         )
+
+
+# Nginx's defaults allow 4 x 8 KiB of header lines; a browser's cookies plus a token are a few KiB.
+MAX_HEADER_BYTES = 64 * 1024
+HEADERS_CODE = "request_header_fields_too_large"
+
+
+class HeaderSizeLimit:
+    """Refuses a request whose header fields add up to more than `max_bytes` (431), before any layer
+    hashes, logs or compares them. uvicorn's httptools parser itself sets no bound (a 20 MB
+    `Authorization` header was answered 401 after being hashed): this keeps the work per request
+    bounded; the proxy in front (the dashboard's Nginx, the ingress) bounds the buffering too."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1009})
+                    return
+                await send_json_error(
+                    send,
+                    431,
+                    f"the request's header fields add up to more than {self.max_bytes} bytes",
+                    HEADERS_CODE,
+                )
+                return
+        await self.app(scope, receive, send)

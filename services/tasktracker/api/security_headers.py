@@ -6,6 +6,8 @@
   styles from this origin (no inline script: the theme script is a file for that reason), fetch and
   WebSocket to this origin, images from itself and `data:`;
 * JSON and everything else gets `default-src 'none'`: an API answer is never a document to run;
+* answers under `/api/` get `Cache-Control: no-store` (unless the endpoint set one): they hold a
+  signed-in user's data, which no shared cache and no browser history should keep;
 * `/docs` and `/redoc` load FastAPI's pages from the jsDelivr CDN with an inline bootstrap script, so
   their policy allows that CDN and inline script, and still forbids framing.
 
@@ -61,6 +63,8 @@ class SecurityHeaders:
                 headers.setdefault(
                     "Content-Security-Policy", policy_for(scope["path"], headers.get("content-type", ""))
                 )
+                if scope["path"].startswith("/api/"):
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tasktracker import __version__
+from tasktracker.api.access import EditorDep, public, requires
 from tasktracker.api.deps import RuntimeDep, SessionDep
 from tasktracker.classification.schemas import Classification, ClassifyRequest
 from tasktracker.errors import Invalid
 from tasktracker.health import readiness
 from tasktracker.messages.service import check_size
+from tasktracker.models.user import Role
 from tasktracker.stats import service as stats_service
 from tasktracker.stats.schemas import StatsPublic
 
@@ -32,6 +34,8 @@ class ClientConfig(BaseModel):
     review_threshold: float
     embedded: bool
     max_message_bytes: int
+    # "off": no sign-in; every caller is a local admin (a loopback-only deployment).
+    auth: str
 
 
 class Health(BaseModel):
@@ -54,7 +58,7 @@ def root_info(runtime: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/api/health", tags=["system"])
+@router.get("/api/health", tags=["system"], dependencies=[public])
 async def health() -> Health:
     """Liveness: the process answers."""
     return Health(status="ok")
@@ -63,6 +67,7 @@ async def health() -> Health:
 @router.get(
     "/api/health/ready",
     tags=["system"],
+    dependencies=[public],
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "Something is down; `down` and `checks` say what."}},
 )
@@ -83,7 +88,7 @@ def websocket_url(request: Request) -> str:
     return f"{scheme}://{host}{prefix}/ws"
 
 
-@router.get("/api/config", tags=["system"])
+@router.get("/api/config", tags=["system"], dependencies=[public])
 async def client_config(request: Request, runtime: RuntimeDep) -> ClientConfig:
     """What the dashboard needs to know about this deployment."""
     settings = runtime.settings
@@ -96,18 +101,20 @@ async def client_config(request: Request, runtime: RuntimeDep) -> ClientConfig:
         review_threshold=settings.review_threshold,
         embedded=settings.embedded_broker,
         max_message_bytes=settings.max_message_bytes,
+        auth=settings.auth.value,
     )
 
 
-@router.get("/api/stats", tags=["stats"])
+@router.get("/api/stats", tags=["stats"], dependencies=[requires(Role.viewer)])
 async def get_stats(session: SessionDep) -> StatsPublic:
     """Counts for the dashboard's charts (last 30 days for time series)."""
     return await stats_service.stats(session)
 
 
 @router.post("/api/classify", tags=["classification"])
-async def classify(body: ClassifyRequest, runtime: RuntimeDep) -> Classification:
-    """Classify a text with the configured classifier chain; nothing is stored."""
+async def classify(_: EditorDep, body: ClassifyRequest, runtime: RuntimeDep) -> Classification:
+    """Classify a text with the configured classifier chain; nothing is stored. Editor: it runs the
+    model, which can be slow and costly."""
     check_size(runtime.settings, body.content)
     if not body.content.strip():
         raise Invalid("content must not be empty", code="empty_content")

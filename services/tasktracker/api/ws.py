@@ -3,6 +3,10 @@
 Only pages of this origin (or of `TASKTRACKER_WS_ORIGINS`) may connect: the feed carries message
 contents, and browsers let any page open a WebSocket anywhere. Clients without an `Origin` header
 are not browsers and are let in.
+
+The caller must be signed in (any role): the session cookie, a one-time `?ticket=` from
+`POST /api/auth/ws-ticket`, or a Bearer token; anyone else is accepted and closed at once with 4401
+(a browser sees close codes only after the handshake, so it knows to sign in rather than retry).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from tasktracker import __version__
+from tasktracker.api.access import WebSocketPrincipal
 from tasktracker.config import Settings
 from tasktracker.events import schemas as events
 from tasktracker.events.hub import SLOW_CLIENT_CLOSE_CODE, Hub
@@ -24,6 +29,7 @@ log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
 UNSUPPORTED_DATA = 1003
+NOT_AUTHENTICATED = 4401  # app-defined, after HTTP 401: sign in (or get a ticket) and reconnect
 
 
 def origin_allowed(settings: Settings, origin: str | None, host: str) -> bool:
@@ -39,7 +45,7 @@ def origin_allowed(settings: Settings, origin: str | None, host: str) -> bool:
 
 
 @router.websocket("/ws")
-async def events_socket(websocket: WebSocket) -> None:
+async def events_socket(websocket: WebSocket, principal: WebSocketPrincipal) -> None:
     hub: Hub = websocket.app.state.hub
     settings: Settings = websocket.app.state.runtime.settings
     if not origin_allowed(settings, websocket.headers.get("origin"), websocket.headers.get("host", "")):
@@ -47,6 +53,9 @@ async def events_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake answers 403
         return
     await websocket.accept()
+    if principal is None:
+        await websocket.close(code=NOT_AUTHENTICATED, reason="sign in first")
+        return
     client = hub.register(websocket)
     reader = asyncio.create_task(_drain_incoming(websocket))
     timeout = settings.ws_send_timeout_s

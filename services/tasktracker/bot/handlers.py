@@ -9,6 +9,7 @@ from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from tasktracker.auth import service as auth_service
 from tasktracker.bot import texts
 from tasktracker.bot.context import Work
 from tasktracker.bot.middlewares import ChatAccess, is_command
@@ -19,7 +20,7 @@ from tasktracker.errors import NotFound
 from tasktracker.events import schemas as events
 from tasktracker.fields import MAX_ID
 from tasktracker.health import readiness
-from tasktracker.models import Channel, Task
+from tasktracker.models import Channel, Role, Task
 
 ADMIN_STATES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
 
@@ -57,10 +58,10 @@ def telegram_text(message: Message, *, edited: bool = False) -> TelegramText | N
     )
 
 
-def actor(message: Message) -> str | None:
+def actor(message: Message) -> str:
     user = message.from_user
-    if user is None:
-        return None
+    if user is None:  # an anonymous group admin, posting as the chat
+        return f"telegram:chat:{message.chat.id}"
     return f"telegram:@{user.username}" if user.username else f"telegram:{user.id}"
 
 
@@ -123,11 +124,33 @@ async def cmd_task(message: Message, work: Work, channel: Channel, command: Comm
     work.answer(message, texts.task_detail(public, work.settings.public_url))
 
 
+async def _acting_as(message: Message, work: Work, required: Role) -> str | None:
+    """The actor a changing command acts as, or None after a polite refusal.
+
+    With accounts on, the Telegram user must be linked to an enabled user (`users.telegram_user_id`)
+    whose role allows the command: editor for task commands, admin for channel commands. With
+    `TASKTRACKER_AUTH=off`, anyone in an allowed chat acts under their Telegram name, as before."""
+    if not work.settings.auth_on:
+        return actor(message)
+    telegram_user_id = message.from_user.id if message.from_user is not None else None
+    principal = await auth_service.telegram_principal(work.session, telegram_user_id)
+    if principal is None:
+        work.answer(message, texts.not_linked(telegram_user_id))
+        return None
+    if not principal.allows(required):
+        work.answer(message, texts.needs_role(principal.name, required.value))
+        return None
+    return principal.name
+
+
 async def cmd_done(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
     task = await _chat_task(message, work, channel, command, texts.USAGE_DONE)
     if task is None:
         return
-    task, changed = await telegram.complete(work.session, task, actor(message))
+    acting = await _acting_as(message, work, Role.editor)
+    if acting is None:
+        return
+    task, changed = await telegram.complete(work.session, task, acting)
     public = await telegram.task_public(work.session, task)
     if changed:
         work.uow.queue_event(events.task_updated(public))
@@ -156,7 +179,10 @@ async def _may_moderate(message: Message, work: Work) -> bool:
 
 
 async def cmd_mute(message: Message, work: Work, channel: Channel, command: CommandObject) -> None:
-    if not await _may_moderate(message, work):
+    if work.settings.auth_on:
+        if await _acting_as(message, work, Role.admin) is None:
+            return
+    elif not await _may_moderate(message, work):
         work.answer(message, texts.ADMINS_ONLY)
         return
     muted = command.command.lower() == "mute"

@@ -33,6 +33,18 @@ def _title(task: TaskPublic, public_url: str) -> str:
     return f'<a href="{escape(link)}">{title}</a>' if link else title
 
 
+def not_linked(telegram_user_id: int | None) -> str:
+    who = f" (your Telegram id is <code>{telegram_user_id}</code>)" if telegram_user_id else ""
+    return (
+        "Sorry, only people with a Task Tracker account can do that here. An admin can link your "
+        f"Telegram account to yours{who}."
+    )
+
+
+def needs_role(username: str, role: str) -> str:
+    return f"Sorry, {escape(username)}, that needs the {escape(role)} role in Task Tracker."
+
+
 def refusal(chat_id: int) -> str:
     return (
         "Sorry, this chat is not connected to Task Tracker, so I am not reading it and nothing here is "

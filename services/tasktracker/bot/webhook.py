@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import ValidationError
 
+from tasktracker.auth.rules import public
 from tasktracker.bot.settings import bot_token, webhook_secret
 from tasktracker.channels.schemas import json_object
 from tasktracker.config import Settings, TelegramMode
@@ -70,7 +71,8 @@ async def telegram_lifespan(app: FastAPI) -> AsyncIterator[None]:
             await gateway.stop()
 
 
-router = APIRouter(tags=["webhooks"], lifespan=telegram_lifespan)
+# Public: Telegram proves itself with the secret token, checked below.
+router = APIRouter(tags=["webhooks"], lifespan=telegram_lifespan, dependencies=[public])
 
 
 @router.post(

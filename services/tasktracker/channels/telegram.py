@@ -207,7 +207,7 @@ async def task_public(session: AsyncSession, task: Task) -> TaskPublic:
     return await tasks_service.public(session, task)
 
 
-async def complete(session: AsyncSession, task: Task, actor: str | None) -> tuple[Task, bool]:
+async def complete(session: AsyncSession, task: Task, actor: str) -> tuple[Task, bool]:
     """Mark a chat's task (from `chat_task`) completed; returns it and whether its status changed."""
     if task.status not in OPEN_STATUSES:
         return task, False

@@ -11,7 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
+from tasktracker.api.access import public
 from tasktracker.api.deps import SettingsDep, UnitOfWorkDep
+from tasktracker.api.rate_limit import RateLimitsDep
 from tasktracker.channels import deliveries, service, signing, slack
 from tasktracker.channels.schemas import (
     SlackChallenge,
@@ -22,7 +24,7 @@ from tasktracker.channels.schemas import (
 from tasktracker.crypto import SecretBox
 from tasktracker.errors import NotFound
 
-router = APIRouter(prefix="/webhook", tags=["webhooks"])
+router = APIRouter(prefix="/webhook", tags=["webhooks"], dependencies=[public])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not a JSON object (`code`: `malformed_json`)."},
@@ -33,6 +35,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     },
     413: {"description": "The body is over `TASKTRACKER_MAX_BODY_BYTES` (10 MiB), like any request's."},
     422: {"description": "JSON of the wrong shape (`code`: `validation_error`) or content too long."},
+    429: {
+        "description": "Over the channel's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): "
+        "nothing stored; the sender should retry after `Retry-After` seconds."
+    },
 }
 
 
@@ -51,7 +57,7 @@ def _status_for(result: WebhookResult) -> int:
     responses={200: {"description": "A duplicate, ignored noise, or the URL check's challenge."}, **ERRORS},
 )
 async def slack_events(
-    request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+    request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep, limits: RateLimitsDep
 ) -> Any:
     """Slack Events API: signed with the app's signing secret (`SLACK_SIGNING_SECRET`), deduplicated on `event_id`."""
     if settings.slack_signing_secret is None:
@@ -73,6 +79,7 @@ async def slack_events(
         return WebhookResult(
             status=WebhookStatus.ignored, reason="not_an_event", detail=f"type {envelope.type!r}"
         )
+    limits.check_webhook(_slack_channel_key(envelope))
     result = await deliveries.receive_slack(uow, settings, envelope)
     response.status_code = _status_for(result)
     return result
@@ -84,7 +91,12 @@ async def slack_events(
     responses={200: {"model": WebhookResult, "description": "Already known: nothing new stored."}, **ERRORS},
 )
 async def generic_message(
-    channel: str, request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+    channel: str,
+    request: Request,
+    response: Response,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
 ) -> WebhookResult:
     """A message signed with the channel's secret: `X-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
 
@@ -98,6 +110,13 @@ async def generic_message(
         (request.headers[h] for h in signing.GENERIC_SIGNATURE_HEADERS if h in request.headers), None
     )
     signing.verify_generic(service.signing_secret(row, SecretBox.from_settings(settings)), signature, body)
+    limits.check_webhook(f"generic:{row.id}")
     result = await deliveries.receive_generic(uow, settings, row, body)
     response.status_code = _status_for(result)
     return result
+
+
+def _slack_channel_key(envelope: slack.Envelope) -> str:
+    """The Slack channel a signed event is about (the workspace's, as its channel row is keyed)."""
+    event = envelope.event or {}
+    return f"slack:{envelope.team_id}:{str(event.get('channel'))[: slack.ID_MAX]}"

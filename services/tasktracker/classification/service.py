@@ -20,6 +20,7 @@ from tasktracker.classification.schemas import TITLE_MAX, Category, Classificati
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
 from tasktracker.events import schemas as events
+from tasktracker.exports import service as exports_service
 from tasktracker.messages import service as messages_service
 from tasktracker.models import Issue, Message, MessageStatus, Task
 from tasktracker.tasks import service as tasks_service
@@ -105,7 +106,7 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         outcome.task_id = task.id
         await session.flush()
 
-    if not await messages_service.finish(session, message_id, outcome.task_id):
+    if not await messages_service.finish(session, message_id, outcome.task_id, issue.category):
         outcome.skipped = True  # another delivery of this job finished first
         return outcome
 
@@ -120,6 +121,8 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         task_public = tasks_service.to_public(task, channel if task.channel_id == channel.id else None)
         made = events.task_created if outcome.task_created else events.task_updated
         uow.queue_event(made(task_public))
+        if outcome.task_created:
+            await exports_service.route_new_task(uow, settings, task)
     return outcome
 
 
@@ -159,7 +162,7 @@ async def _task_for(
         needs_review=needs_review(result, settings.review_threshold, settings.priority_review_threshold),
         model=result.model,
     )
-    task, created = await tasks_service.create(session, data, source=source)
+    task, created = await tasks_service.create(session, data, tasks_service.SYSTEM_ACTOR, source=source)
     return task, created, None
 
 

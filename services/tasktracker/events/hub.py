@@ -12,7 +12,7 @@ import logging
 from fastapi import WebSocket
 
 from tasktracker.events.bus import EventBus
-from tasktracker.events.schemas import Event
+from tasktracker.events.schemas import INTERNAL_EVENTS, Event
 from tasktracker.metrics import WEBSOCKET_CLIENTS
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class Hub:
                 await asyncio.sleep(1)
 
     def broadcast(self, event: Event) -> None:
+        if event.type in INTERNAL_EVENTS:
+            return
         payload = event.model_dump_json()
         for client in list(self.clients):
             if client.dropped:

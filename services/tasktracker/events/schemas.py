@@ -27,6 +27,11 @@ class EventType(StrEnum):
     task_created = "task.created"
     task_updated = "task.updated"
     task_deleted = "task.deleted"
+    access_changed = "access.changed"
+
+
+# Between processes only: never sent to dashboards (the hub drops them) nor documented as `LiveEvent`.
+INTERNAL_EVENTS = frozenset({EventType.access_changed})
 
 
 class Event(BaseModel):
@@ -51,6 +56,10 @@ class HeartbeatData(BaseModel):
 
 class TaskDeletedData(BaseModel):
     id: int
+
+
+class AccessChangedData(BaseModel):
+    user_id: int
 
 
 class _LiveEventBase(BaseModel):
@@ -142,3 +151,8 @@ def task_updated(task: TaskPublic) -> Event:
 
 def task_deleted(task_id: int) -> Event:
     return _event(EventType.task_deleted, TaskDeletedData(id=task_id))
+
+
+def access_changed(user_id: int) -> Event:
+    """A user's sessions or tokens were revoked, or their role changed: caches must forget them."""
+    return _event(EventType.access_changed, AccessChangedData(user_id=user_id))

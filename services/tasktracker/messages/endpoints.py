@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
+from tasktracker.api.access import EditorDep
 from tasktracker.api.deps import IntakeDep, SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import ChannelNames, Cursor, IdPath, IdQuery, Limit, SearchQuery
+from tasktracker.api.rate_limit import RateLimitsDep
 from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category
 from tasktracker.messages import repository, service
@@ -23,6 +25,11 @@ from tasktracker.models import MessageStatus
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
 
+RATE_LIMITED = {
+    "description": "Over the API token's message rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_INGEST_*): "
+    "nothing stored; retry after `Retry-After` seconds."
+}
+
 
 @router.post(
     "",
@@ -30,12 +37,21 @@ router = APIRouter(prefix="/api/messages", tags=["messages"])
     responses={
         200: {"model": MessagePublic, "description": "Already known: the stored message."},
         409: {"description": "The channel is disabled (`channel_disabled`): nothing stored."},
+        429: RATE_LIMITED,
     },
 )
 async def post_message(
-    data: MessageIn, response: Response, uow: UnitOfWorkDep, settings: SettingsDep, intake: IntakeDep
+    _: EditorDep,
+    data: MessageIn,
+    request: Request,
+    response: Response,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+    intake: IntakeDep,
 ) -> MessagePublic:
     """Store one message durably and queue its classification (202); a repeat answers 200 with the stored one."""
+    limits.check_ingest(request)
     message, channel, created = await service.ingest_rest(intake, uow, settings, data)
     if created:  # a new message has no classification yet: no need to look one up
         return service.to_public(message, channel, None)
@@ -51,16 +67,38 @@ BatchBody = Annotated[
 @router.post(
     "/batch",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={409: {"description": "A channel is disabled (`channel_disabled`): nothing stored."}},
+    responses={
+        409: {"description": "A channel is disabled (`channel_disabled`): nothing stored."},
+        429: RATE_LIMITED,
+    },
 )
-async def post_batch(body: BatchBody, uow: UnitOfWorkDep, settings: SettingsDep) -> BatchResult:
-    """Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently."""
-    return await service.ingest_batch(uow, settings, _items(body))
+async def post_batch(
+    _: EditorDep,
+    body: BatchBody,
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+) -> BatchResult:
+    """Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently. For the rate limit each
+    message counts."""
+    items = _items(body)
+    limits.check_ingest(request, len(items))
+    return await service.ingest_batch(uow, settings, items)
 
 
 @router.post(":batch", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
-async def post_batch_colon(body: BatchBody, uow: UnitOfWorkDep, settings: SettingsDep) -> BatchResult:
-    return await service.ingest_batch(uow, settings, _items(body))
+async def post_batch_colon(
+    _: EditorDep,
+    body: BatchBody,
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+) -> BatchResult:
+    items = _items(body)
+    limits.check_ingest(request, len(items))
+    return await service.ingest_batch(uow, settings, items)
 
 
 def _items(body: MessageBatchIn | list[MessageIn]) -> list[MessageIn]:
@@ -107,7 +145,7 @@ async def get_message(message_id: IdPath, session: SessionDep) -> MessageDetail:
         409: {"description": "The message has not failed (`not_failed`)."},
     },
 )
-async def retry_message(message_id: IdPath, uow: UnitOfWorkDep) -> MessagePublic:
+async def retry_message(_: EditorDep, message_id: IdPath, uow: UnitOfWorkDep) -> MessagePublic:
     """Retry a dead letter: a message that failed every classification attempt gets a fresh set of
     attempts and is queued again (202). List them with `GET /api/messages?status=failed`."""
     return await service.retry(uow, message_id)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import contains_words, execute_dml, insert_new, insert_new_many, utcnow
+from tasktracker.db import execute_dml, insert_new, insert_new_many, search, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
 from tasktracker.pagination import SortSpec, page
 
@@ -89,22 +89,10 @@ async def list_page(
     if filters.task_id is not None:
         stmt = stmt.where(col(Message.task_id) == filters.task_id)
     if filters.q:
-        stmt = stmt.where(contains_words(Message.content, filters.q))
+        stmt = stmt.where(search("messages", col(Message.content), filters.q))
     if filters.category:
-        latest = _latest_issue_ids().subquery()
-        stmt = stmt.where(
-            col(Message.id).in_(
-                select(col(Issue.message_id)).where(
-                    col(Issue.id).in_(select(latest.c.id)),
-                    col(Issue.category).in_(filters.category),
-                )
-            )
-        )
+        stmt = stmt.where(col(Message.category).in_(filters.category))
     return await page(session, stmt, MESSAGE_SORT, limit, cursor, lambda message: message.received_at)
-
-
-def _latest_issue_ids() -> Select[Any]:
-    return select(func.max(col(Issue.id)).label("id")).group_by(col(Issue.message_id))
 
 
 async def latest_issues(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, Issue]:
@@ -150,13 +138,13 @@ async def claim(session: AsyncSession, message_id: int, stale_before: datetime) 
     return (await session.scalars(stmt)).one_or_none()
 
 
-async def finish(session: AsyncSession, message_id: int, task_id: int | None) -> bool:
+async def finish(session: AsyncSession, message_id: int, task_id: int | None, category: str) -> bool:
     """Mark classified exactly once: the run that flips the status owns the side effects."""
     result = await execute_dml(
         session,
         update(Message)
         .where(col(Message.id) == message_id, col(Message.status) != MessageStatus.classified)
-        .values(status=MessageStatus.classified, task_id=task_id, updated_at=utcnow()),
+        .values(status=MessageStatus.classified, task_id=task_id, category=category, updated_at=utcnow()),
     )
     return bool(result.rowcount)
 

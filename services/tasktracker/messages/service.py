@@ -314,9 +314,10 @@ async def mark_failed(session: AsyncSession, message_id: int) -> None:
     await repository.set_status(session, message_id, MessageStatus.failed)
 
 
-async def finish(session: AsyncSession, message_id: int, task_id: int | None) -> bool:
-    """Mark classified exactly once; True for the run that flipped the status (it owns the side effects)."""
-    return await repository.finish(session, message_id, task_id)
+async def finish(session: AsyncSession, message_id: int, task_id: int | None, category: str) -> bool:
+    """Mark classified exactly once, with the category it was given; True for the run that flipped the
+    status (it owns the side effects)."""
+    return await repository.finish(session, message_id, task_id, category)
 
 
 async def requeue_stuck(

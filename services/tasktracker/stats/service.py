@@ -1,24 +1,29 @@
-"""Dashboard numbers: counts by category/priority/status, messages per day, model mix, latency."""
+"""Dashboard numbers: counts by category/priority/status, messages per day, model mix, latency.
+
+Task, message and classification counts come from `task_counts`, `message_day_counts` and
+`issue_day_counts`, which triggers keep in the writing transaction (migration 0005): a few hundred rows
+to sum instead of a million to count. Days are whole UTC days."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import SQLColumnExpression, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tasktracker.classification.schemas import Category, Priority
-from tasktracker.db import utc_date, utcnow
-from tasktracker.models import OPEN_STATUSES, Issue, Message, Task, TaskStatus
+from tasktracker.db import utcnow
+from tasktracker.models import OPEN_STATUSES, Issue, IssueDayCount, MessageDayCount, TaskCount, TaskStatus
 from tasktracker.stats.schemas import DayCount, Latency, StatsPublic
 
 
-async def _counts(session: AsyncSession, column: SQLColumnExpression[Any], keys: list[str]) -> dict[str, int]:
-    rows = await session.execute(select(column, func.count()).group_by(column))
+def _counts(rows: list[tuple[Any, ...]], position: int, keys: list[str]) -> dict[str, int]:
     counts = dict.fromkeys(keys, 0)
-    counts.update({str(key): int(n) for key, n in rows.all()})
+    for row in rows:
+        key = str(row[position])
+        counts[key] = counts.get(key, 0) + int(row[-1])
     return counts
 
 
@@ -32,17 +37,19 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
     since = utcnow() - timedelta(days=days)
-    day = utc_date(col(Message.received_at))
+    # Whole UTC days: the first day of the window counts from its midnight.
     per_day = await session.execute(
-        select(day.label("day"), func.count())
-        .where(col(Message.received_at) >= since)
-        .group_by("day")
-        .order_by("day")
+        select(col(MessageDayCount.day), func.sum(col(MessageDayCount.n)))
+        .where(col(MessageDayCount.day) >= since.date())
+        .group_by(col(MessageDayCount.day))
+        .having(func.sum(col(MessageDayCount.n)) != 0)
+        .order_by(col(MessageDayCount.day))
     )
     models = await session.execute(
-        select(col(Issue.model), func.count())
-        .where(col(Issue.created_at) >= since)
-        .group_by(col(Issue.model))
+        select(col(IssueDayCount.model), func.sum(col(IssueDayCount.n)))
+        .where(col(IssueDayCount.day) >= since.date())
+        .group_by(col(IssueDayCount.model))
+        .having(func.sum(col(IssueDayCount.n)) != 0)
     )
     latencies = [
         float(v)
@@ -55,20 +62,20 @@ async def stats(session: AsyncSession, days: int = 30) -> StatsPublic:
             )
         ).scalars()
     ]
-    by_category = await _counts(session, col(Task.category), [c.value for c in Category])
-    by_priority = await _counts(session, col(Task.priority), [p.value for p in Priority])
-    by_status = await _counts(session, col(Task.status), [s.value for s in TaskStatus])
-    needs_review = (
-        await session.execute(
-            select(func.count())
-            .select_from(Task)
-            .where(
-                col(Task.needs_review).is_(True),
-                col(Task.status).in_(OPEN_STATUSES),
-            )
-        )
-    ).scalar_one()
-    total_messages = (await session.execute(select(func.count()).select_from(Message))).scalar_one()
+    key = (
+        col(TaskCount.category),
+        col(TaskCount.priority),
+        col(TaskCount.status),
+        col(TaskCount.needs_review),
+    )
+    task_rows = [
+        tuple(row) for row in await session.execute(select(*key, func.sum(col(TaskCount.n))).group_by(*key))
+    ]
+    by_category = _counts(task_rows, 0, [c.value for c in Category])
+    by_priority = _counts(task_rows, 1, [p.value for p in Priority])
+    by_status = _counts(task_rows, 2, [s.value for s in TaskStatus])
+    needs_review = sum(int(n) for _, _, status, review, n in task_rows if review and status in OPEN_STATUSES)
+    total_messages = (await session.execute(select(func.sum(col(MessageDayCount.n))))).scalar_one() or 0
     return StatsPublic(
         by_category=by_category,
         by_priority=by_priority,

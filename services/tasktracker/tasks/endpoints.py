@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from tasktracker.api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
+from tasktracker.api.access import EditorDep
+from tasktracker.api.deps import RuntimeDep, SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import ChannelNames, Cursor, IdPath, Limit, SearchQuery
 from tasktracker.channels.service import resolve_ids as channel_ids
 from tasktracker.classification.schemas import Category, Priority
 from tasktracker.events import schemas as events
+from tasktracker.exports import service as exports_service
 from tasktracker.models import TaskStatus
 from tasktracker.tasks import repository, service
 from tasktracker.tasks.schemas import TaskCreate, TaskDetail, TaskMerge, TaskPublic, TasksPublic, TaskUpdate
@@ -54,11 +56,14 @@ async def list_tasks(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_task(data: TaskCreate, uow: UnitOfWorkDep) -> TaskPublic:
+async def create_task(
+    actor: EditorDep, data: TaskCreate, uow: UnitOfWorkDep, settings: SettingsDep
+) -> TaskPublic:
     """Create a task by hand."""
-    task, _ = await service.create(uow.session, data)
+    task, _ = await service.create(uow.session, data, actor.name)
     public = await service.public(uow.session, task)
     uow.queue_event(events.task_created(public))
+    await exports_service.route_new_task(uow, settings, task)
     return public
 
 
@@ -70,19 +75,21 @@ async def get_task(task_id: IdPath, session: SessionDep) -> TaskDetail:
 
 @router.patch("/{task_id}")
 async def update_task(
-    task_id: IdPath, data: TaskUpdate, uow: UnitOfWorkDep, runtime: RuntimeDep
+    actor: EditorDep, task_id: IdPath, data: TaskUpdate, uow: UnitOfWorkDep, runtime: RuntimeDep
 ) -> TaskPublic:
     """Triage a task. A changed category or priority is stored as a correction that trains the classifier."""
-    task = await service.update(uow.session, task_id, data)
+    task = await service.update(uow.session, task_id, data, actor.name)
     public = await service.public(uow.session, task)
     uow.queue_event(events.task_updated(public))
+    if data.status is not None:
+        await exports_service.task_changed(uow, task_id)
     if runtime.retrainer is not None:
         uow.after_commit(runtime.retrainer.maybe_retrain)
     return public
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_task(task_id: IdPath, uow: UnitOfWorkDep) -> None:
+async def delete_task(_: EditorDep, task_id: IdPath, uow: UnitOfWorkDep) -> None:
     await service.delete(uow.session, task_id)
     uow.queue_event(events.task_deleted(task_id))
 
@@ -91,9 +98,9 @@ async def delete_task(task_id: IdPath, uow: UnitOfWorkDep) -> None:
     "/{task_id}/merge",
     responses={409: {"description": "The target was itself merged (`merge_target_merged`)."}},
 )
-async def merge_task(task_id: IdPath, data: TaskMerge, uow: UnitOfWorkDep) -> TaskPublic:
+async def merge_task(actor: EditorDep, task_id: IdPath, data: TaskMerge, uow: UnitOfWorkDep) -> TaskPublic:
     """Merge this task into another; answers the target."""
-    source, target = await service.merge(uow.session, task_id, data.into)
+    source, target = await service.merge(uow.session, task_id, data.into, actor.name)
     publics = await service.publics(uow.session, [source, target])
     uow.queue_event(*(events.task_updated(p) for p in publics))
     return publics[1]

@@ -7,22 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.classification.schemas import PRIORITY_RANK
-from tasktracker.db import contains_words, execute_dml, insert_new
-from tasktracker.models import OPEN_STATUSES, Correction, Task, TaskActivity, TaskExport
+from tasktracker.db import execute_dml, insert_new, search, search_document
+from tasktracker.models import OPEN_STATUSES, Correction, ExportTarget, Task, TaskActivity, TaskExport
+from tasktracker.models.task import PRIORITY_RANK_BY_VALUE, priority_rank
 from tasktracker.pagination import SortSpec, page
 
-# Task.priority is a plain string column: rank it by the enum's values.
-PRIORITY_RANK_BY_VALUE: dict[str, int] = {p.value: rank for p, rank in PRIORITY_RANK.items()}
-
-PRIORITY_RANK_SQL = case(
-    *((col(Task.priority) == value, rank) for value, rank in PRIORITY_RANK_BY_VALUE.items()),
-    else_=-1,
-)
+PRIORITY_RANK_SQL = priority_rank(col(Task.priority))
+SEARCH_DOCUMENT = search_document(col(Task.title), col(Task.description))  # as search_vector has it
 
 SORTS: dict[str, SortSpec] = {
     "-created_at": SortSpec(col(Task.created_at), col(Task.id), True, "datetime"),
@@ -115,7 +110,7 @@ def _filtered(stmt: Select[Any], filters: TaskFilters) -> Select[Any]:
     if filters.needs_review is not None:
         stmt = stmt.where(col(Task.needs_review) == filters.needs_review)
     if filters.q:
-        stmt = stmt.where(contains_words([Task.title, Task.description], filters.q))
+        stmt = stmt.where(search("tasks", SEARCH_DOCUMENT, filters.q))
     return stmt
 
 
@@ -182,11 +177,15 @@ async def activity(session: AsyncSession, task_id: int) -> list[TaskActivity]:
     return list(rows.scalars())
 
 
-async def exports(session: AsyncSession, task_id: int) -> list[TaskExport]:
+async def exports(session: AsyncSession, task_id: int) -> list[tuple[TaskExport, str | None]]:
+    """The task's exports with their target's name."""
     rows = await session.execute(
-        select(TaskExport).where(col(TaskExport.task_id) == task_id).order_by(col(TaskExport.id))
+        select(TaskExport, col(ExportTarget.name))
+        .outerjoin(ExportTarget, col(ExportTarget.id) == col(TaskExport.target_id))
+        .where(col(TaskExport.task_id) == task_id)
+        .order_by(col(TaskExport.id))
     )
-    return list(rows.scalars())
+    return [(export, name) for export, name in rows.all()]
 
 
 async def add_correction(session: AsyncSession, correction: Correction) -> None:

@@ -79,14 +79,24 @@ class ActivityPublic(BaseModel):
 
 
 class ExportPublic(BaseModel):
+    """A task's copy in an external tracker; `status`: pending, retrying, exported or failed."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    task_id: int
+    target_id: int | None = None
+    target_name: str | None = None
     tracker: str
     external_id: str | None
     url: str | None
     status: str
+    error: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    remote_state: str | None = None
     created_at: datetime
+    updated_at: datetime | None = None
 
 
 class TaskDetail(TaskPublic):

@@ -29,6 +29,10 @@ from tasktracker.tasks.schemas import (
 # Of the fields a PATCH may send, only these may be set to null (the column is nullable).
 NULLABLE_FIELDS = {"assignee"}
 
+# Who changed a task, in its activity: a user's name (API, bot), "local" (TASKTRACKER_AUTH=off), or
+# this for the pipeline (classification, duplicate linking).
+SYSTEM_ACTOR = "system"
+
 
 @dataclass(frozen=True)
 class FromMessage:
@@ -77,12 +81,15 @@ async def detail(session: AsyncSession, task_id: int) -> TaskDetail:
         messages=messages,
         issues=issues,
         activity=[ActivityPublic.model_validate(a) for a in await repository.activity(session, task_id)],
-        exports=[ExportPublic.model_validate(e) for e in await repository.exports(session, task_id)],
+        exports=[
+            ExportPublic.model_validate(e).model_copy(update={"target_name": name})
+            for e, name in await repository.exports(session, task_id)
+        ],
     )
 
 
 async def create(
-    session: AsyncSession, data: TaskCreate, actor: str | None = None, *, source: FromMessage | None = None
+    session: AsyncSession, data: TaskCreate, actor: str, *, source: FromMessage | None = None
 ) -> tuple[Task, bool]:
     """Open a task, by hand or for a classified message; returns it and whether it is new.
 
@@ -131,11 +138,12 @@ async def link_message(
             task_id,
             "duplicate_linked",
             {"message_id": message_id, "similarity": round(similarity, 3)},
+            SYSTEM_ACTOR,
         )
     return task
 
 
-async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: str | None = None) -> Task:
+async def update(session: AsyncSession, task_id: int, data: TaskUpdate, actor: str) -> Task:
     """Apply a triage change. A changed category or priority of a classified task is a correction."""
     task = await get_or_404(session, task_id)
     changes: dict[str, Any] = {}
@@ -193,15 +201,20 @@ async def count_corrections(session: AsyncSession) -> int:
     return await repository.count_corrections(session)
 
 
+async def record_activity(
+    session: AsyncSession, task_id: int, kind: str, data: dict[str, Any], actor: str | None = None
+) -> None:
+    """An entry in the task's activity written by another domain (an export, a tracker's change)."""
+    await repository.add_activity(session, task_id, kind, data, actor)
+
+
 async def delete(session: AsyncSession, task_id: int) -> None:
     task = await get_or_404(session, task_id)
     await session.delete(task)
     await session.flush()
 
 
-async def merge(
-    session: AsyncSession, source_id: int, into_id: int, actor: str | None = None
-) -> tuple[Task, Task]:
+async def merge(session: AsyncSession, source_id: int, into_id: int, actor: str) -> tuple[Task, Task]:
     """Fold one task into another: its messages move, the source closes pointing at the target.
     Returns both (source, target)."""
     if source_id == into_id:

@@ -19,9 +19,10 @@ from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
 from tasktracker import telemetry
-from tasktracker.broker import CLASSIFY_MESSAGE
+from tasktracker.broker import CLASSIFY_MESSAGE, PUSH_EXPORT
 from tasktracker.classification import service as classification
 from tasktracker.config import ClassifierMode
+from tasktracker.exports import jobs as export_jobs
 from tasktracker.runtime import Runtime, cancel_all
 from tasktracker.unit_of_work import send_classification_jobs, unit_of_work
 from tasktracker.worker import jobs
@@ -49,11 +50,19 @@ class Worker:
         if runtime.broker.find_task(CLASSIFY_MESSAGE) is None:
             runtime.broker.register_task(classify_message, task_name=CLASSIFY_MESSAGE)
 
+        async def push_export(export_id: int, context: Context = TaskiqDepends()) -> None:
+            with telemetry.continued(context.message.labels):
+                await export_jobs.push_export(runtime, export_id)
+
+        if runtime.broker.find_task(PUSH_EXPORT) is None:
+            runtime.broker.register_task(push_export, task_name=PUSH_EXPORT)
+
     async def start(self) -> None:
         """Receive jobs and sweep once the runtime's broker is connected."""
         if self.settings.ollama_pull and self.settings.classifier is not ClassifierMode.builtin:
             self._background.append(asyncio.create_task(self._pull_model(), name="ollama-pull"))
         self._background.append(asyncio.create_task(self._run(), name="worker"))
+        self._background.append(asyncio.create_task(self._exports_loop(), name="export-schedule"))
 
     async def _run(self) -> None:
         await self.runtime.broker_ready.wait()
@@ -101,6 +110,18 @@ class Worker:
             except Exception:
                 log.exception("sweep failed")
             await asyncio.sleep(self.settings.sweep_interval_s)
+
+    async def _exports_loop(self) -> None:
+        """Send the due exports' jobs: retries after their backoff, status changes, the periodic re-read."""
+        await self.runtime.broker_ready.wait()
+        while True:
+            try:
+                await export_jobs.schedule(self.runtime)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("export schedule failed")
+            await asyncio.sleep(self.settings.export_poll_interval_s)
 
     async def _check_corrections(self) -> None:
         """Workers learn of corrections made through another process (the API) on each sweep."""

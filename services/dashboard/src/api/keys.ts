@@ -15,4 +15,11 @@ export const keys = {
   message: (id: number) => ["messages", "detail", id] as const,
   stats: ["stats"] as const,
   channels: ["channels"] as const,
+  exportTargets: ["exports", "targets"] as const,
+  exportChoices: ["exports", "choices"] as const,
+  exportRules: ["exports", "rules"] as const,
+  me: ["auth", "me"] as const,
+  users: ["users"] as const,
+  tokens: ["tokens"] as const,
+  tokenList: (scope: "own" | "all") => ["tokens", scope] as const,
 };

@@ -12,6 +12,7 @@ const SECTIONS: Array<{ title: MessageKey; keys: Array<[string[], MessageKey]> }
       [["g", "i"], "help.goInbox"],
       [["g", "r"], "help.goReview"],
       [["g", "s"], "help.goStats"],
+      [["g", "a"], "help.goAdmin"],
       [["/"], "help.search"],
     ],
   },

@@ -1,6 +1,8 @@
 import { useState } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { useConfig, useStats } from "../api/queries";
+import { useCan } from "../auth/session";
+import { UserMenu } from "../features/auth/UserMenu";
 import type { MessageKey } from "../i18n/en";
 import { useI18n, type Locale } from "../i18n/I18nProvider";
 import { useHotkeys } from "../hooks/useHotkeys";
@@ -16,6 +18,8 @@ const NAV: Array<{ to: string; label: MessageKey; icon: IconName; key: string }>
   { to: "/review", label: "nav.review", icon: "review", key: "r" },
   { to: "/stats", label: "nav.stats", icon: "stats", key: "s" },
 ];
+
+const ADMIN_NAV = { to: "/admin", label: "nav.admin", icon: "shield", key: "a" } as const;
 
 function ThemeToggle() {
   const { preference, cycle } = useTheme();
@@ -64,11 +68,13 @@ export function Layout() {
   const navigate = useNavigate();
   const [helpOpen, setHelpOpen] = useState(false);
   const reviewCount = stats.data?.needs_review ?? 0;
+  const isAdmin = useCan("admin");
+  const nav = isAdmin ? [...NAV, ADMIN_NAV] : NAV;
 
   useHotkeys({
     "?": () => setHelpOpen(true),
     "/": () => document.querySelector<HTMLInputElement>("[data-search]")?.focus(),
-    ...Object.fromEntries(NAV.map((item) => [`g ${item.key}`, () => navigate(item.to)])),
+    ...Object.fromEntries(nav.map((item) => [`g ${item.key}`, () => navigate(item.to)])),
   });
 
   return (
@@ -88,7 +94,7 @@ export function Layout() {
         </div>
         <nav className="sidebar__nav" aria-label={t("nav.main")}>
           <ul>
-            {NAV.map((item) => (
+            {nav.map((item) => (
               <li key={item.to}>
                 <NavLink to={item.to} className={({ isActive }) => `nav-item${isActive ? " nav-item--active" : ""}`}>
                   <Icon name={item.icon} />
@@ -104,6 +110,7 @@ export function Layout() {
           </ul>
         </nav>
         <div className="sidebar__footer">
+          <UserMenu />
           <ConnectionIndicator />
           <ThemeToggle />
           <LanguageToggle />

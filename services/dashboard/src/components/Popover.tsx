@@ -27,8 +27,11 @@ export function Popover({
   buttonClassName = "btn btn--chip",
   children,
   align = "start",
+  nameFromContent = false,
 }: {
   label: string;
+  /** The button is named by what it shows (then that must say what it opens); the panel keeps `label`. */
+  nameFromContent?: boolean;
   buttonContent: ReactNode;
   buttonClassName?: string;
   children: (close: () => void) => ReactNode;
@@ -58,7 +61,7 @@ export function Popover({
         ref={setButton}
         type="button"
         className={buttonClassName}
-        aria-label={label}
+        aria-label={nameFromContent ? undefined : label}
         aria-expanded={open}
         aria-controls={open ? panelId : undefined}
         {...getReferenceProps()}

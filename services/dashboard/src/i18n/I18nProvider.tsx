@@ -8,7 +8,7 @@ export const LOCALES: readonly Locale[] = ["en", "uk"];
 const DICTIONARIES: Record<Locale, Record<MessageKey, string>> = { en, uk };
 const STORAGE_KEY = "tt.lang";
 
-export type LabelGroup = "category" | "priority" | "status" | "messageStatus" | "activity";
+export type LabelGroup = "category" | "priority" | "status" | "messageStatus" | "activity" | "role";
 export type TranslateVars = Record<string, string | number>;
 
 export interface I18n {

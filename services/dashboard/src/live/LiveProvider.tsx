@@ -1,8 +1,9 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { api, isApiError, notifyUnauthorized, unwrap } from "../api/client";
 import { useConfig } from "../api/queries";
 import { createLiveCacheUpdater } from "./cache";
-import { LiveSocket, resolveWsUrl, type ConnectionState } from "./LiveSocket";
+import { LiveSocket, resolveWsUrl, Unauthorized, withTicket, type ConnectionState } from "./LiveSocket";
 
 interface LiveApi {
   state: ConnectionState;
@@ -13,7 +14,22 @@ interface LiveApi {
 
 const LiveContext = createContext<LiveApi>({ state: "connecting", serverVersion: null, retryNow: () => undefined });
 
-/** Keeps one WebSocket open for the whole app and feeds its events into the query cache. */
+/**
+ * The address for the next connection attempt. With accounts on, each attempt first asks for a
+ * one-time ticket (a browser cannot send headers on a WebSocket, and the page may talk to a
+ * `ws_url` on another origin, where the session cookie does not go).
+ */
+export async function ticketedWsUrl(base: string): Promise<string> {
+  try {
+    const { ticket } = await unwrap(api.POST("/api/auth/ws-ticket"));
+    return withTicket(base, ticket);
+  } catch (error) {
+    if (isApiError(error, 401)) throw new Unauthorized();
+    throw error;
+  }
+}
+
+/** Keeps one WebSocket open while someone is signed in and feeds its events into the query cache. */
 export function LiveProvider({ children }: { children: ReactNode }) {
   const client = useQueryClient();
   const config = useConfig();
@@ -22,6 +38,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const socketRef = useRef<LiveSocket | null>(null);
   const wsUrlRef = useRef<string | null>(null);
   const wsUrl = config.data?.ws_url ?? null;
+  const tickets = config.data?.auth === "on";
   // Declared before the socket's effect, so the first connection already reads it.
   useEffect(() => {
     wsUrlRef.current = wsUrl;
@@ -33,7 +50,11 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     if (!ready) return;
     const updater = createLiveCacheUpdater(client);
     const socket = new LiveSocket({
-      url: () => resolveWsUrl(wsUrlRef.current, window.location),
+      url: () => {
+        const base = resolveWsUrl(wsUrlRef.current, window.location);
+        return tickets ? ticketedWsUrl(base) : base;
+      },
+      onUnauthorized: notifyUnauthorized,
       onEvent: (event) => {
         if (event.type === "hello") setServerVersion(event.data?.version ?? null);
         else updater.apply(event);
@@ -54,7 +75,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       updater.dispose();
       socketRef.current = null;
     };
-  }, [client, ready]);
+  }, [client, ready, tickets]);
 
   const value: LiveApi = {
     state,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeWebSocket } from "../test/fakeSocket";
 import type { LiveEvent } from "./events";
-import { LiveSocket, resolveWsUrl, type ConnectionState } from "./LiveSocket";
+import { LiveSocket, resolveWsUrl, Unauthorized, withTicket, type ConnectionState } from "./LiveSocket";
 
 function setup(overrides: Partial<ConstructorParameters<typeof LiveSocket>[0]> = {}) {
   const states: ConnectionState[] = [];
@@ -138,6 +138,76 @@ describe("LiveSocket", () => {
     FakeWebSocket.instances[0]?.drop();
     vi.advanceTimersByTime(60_000);
     expect(FakeWebSocket.instances).toHaveLength(1);
+  });
+});
+
+describe("LiveSocket with one-time tickets", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeWebSocket.reset();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it("asks for a fresh ticket before every connection, the first and each reconnect", async () => {
+    let issued = 0;
+    const { socket } = setup({ url: () => Promise.resolve(withTicket("ws://example.test/ws", `t${++issued}`)) });
+    socket.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeWebSocket.last().url).toBe("ws://example.test/ws?ticket=t1");
+    FakeWebSocket.last().open();
+    FakeWebSocket.last().drop();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(FakeWebSocket.instances.map((s) => s.url)).toEqual(["ws://example.test/ws?ticket=t1", "ws://example.test/ws?ticket=t2"]);
+  });
+
+  it("stops and reports a close with 4401 instead of reconnecting", async () => {
+    const onUnauthorized = vi.fn();
+    const { socket } = setup({ onUnauthorized });
+    socket.start();
+    FakeWebSocket.last().open();
+    FakeWebSocket.last().drop(4401);
+    expect(onUnauthorized).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    socket.retryNow();
+    expect(FakeWebSocket.instances).toHaveLength(1);
+  });
+
+  it("stops when no ticket is given because nobody is signed in", async () => {
+    const onUnauthorized = vi.fn();
+    const { socket } = setup({ onUnauthorized, url: () => Promise.reject(new Unauthorized()) });
+    socket.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(onUnauthorized).toHaveBeenCalledTimes(1);
+    expect(FakeWebSocket.instances).toHaveLength(0);
+  });
+
+  it("backs off and retries when the ticket request itself fails", async () => {
+    let calls = 0;
+    const { socket } = setup({
+      url: () => (++calls === 1 ? Promise.reject(new TypeError("Failed to fetch")) : Promise.resolve("ws://example.test/ws?ticket=ok")),
+    });
+    socket.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(socket.state).toBe("reconnecting");
+    expect(FakeWebSocket.instances).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(FakeWebSocket.last().url).toBe("ws://example.test/ws?ticket=ok");
+  });
+
+  it("drops a ticket that arrives after stop()", async () => {
+    let resolve: (url: string) => void = () => undefined;
+    const { socket } = setup({ url: () => new Promise<string>((done) => (resolve = done)) });
+    socket.start();
+    socket.stop();
+    resolve("ws://example.test/ws?ticket=late");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeWebSocket.instances).toHaveLength(0);
+  });
+
+  it("adds the ticket to a URL with or without a query", () => {
+    expect(withTicket("wss://h/ws", "a b")).toBe("wss://h/ws?ticket=a%20b");
+    expect(withTicket("wss://h/ws?x=1", "t")).toBe("wss://h/ws?x=1&ticket=t");
   });
 });
 

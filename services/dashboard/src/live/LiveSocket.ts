@@ -1,6 +1,17 @@
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from "./backoff";
 import { parseLiveEvent, type LiveEvent } from "./events";
 
+/** The server's close code for a connection without a valid session or ticket. */
+export const CLOSE_UNAUTHORIZED = 4401;
+
+/** Rejects `url()` when the server refused to hand out a ticket: the user is not signed in. */
+export class Unauthorized extends Error {
+  constructor() {
+    super("not signed in");
+    this.name = "Unauthorized";
+  }
+}
+
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "offline";
 
 type SocketLike = Pick<WebSocket, "close" | "readyState"> & {
@@ -11,8 +22,14 @@ type SocketLike = Pick<WebSocket, "close" | "readyState"> & {
 };
 
 export interface LiveSocketOptions {
-  /** The URL to connect to; asked again before every attempt (the config may have loaded since). */
-  url: () => string;
+  /**
+   * The URL to connect to; asked again before every attempt (the config may have loaded since,
+   * and a one-time ticket is good for one connection). A rejected promise counts as a failed
+   * attempt; one rejected with `Unauthorized` stops the socket as close code 4401 does.
+   */
+  url: () => string | Promise<string>;
+  /** The server refused the caller (close code 4401, or `url` rejected with `Unauthorized`). */
+  onUnauthorized?: () => void;
   onEvent: (event: LiveEvent) => void;
   onStateChange?: (state: ConnectionState) => void;
   /** Called when a connection opens after events may have been missed: refetch then. */
@@ -33,12 +50,14 @@ export interface LiveSocketOptions {
  * The client never sends anything.
  */
 export class LiveSocket {
-  private readonly options: Required<Omit<LiveSocketOptions, "onStateChange" | "onResync">> &
-    Pick<LiveSocketOptions, "onStateChange" | "onResync">;
+  private readonly options: Required<Omit<LiveSocketOptions, "onStateChange" | "onResync" | "onUnauthorized">> &
+    Pick<LiveSocketOptions, "onStateChange" | "onResync" | "onUnauthorized">;
   private socket: SocketLike | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
+  /** Bumped by stop() and every attempt, so a URL that resolves late is dropped. */
+  private attempt = 0;
   private hasConnected = false;
   private missedEvents = false;
   private stopped = true;
@@ -70,13 +89,14 @@ export class LiveSocket {
 
   stop(): void {
     this.stopped = true;
+    this.attempt += 1;
     this.clearTimers();
     this.detach(true);
   }
 
   /** Skips the pending backoff delay (the browser came back online, or the user asked). */
   retryNow(): void {
-    if (this.stopped || this.socket) return;
+    if (this.stopped || this.socket || this.retryTimer === null) return;
     this.clearTimers();
     this.connect();
   }
@@ -98,9 +118,42 @@ export class LiveSocket {
     this.retryTimer = null;
     this.nextRetryAt = null;
     if (this.failures === 0 && !this.hasConnected) this.setState("connecting");
+    const attempt = ++this.attempt;
+    let url: string | Promise<string>;
+    try {
+      url = this.options.url();
+    } catch (error) {
+      this.handleUrlFailure(error);
+      return;
+    }
+    if (typeof url === "string") {
+      this.open(url);
+      return;
+    }
+    url.then(
+      (resolved) => {
+        if (attempt === this.attempt && !this.stopped) this.open(resolved);
+      },
+      (error: unknown) => {
+        if (attempt === this.attempt && !this.stopped) this.handleUrlFailure(error);
+      },
+    );
+  }
+
+  private handleUrlFailure(error: unknown): void {
+    if (error instanceof Unauthorized) this.unauthorized();
+    else this.handleLoss();
+  }
+
+  private unauthorized(): void {
+    this.stop();
+    this.options.onUnauthorized?.();
+  }
+
+  private open(url: string): void {
     let socket: SocketLike;
     try {
-      socket = this.options.createSocket(this.options.url());
+      socket = this.options.createSocket(url);
     } catch {
       this.handleLoss();
       return;
@@ -126,10 +179,12 @@ export class LiveSocket {
     socket.onerror = () => {
       // A close event always follows; the loss is handled there.
     };
-    socket.onclose = () => {
+    socket.onclose = (event: CloseEvent) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      this.handleLoss();
+      // Not signed in (any more): retrying cannot help, signing in can.
+      if (event.code === CLOSE_UNAUTHORIZED) this.unauthorized();
+      else this.handleLoss();
     };
   }
 
@@ -190,4 +245,9 @@ export function resolveWsUrl(configured: string | null | undefined, location: Pi
     if (configured.startsWith("/")) return `${scheme}//${location.host}${configured}`;
   }
   return `${scheme}//${location.host}/ws`;
+}
+
+/** `url` with the one-time ticket `/ws` takes in place of the cookie. */
+export function withTicket(url: string, ticket: string): string {
+  return `${url}${url.includes("?") ? "&" : "?"}ticket=${encodeURIComponent(ticket)}`;
 }

@@ -1,5 +1,7 @@
 import { useState } from "react";
+import { useCan } from "../../auth/session";
 import { Icon } from "../../components/Icon";
+import { ReadOnlyBadge } from "../../components/ReadOnlyBadge";
 import { useHotkeys } from "../../hooks/useHotkeys";
 import { useI18n } from "../../i18n/I18nProvider";
 import { NewTaskDialog } from "../tasks/NewTaskDialog";
@@ -14,8 +16,9 @@ export function BoardPage() {
   const { t } = useI18n();
   const filters = useTaskFilters();
   const [creating, setCreating] = useState(false);
+  const canEdit = useCan("editor");
   usePageTitle(t("nav.board"));
-  useHotkeys({ c: () => setCreating(true) });
+  useHotkeys(canEdit ? { c: () => setCreating(true) } : {});
 
   return (
     <div className="page page--board">
@@ -40,10 +43,14 @@ export function BoardPage() {
           </button>
         </div>
         <span className="page__spacer" />
-        <button type="button" className="btn btn--primary" onClick={() => setCreating(true)}>
-          <Icon name="plus" /> {t("task.new")}
-          <kbd className="btn__kbd">C</kbd>
-        </button>
+        {canEdit ? (
+          <button type="button" className="btn btn--primary" onClick={() => setCreating(true)}>
+            <Icon name="plus" /> {t("task.new")}
+            <kbd className="btn__kbd">C</kbd>
+          </button>
+        ) : (
+          <ReadOnlyBadge />
+        )}
       </header>
       <TaskFilterBar api={filters} />
       <div className="page__body page__body--board">
@@ -53,7 +60,7 @@ export function BoardPage() {
           <KanbanBoard filters={filters.filters} />
         )}
       </div>
-      <NewTaskDialog open={creating} onClose={() => setCreating(false)} />
+      {canEdit ? <NewTaskDialog open={creating} onClose={() => setCreating(false)} /> : null}
     </div>
   );
 }

@@ -10,7 +10,7 @@ describe("kanban board", () => {
     const api = installFakeApi([makeTask({ id: 5, title: "Fix export", status: "open" })]);
     const user = userEvent.setup();
     renderApp("/board");
-    const card = await within(screen.getByTestId("column-open")).findByText("Fix export");
+    const card = await within(await screen.findByTestId("column-open")).findByText("Fix export");
     const link = card.closest("a")!;
     link.focus();
     await user.keyboard("{Shift>}{ArrowRight}{/Shift}");
@@ -72,6 +72,6 @@ describe("kanban board", () => {
   it("shows an empty column message and a loading-free board when there are no tasks", async () => {
     installFakeApi([]);
     renderApp("/board");
-    expect(await within(screen.getByTestId("column-completed")).findByText("Nothing here")).toBeInTheDocument();
+    expect(await within(await screen.findByTestId("column-completed")).findByText("Nothing here")).toBeInTheDocument();
   });
 });

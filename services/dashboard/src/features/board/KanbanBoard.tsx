@@ -11,6 +11,7 @@ import {
 } from "@dnd-kit/core";
 import { useCallback, useId, useState } from "react";
 import { useTaskList, useUpdateTask } from "../../api/queries";
+import { useCan } from "../../auth/session";
 import { TASK_STATUSES, type Task, type TaskStatus } from "../../api/types";
 import { StatusIcon } from "../../components/Badges";
 import { ErrorState, LoadMore, errorText } from "../../components/States";
@@ -30,7 +31,8 @@ function Column({
 }: {
   status: TaskStatus;
   filters: TaskFilters;
-  onMove: (task: Task, direction: -1 | 1) => void;
+  /** Missing for viewers: cards are links only. */
+  onMove: ((task: Task, direction: -1 | 1) => void) | null;
   instructionsId: string;
   refocusId: number | null;
   onRefocused: () => void;
@@ -87,6 +89,7 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
   const { t, label } = useI18n();
   const update = useUpdateTask();
   const toast = useToast();
+  const canEdit = useCan("editor");
   const instructionsId = useId();
   const [dragging, setDragging] = useState<Task | null>(null);
   const [announcement, setAnnouncement] = useState("");
@@ -137,9 +140,11 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
         if (task && status) move(task, status);
       }}
     >
-      <p id={instructionsId} className="visually-hidden">
-        {t("board.instructions")}
-      </p>
+      {canEdit ? (
+        <p id={instructionsId} className="visually-hidden">
+          {t("board.instructions")}
+        </p>
+      ) : null}
       <div className="visually-hidden" role="status" aria-live="polite">
         {announcement}
       </div>
@@ -149,7 +154,7 @@ export function KanbanBoard({ filters }: { filters: TaskFilters }) {
             key={status}
             status={status}
             filters={filters}
-            onMove={moveBy}
+            onMove={canEdit ? moveBy : null}
             instructionsId={instructionsId}
             refocusId={refocusId}
             onRefocused={onRefocused}

@@ -51,13 +51,14 @@ export function TaskCard({
   onRefocused,
 }: {
   task: Task;
-  onMove: (task: Task, direction: -1 | 1) => void;
+  /** Missing for viewers, who cannot move tasks: the card is a plain link. */
+  onMove: ((task: Task, direction: -1 | 1) => void) | null;
   describedBy: string;
   /** This card was just moved by keyboard: it takes focus again where it lands. */
   refocus: boolean;
   onRefocused: () => void;
 }) {
-  const { attributes, listeners, setNodeRef, isDragging } = useDraggable({ id: task.id, data: { task } });
+  const { attributes, listeners, setNodeRef, isDragging } = useDraggable({ id: task.id, data: { task }, disabled: !onMove });
   const element = useRef<HTMLAnchorElement | null>(null);
   useEffect(() => {
     if (refocus && element.current && document.activeElement !== element.current) {
@@ -66,7 +67,7 @@ export function TaskCard({
     }
   }, [refocus, onRefocused]);
   const onKeyDown = (event: KeyboardEvent<HTMLAnchorElement>) => {
-    if (event.shiftKey && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
+    if (onMove && event.shiftKey && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
       event.preventDefault();
       onMove(task, event.key === "ArrowLeft" ? -1 : 1);
     }
@@ -83,10 +84,10 @@ export function TaskCard({
         data-task-id={task.id}
         data-testid="task-card"
         draggable={false}
-        aria-describedby={describedBy}
-        aria-roledescription={attributes["aria-roledescription"]}
+        aria-describedby={onMove ? describedBy : undefined}
+        aria-roledescription={onMove ? attributes["aria-roledescription"] : undefined}
         onKeyDown={onKeyDown}
-        {...listeners}
+        {...(onMove ? listeners : {})}
       >
         <TaskCardBody task={task} />
       </Link>

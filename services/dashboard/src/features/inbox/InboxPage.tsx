@@ -2,10 +2,12 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useChannels, useMessageList, usePostMessage, useRetryMessage } from "../../api/queries";
 import { CATEGORIES, MESSAGE_STATUSES, isOneOf, type Message, type MessageQuery } from "../../api/types";
+import { useCan } from "../../auth/session";
 import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, RelativeTime } from "../../components/Badges";
 import { Dialog } from "../../components/Dialog";
 import "../../components/Feed.css";
 import { Icon } from "../../components/Icon";
+import { ReadOnlyBadge } from "../../components/ReadOnlyBadge";
 import { useDebouncedField } from "../../hooks/useDebouncedField";
 import { MultiSelectMenu } from "../../components/Popover";
 import { EmptyState, ErrorState, LoadMore, LoadingState, Spinner, errorText } from "../../components/States";
@@ -38,6 +40,7 @@ function MessageStatusPill({ status }: { status: string }) {
 
 function MessageRow({ message, fresh }: { message: Message; fresh: boolean }) {
   const { t, formatNumber } = useI18n();
+  const canEdit = useCan("editor");
   const c = message.classification;
   return (
     <li className={`feed__item${fresh ? " feed__item--fresh" : ""}`} data-message-id={message.id} data-testid="message">
@@ -75,7 +78,7 @@ function MessageRow({ message, fresh }: { message: Message; fresh: boolean }) {
         ) : message.status === "failed" ? (
           <div className="feed__failed">
             <p>{t("inbox.failed")}</p>
-            <RetryButton id={message.id} />
+            {canEdit ? <RetryButton id={message.id} /> : null}
           </div>
         ) : null}
       </div>
@@ -187,6 +190,7 @@ export function InboxPage() {
   const messages = useMessageList(query);
   const channels = useChannels();
   const [composing, setComposing] = useState(false);
+  const canEdit = useCan("editor");
   usePageTitle(t("nav.inbox"));
 
   const rows = messages.data?.pages.flatMap((page) => page.data) ?? [];
@@ -214,9 +218,13 @@ export function InboxPage() {
         <h1>{t("nav.inbox")}</h1>
         <span className="page__subtitle">{t("inbox.subtitle")}</span>
         <span className="page__spacer" />
-        <button type="button" className="btn btn--primary" onClick={() => setComposing(true)}>
-          <Icon name="plus" /> {t("inbox.compose")}
-        </button>
+        {canEdit ? (
+          <button type="button" className="btn btn--primary" onClick={() => setComposing(true)}>
+            <Icon name="plus" /> {t("inbox.compose")}
+          </button>
+        ) : (
+          <ReadOnlyBadge />
+        )}
       </header>
       <div className="toolbar" role="search" aria-label={t("filters.label")}>
         <label className="search-field">
@@ -289,9 +297,11 @@ export function InboxPage() {
             icon="inbox"
             title={t("inbox.empty")}
             action={
-              <button type="button" className="btn" onClick={() => setComposing(true)}>
-                <Icon name="plus" /> {t("inbox.compose")}
-              </button>
+              canEdit ? (
+                <button type="button" className="btn" onClick={() => setComposing(true)}>
+                  <Icon name="plus" /> {t("inbox.compose")}
+                </button>
+              ) : null
             }
           >
             {t("inbox.emptyHint")}
@@ -307,7 +317,7 @@ export function InboxPage() {
           </>
         )}
       </div>
-      <ComposeDialog open={composing} onClose={() => setComposing(false)} />
+      {canEdit ? <ComposeDialog open={composing} onClose={() => setComposing(false)} /> : null}
     </div>
   );
 }

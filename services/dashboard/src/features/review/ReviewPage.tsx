@@ -2,9 +2,11 @@ import { useEffect, useMemo, useState } from "react";
 import { useNavigate } from "react-router";
 import { useTask, useTaskList, useUpdateTask } from "../../api/queries";
 import { CATEGORIES, PRIORITIES, type Category, type Priority, type Task, type TaskPatch, type TaskQuery } from "../../api/types";
+import { useCan } from "../../auth/session";
 import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityIcon, RelativeTime } from "../../components/Badges";
 import "../../components/Feed.css";
 import { Icon } from "../../components/Icon";
+import { ReadOnlyBadge } from "../../components/ReadOnlyBadge";
 import { EmptyState, ErrorState, LoadingState, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { usePageTitle } from "../../hooks/usePageTitle";
@@ -24,12 +26,15 @@ function ReviewDetail({
   onApprove,
   onNoise,
   onMerge,
+  readOnly,
 }: {
   task: Task;
   onPatch: (patch: TaskPatch) => void;
   onApprove: () => void;
   onNoise: () => void;
   onMerge: () => void;
+  /** A viewer sees the classification but cannot change it. */
+  readOnly: boolean;
 }) {
   const { t, label, formatNumber } = useI18n();
   const detail = useTask(task.id);
@@ -76,7 +81,7 @@ function ReviewDetail({
         ) : null}
       </dl>
 
-      <fieldset className="picker">
+      <fieldset className="picker" disabled={readOnly}>
         <legend>{t("field.category")}</legend>
         <div className="picker__options">
           {CATEGORIES.filter((value) => value !== "noise").map((value) => (
@@ -95,7 +100,7 @@ function ReviewDetail({
           ))}
         </div>
       </fieldset>
-      <fieldset className="picker">
+      <fieldset className="picker" disabled={readOnly}>
         <legend>{t("field.priority")}</legend>
         <div className="picker__options">
           {PRIORITIES.map((value) => (
@@ -115,17 +120,23 @@ function ReviewDetail({
         </div>
       </fieldset>
 
-      <div className="review-actions">
-        <button type="button" className="btn btn--primary" onClick={onApprove} data-testid="review-approve">
-          <Icon name="check" /> {t("review.approve")} <kbd className="btn__kbd">A</kbd>
-        </button>
-        <button type="button" className="btn" onClick={onNoise} data-testid="review-noise">
-          <Icon name="noise" /> {t("review.noise")} <kbd className="btn__kbd">N</kbd>
-        </button>
-        <button type="button" className="btn" onClick={onMerge} data-testid="review-merge">
-          <Icon name="merge" /> {t("action.merge")} <kbd className="btn__kbd">M</kbd>
-        </button>
-      </div>
+      {readOnly ? (
+        <div className="review-actions">
+          <ReadOnlyBadge />
+        </div>
+      ) : (
+        <div className="review-actions">
+          <button type="button" className="btn btn--primary" onClick={onApprove} data-testid="review-approve">
+            <Icon name="check" /> {t("review.approve")} <kbd className="btn__kbd">A</kbd>
+          </button>
+          <button type="button" className="btn" onClick={onNoise} data-testid="review-noise">
+            <Icon name="noise" /> {t("review.noise")} <kbd className="btn__kbd">N</kbd>
+          </button>
+          <button type="button" className="btn" onClick={onMerge} data-testid="review-merge">
+            <Icon name="merge" /> {t("action.merge")} <kbd className="btn__kbd">M</kbd>
+          </button>
+        </div>
+      )}
     </article>
   );
 }
@@ -144,6 +155,7 @@ export function ReviewPage() {
   const [held, setHeld] = useState<{ task: Task; index: number } | null>(null);
   const [merging, setMerging] = useState(false);
   const [announcement, setAnnouncement] = useState("");
+  const canEdit = useCan("editor");
   usePageTitle(t("nav.review"));
 
   const tasks = useMemo(() => {
@@ -191,6 +203,11 @@ export function ReviewPage() {
     if (next) select(next.id);
   };
 
+  const browse = {
+    next: () => move(1),
+    previous: () => move(-1),
+    open: () => selected && navigate(`/tasks/${selected.id}`),
+  };
   const actions = {
     next: () => move(1),
     previous: () => move(-1),
@@ -209,7 +226,12 @@ export function ReviewPage() {
     merge: () => selected && setMerging(true),
     open: () => selected && navigate(`/tasks/${selected.id}`),
   };
-  useReviewShortcuts(actions, !merging);
+  // Viewers keep the keys that only move around.
+  const none = () => undefined;
+  useReviewShortcuts(
+    canEdit ? actions : { ...browse, approve: none, noise: none, setPriority: none, setCategory: none, merge: none },
+    !merging,
+  );
 
   return (
     <div className="page">
@@ -274,6 +296,7 @@ export function ReviewPage() {
                 onApprove={actions.approve}
                 onNoise={actions.noise}
                 onMerge={actions.merge}
+                readOnly={!canEdit}
               />
             ) : null}
           </>

@@ -3,17 +3,19 @@ import type { TaskDetail } from "../../api/types";
 import { useI18n } from "../../i18n/I18nProvider";
 import "./Description.css";
 
-export function Description({ task, onSave }: { task: TaskDetail; onSave: (description: string) => void }) {
+export function Description({ task, onSave }: { task: TaskDetail; onSave: ((description: string) => void) | null }) {
   const { t } = useI18n();
   // null while not editing; the draft starts from the description as it is when editing starts.
   const [draft, setDraft] = useState<string | null>(null);
-  if (draft === null) {
+  if (draft === null || !onSave) {
     return (
       <div className="detail__description">
         {task.description ? <p>{task.description}</p> : <p className="muted">{t("task.noDescription")}</p>}
-        <button type="button" className="link-btn" onClick={() => setDraft(task.description)}>
-          {t("task.editDescription")}
-        </button>
+        {onSave ? (
+          <button type="button" className="link-btn" onClick={() => setDraft(task.description)}>
+            {t("task.editDescription")}
+          </button>
+        ) : null}
       </div>
     );
   }

@@ -7,6 +7,7 @@ export function DetailSection({
   title,
   count,
   empty,
+  actions = null,
   children,
 }: {
   /** The heading's id (also a link target: `#sec-activity`). */
@@ -14,19 +15,24 @@ export function DetailSection({
   title: string;
   count?: number;
   empty: string | null;
+  /** Controls beside the heading (e.g. "Export to…"). */
+  actions?: ReactNode;
   children: ReactNode;
 }) {
   return (
     <section className="detail__section" aria-labelledby={id}>
-      <h2 id={id}>
-        {title}
-        {count !== undefined ? (
-          <>
-            {" "}
-            <span className="muted">{count}</span>
-          </>
-        ) : null}
-      </h2>
+      <div className="detail__section-head">
+        <h2 id={id}>
+          {title}
+          {count !== undefined ? (
+            <>
+              {" "}
+              <span className="muted">{count}</span>
+            </>
+          ) : null}
+        </h2>
+        {actions}
+      </div>
       {empty !== null ? <p className="muted">{empty}</p> : children}
     </section>
   );

@@ -61,10 +61,14 @@ describe("task page", () => {
       exports: [
         {
           id: 1,
+          task_id: 7,
+          target_id: 1,
+          target_name: "web repo",
           tracker: "github",
-          status: "done",
+          status: "exported",
           external_id: "#42",
           url: "https://example.test/issues/42",
+          attempts: 0,
           created_at: "2026-11-26T10:06:00Z",
         },
       ],

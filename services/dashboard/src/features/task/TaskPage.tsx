@@ -1,9 +1,11 @@
 import { useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useTask, useUpdateTask } from "../../api/queries";
+import { useCan } from "../../auth/session";
 import type { TaskPatch } from "../../api/types";
 import { CategoryChip, PriorityBadge } from "../../components/Badges";
 import { Icon } from "../../components/Icon";
+import { ReadOnlyBadge } from "../../components/ReadOnlyBadge";
 import { ErrorState, LoadingState, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { usePageTitle } from "../../hooks/usePageTitle";
@@ -30,6 +32,7 @@ export function TaskPage() {
   const update = useUpdateTask();
   const [merging, setMerging] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const canEdit = useCan("editor");
   const task = query.data;
   usePageTitle(task ? `#${task.id} ${task.title}` : t("task.title"));
 
@@ -66,12 +69,18 @@ export function TaskPage() {
         {back}
         <span className="breadcrumb muted">#{task.id}</span>
         <span className="page__spacer" />
-        <button type="button" className="btn" onClick={() => setMerging(true)}>
-          <Icon name="merge" /> {t("action.merge")}
-        </button>
-        <button type="button" className="btn btn--danger" onClick={() => setConfirmDelete(true)}>
-          <Icon name="trash" /> {t("action.delete")}
-        </button>
+        {canEdit ? (
+          <>
+            <button type="button" className="btn" onClick={() => setMerging(true)}>
+              <Icon name="merge" /> {t("action.merge")}
+            </button>
+            <button type="button" className="btn btn--danger" onClick={() => setConfirmDelete(true)}>
+              <Icon name="trash" /> {t("action.delete")}
+            </button>
+          </>
+        ) : (
+          <ReadOnlyBadge />
+        )}
       </header>
       <div className="page__body detail">
         <div className="detail__main">
@@ -80,7 +89,7 @@ export function TaskPage() {
               {t("task.mergedInto")} <Link to={`/tasks/${task.merged_into_id}`}>#{task.merged_into_id}</Link>
             </p>
           ) : null}
-          <InlineTitle task={task} onSave={(title) => patch({ title })} />
+          <InlineTitle task={task} onSave={canEdit ? (title) => patch({ title }) : null} />
           <div className="detail__chips">
             <CategoryChip category={task.category} />
             <PriorityBadge priority={task.priority} />
@@ -91,24 +100,31 @@ export function TaskPage() {
               </span>
             ))}
           </div>
-          <Description task={task} onSave={(description) => patch({ description })} />
+          <Description task={task} onSave={canEdit ? (description) => patch({ description }) : null} />
           <TaskMessages task={task} />
           <ClassificationHistory task={task} />
           <ActivityLog task={task} />
-          <ExportList task={task} />
+          <ExportList task={task} canEdit={canEdit} />
         </div>
         <aside className="detail__side" aria-label={t("task.properties")}>
-          <TaskProperties task={task} onPatch={patch} />
+          {/* A disabled fieldset disables every control in it: viewers read the properties. */}
+          <fieldset className="detail__props" disabled={!canEdit}>
+            <TaskProperties task={task} onPatch={patch} />
+          </fieldset>
           <p className="muted detail__count">{plural("count.messages", task.message_count)}</p>
         </aside>
       </div>
-      <MergeDialog
-        source={task}
-        open={merging}
-        onClose={() => setMerging(false)}
-        onMerged={(target) => void navigate(`/tasks/${target.id}`)}
-      />
-      <DeleteTaskDialog task={task} open={confirmDelete} onClose={() => setConfirmDelete(false)} />
+      {canEdit ? (
+        <>
+          <MergeDialog
+            source={task}
+            open={merging}
+            onClose={() => setMerging(false)}
+            onMerged={(target) => void navigate(`/tasks/${target.id}`)}
+          />
+          <DeleteTaskDialog task={task} open={confirmDelete} onClose={() => setConfirmDelete(false)} />
+        </>
+      ) : null}
     </div>
   );
 }

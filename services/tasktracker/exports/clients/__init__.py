@@ -1,0 +1,1 @@
+"""HTTP clients for the trackers tasks are exported to: one module per API, one interface."""
