@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     HEAVY = ("sklearn", "pydantic_ai", "openai")
 
     async def main() -> None:
-        settings = load_settings(data_dir=Path(sys.argv[1]), classifier="builtin", log_level="warning")
+        settings = load_settings(data_dir=Path(sys.argv[1]), classifier="builtin", log_level="warning", auth="off")
         app = create_app(settings, role=Role.api, migrate=True)
         async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=60) as client:
             ready = (await client.get("/api/health/ready")).json()
