@@ -41,8 +41,9 @@ def test_bench_quick_run_writes_every_figure_and_plot(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     suites = json.loads(out.read_text())["suites"]
-    assert set(suites) == {"ingest", "e2e"}
-    for name, suite in suites.items():
+    assert {"ingest", "e2e"} <= set(suites)
+    for name in ("ingest", "e2e"):
+        suite = suites[name]
         assert suite["figures"], name
         for figure in suite["figures"]:
             assert figure["value"] == figure["value"] and figure["value"] >= 0, (name, figure)  # not NaN
@@ -50,5 +51,5 @@ def test_bench_quick_run_writes_every_figure_and_plot(tmp_path: Path) -> None:
     ingest = suites["ingest"]["series"]
     assert all(level["statuses"] == {"202": level["requests"]} for level in ingest["api"].values())
     assert suites["e2e"]["series"]["tasks_created"] > 0
-    assert {p.name for p in plots.glob("*.png")} == {"ingest.png", "e2e.png"}
+    assert {"ingest.png", "e2e.png"} <= {p.name for p in plots.glob("*.png")}
     assert "ingest c=16" in result.stdout
