@@ -1,201 +1,127 @@
-"""`make bench`: throughput of the embedded pipeline, printed as ratios against baselines run alongside.
+"""`make bench` = `python -m bench [SUITE ...]`: run the suites, print every figure against its
+baseline and target, write `bench/results/<date>.json` and draw `docs/benchmarks/*.png` from it.
 
-Each figure is compared with a baseline measured in the same run on the same machine, so the ratios
-mean something on any machine; absolute numbers are printed for the record only.
-
-  ingest  HTTP POST /api/messages (202, durably stored)   vs  GET /api/health over the same HTTP stack
-  e2e     messages/s from POST to classified task          vs  bare INSERTs of the same rows (SQLAlchemy core)
-  model   built-in classifier, messages/s on one core      vs  a regex keyword matcher over the same texts
+Suites (one module each under bench/): ingest, worker, e2e, scaleout, fanout, footprint (perf-ingest),
+queries, stats (perf-queries), embedded (the single-process mode). `python -m bench ingest` runs one.
+`--quick` runs each with a few hundred requests (the smoke test); `--soak-s` sets the footprint soak.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import datetime as dt
+import importlib
 import json
-import re
+import os
+import platform
 import sys
-import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
-import httpx
+from bench.harness import ROOT, Options, SuiteResult, use_source
 
-from tasktracker.ai.builtin import BuiltinClassifier
-from tasktracker.api.app import create_app
-from tasktracker.config import load_settings
-from tasktracker.runtime import Role
-from tests.support.app import serve
-
-DATA = Path(__file__).resolve().parents[1] / "services" / "tasktracker" / "ai" / "data" / "dev.jsonl"
+SUITES = ("ingest", "worker", "e2e", "scaleout", "fanout", "footprint", "queries", "stats", "embedded")
+DEFAULT = ("ingest", "worker", "e2e", "scaleout", "fanout", "footprint", "queries", "stats")
 
 
-def texts(n: int) -> list[str]:
-    rows = [json.loads(line)["text"] for line in DATA.read_text().splitlines() if line.strip()]
-    return [f"{rows[i % len(rows)]} #{i}" for i in range(n)]
+def available(name: str) -> bool:
+    return (Path(__file__).parent / f"{name}.py").is_file()
 
 
-async def _hammer(client: httpx.AsyncClient, requests: list[dict[str, Any]], concurrency: int) -> float:
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for item in requests:
-        queue.put_nowait(item)
-
-    async def worker() -> None:
-        while not queue.empty():
-            item = queue.get_nowait()
-            response = await client.request(**item)
-            if response.status_code >= 400:
-                raise RuntimeError(f"{item['url']}: {response.status_code} {response.text}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started
+def print_figures(suite: str, result: SuiteResult) -> None:
+    for f in result["figures"]:
+        ratio = f"{f['ratio']:.3f}" if f["ratio"] is not None else "-"
+        base = f"{f['baseline']:,.1f}" if f["baseline"] is not None else "-"
+        met = {True: "met", False: "MISSED", None: ""}[f["met"]]
+        print(
+            f"{suite:9} {f['name']:38} {f['value']:>11,.1f} {f['unit']:6} {base:>11} {ratio:>8}"
+            f"  {f['target'] or '':>16} {met}",
+            flush=True,
+        )
 
 
-async def bench_http(n: int, concurrency: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        # Loopback only: no sign-in (perf-ingest's suites measure with an API token).
-        settings = load_settings(data_dir=Path(tmp), classifier="builtin", log_level="warning", auth="off")
-        app = create_app(settings, role=Role.all, migrate=True)
-        async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=60) as client:
-            health = await _hammer(client, [{"method": "GET", "url": "/api/health"}] * n, concurrency)
-            started = time.perf_counter()
-            posts = [
-                {"method": "POST", "url": "/api/messages", "json": {"content": t, "external_id": str(i)}}
-                for i, t in enumerate(texts(n))
-            ]
-            ingest = await _hammer(client, posts, concurrency)
-            while True:
-                stats = (
-                    await client.get("/api/messages", params={"status": "classified", "limit": 1})
-                ).json()
-                pending = (
-                    await client.get(
-                        "/api/messages",
-                        params=[("status", "received"), ("status", "classifying"), ("limit", 1)],
-                    )
-                ).json()
-                if not pending["data"] and stats["data"]:
-                    break
-                await asyncio.sleep(0.05)
-            e2e = time.perf_counter() - started
-    return {"health_rps": n / health, "ingest_rps": n / ingest, "e2e_mps": n / e2e}
-
-
-async def bench_bare_insert(n: int) -> float:
-    from sqlalchemy import insert
-
-    from tasktracker.db import create_engine, table_of, utcnow
-    from tasktracker.migrations import upgrade
-    from tasktracker.models import Channel, Message
-
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=Path(tmp))
-        engine = create_engine(settings)
-        await upgrade(engine)
-        async with engine.begin() as conn:
-            await conn.execute(insert(table_of(Channel)).values(kind="api", name="api", settings={}))
-        started = time.perf_counter()
-        for i, text in enumerate(texts(n)):
-            now = utcnow()
-            async with engine.begin() as conn:  # one transaction per message, like the API
-                await conn.execute(
-                    insert(table_of(Message)).values(
-                        channel_id=1,
-                        external_id=str(i),
-                        content=text,
-                        sent_at=now,
-                        received_at=now,
-                        updated_at=now,
-                        status="received",
-                        attempts=0,
-                        meta={},
-                    )
-                )
-        elapsed = time.perf_counter() - started
-        await engine.dispose()
-    return n / elapsed
-
-
-def bench_model(n: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        BuiltinClassifier.load_or_train(Path(tmp))
-        train_s = time.perf_counter() - started
-        started = time.perf_counter()
-        model = BuiltinClassifier.load_or_train(Path(tmp))
-        load_s = time.perf_counter() - started
-    sample = texts(n)
-    started = time.perf_counter()
-    model.classify_batch(sample)
-    model_mps = n / (time.perf_counter() - started)
-    keywords = re.compile(r"\b(bug|crash|error|fail|broken|add|feature|please|how|what|why|\?)\b", re.I)
-    started = time.perf_counter()
-    for text in sample:
-        keywords.findall(text)
-    regex_mps = n / (time.perf_counter() - started)
-    return {"train_s": train_s, "load_s": load_s, "model_mps": model_mps, "regex_mps": regex_mps}
-
-
-def plot_sweep(sweep: dict[int, dict[str, float]], bare: float, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    levels = sorted(sweep)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(levels, [sweep[c]["ingest_rps"] for c in levels], marker="o", label="accepted (POST → 202)")
-    ax.plot(levels, [sweep[c]["e2e_mps"] for c in levels], marker="o", label="classified end to end")
-    ax.axhline(bare, linestyle="--", color="grey", label=f"baseline: bare INSERT, {bare:.0f}/s")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xticks(levels, [str(c) for c in levels])
-    ax.set_xlabel("concurrent HTTP clients")
-    ax.set_ylabel("messages / s (log)")
-    ax.set_title("Embedded mode (one process, SQLite, built-in classifier)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="make bench")
-    parser.add_argument("--messages", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--plot", type=Path, default=None, help="also sweep concurrency 1..32 and plot messages/s to this PNG"
+        "suites", nargs="*", metavar="SUITE", help=f"any of: {', '.join(SUITES)} (default: all but embedded)"
     )
-    args = parser.parse_args()
-
-    model = bench_model(max(args.messages, 5000))
-    http = asyncio.run(bench_http(args.messages, args.concurrency))
-    bare = asyncio.run(bench_bare_insert(args.messages))
-    results = {**model, **http, "bare_insert_rps": bare, "messages": args.messages}
-
-    rows = [
-        ("ingest (POST /api/messages) vs GET /api/health", http["ingest_rps"], http["health_rps"]),
-        ("end-to-end classified vs bare INSERT", http["e2e_mps"], bare),
-        ("built-in model vs regex keywords", model["model_mps"], model["regex_mps"]),
-    ]
-    print(f"{'benchmark':52} {'value/s':>10} {'baseline/s':>11} {'ratio':>7}")
-    for name, value, baseline in rows:
-        print(f"{name:52} {value:10.0f} {baseline:11.0f} {value / baseline:7.3f}")
-    print(
-        f"built-in model: trained in {model['train_s']:.2f} s, loaded from cache in {model['load_s'] * 1000:.0f} ms"
+    parser.add_argument("--quick", action="store_true", help="a few hundred requests per suite (smoke run)")
+    parser.add_argument("--requests", type=int, default=4000, help="requests per ingest level")
+    parser.add_argument("--soak-s", type=float, default=60.0, help="footprint soak at 200 msg/s (issue: 600)")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("TASKTRACKER_BENCH_TOKEN"),
+        help="Bearer token for the API (auth on); default $TASKTRACKER_BENCH_TOKEN",
     )
-    if args.plot:
-        results["sweep"] = sweep = {c: asyncio.run(bench_http(args.messages, c)) for c in (1, 4, 16, 32)}
-        plot_sweep(sweep, bare, args.plot)
-        print(f"plot written to {args.plot}", file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(f"results written to {args.out}", file=sys.stderr)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results file (default bench/results/<date>.json)"
+    )
+    parser.add_argument("--plots", type=Path, default=ROOT / "docs" / "benchmarks", help="where the PNGs go")
+    parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="results of the code before (run with --source): changes.png",
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="run the api/worker processes from another checkout's services/ (before/after)",
+    )
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+    names = [s for s in (args.suites or DEFAULT) if available(s)]
+    use_source(args.source)
+    options = Options(quick=args.quick, soak_s=args.soak_s, requests=args.requests, token=args.token)
+    out = args.out or ROOT / "bench" / "results" / f"{dt.date.today().isoformat()}.json"
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+        "options": {"quick": args.quick, "requests": args.requests, "soak_s": args.soak_s},
+        "suites": {},
+    }
+    if out.is_file():  # running one suite keeps the others' figures of the same day
+        results["suites"] = json.loads(out.read_text()).get("suites", {})
+    print(f"{'suite':9} {'figure':38} {'value':>11} {'unit':6} {'baseline':>11} {'ratio':>8}  {'target':>16}")
+    failed = []
+    for name in names:
+        started = time.perf_counter()
+        try:
+            result: SuiteResult = importlib.import_module(f"bench.{name}").run(options)
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        result["seconds"] = round(time.perf_counter() - started, 1)  # type: ignore[typeddict-unknown-key]
+        results["suites"][name] = result
+        print_figures(name, result)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"results written to {out}", file=sys.stderr)
+    if not args.no_plots:
+        from bench.plots import draw
+
+        for path in draw(results, args.plots):
+            print(f"plot written to {path}", file=sys.stderr)
+        if args.before is not None:
+            from bench.plots import draw_comparison
+
+            changes = draw_comparison(json.loads(args.before.read_text()), results, args.plots)
+            print(f"plot written to {changes}", file=sys.stderr)
+    if failed:
+        print(f"suites that failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

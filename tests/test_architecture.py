@@ -92,3 +92,34 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
     )
     (tmp_path / "unit_of_work.py").write_text("async def g(session):\n    await session.commit()\n")
     assert stray_side_effects(tmp_path) == ["tasks/service.py:2 commit()", "tasks/service.py:3 publish()"]
+
+
+def test_every_request_dependency_is_async(tmp_path: Path) -> None:
+    """A plain `def` dependency runs in the thread pool: a thread hop on every request that uses it
+    (it was ~20% of the ingest CPU, issue 13). Routes' dependencies are all `async def`."""
+    import inspect
+
+    from fastapi.dependencies.models import Dependant
+    from fastapi.routing import APIRoute, APIWebSocketRoute
+
+    from tasktracker.api.app import create_app
+    from tasktracker.config import load_settings
+
+    app = create_app(load_settings(environment="test", data_dir=tmp_path, auth="off"))
+    sync: set[str] = set()
+
+    def runs_in_thread_pool(call: object) -> bool:
+        target = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
+        return not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target))
+
+    def walk(dependant: Dependant) -> None:
+        for sub in dependant.dependencies:
+            if sub.call is not None and not isinstance(sub.call, type) and runs_in_thread_pool(sub.call):
+                sync.add(f"{sub.call.__module__}.{getattr(sub.call, '__qualname__', sub.call)}")
+            walk(sub)
+
+    routes = [r for r in app.routes if isinstance(r, (APIRoute, APIWebSocketRoute))]
+    assert routes
+    for route in routes:
+        walk(route.dependant)
+    assert not sync, f"plain `def` dependencies (make them `async def`): {sorted(sync)}"

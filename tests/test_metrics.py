@@ -185,7 +185,12 @@ async def test_queue_lag_is_read_from_the_jetstream_consumer(make_settings, nats
             for i in range(3):
                 posted = await client.post("/api/messages", json={"content": f"bug {i}", "channel": "lag"})
                 assert posted.status_code == 202
-            assert sample(await _scrape(client), "tasktracker_queue_lag_messages", **labels) == 3
+
+            async def three_waiting() -> bool:
+                return sample(await _scrape(client), "tasktracker_queue_lag_messages", **labels) == 3
+
+            # The jobs follow the 202 (they are sent in the background, issue 13): wait for them.
+            await eventually(three_waiting, timeout=10)
     finally:
         nc = await nats.connect(nats_server.url)
         try:

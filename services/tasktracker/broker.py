@@ -61,7 +61,9 @@ def create_broker(settings: Settings) -> AsyncBroker:
             max_ack_pending=max(settings.worker_concurrency * 4, 64),
             filter_subject=settings.nats_subject,
         ),
-        pull_consume_batch=1,
+        # Fetch as many jobs per pull request as the worker runs at once: one round trip for a
+        # handful of jobs instead of one each (they wait acknowledged-pending, far inside ack_wait).
+        pull_consume_batch=settings.worker_concurrency,
         pull_consume_timeout=5.0,
         name="tasktracker",
         max_reconnect_attempts=-1,

@@ -430,8 +430,15 @@ def _register_extensions() -> None:
     duplicates_eval.register(app)
 
 
+# The long-running processes are core commands: they skip importing the extensions (the evaluation
+# commands import scikit-learn and the LLM client at module level: ~100 MB and seconds of start-up in
+# an API process that never uses them).
+SERVING_COMMANDS = frozenset({"api", "worker", "run"})
+
+
 def main() -> None:
-    _register_extensions()
+    if len(sys.argv) < 2 or sys.argv[1] not in SERVING_COMMANDS:
+        _register_extensions()
     app()
 
 

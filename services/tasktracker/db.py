@@ -103,7 +103,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping: it is a round trip on every checkout. A connection that died (server restarted)
+        # fails its statement instead; SQLAlchemy then invalidates the whole pool, that one request
+        # answers 503 `database_unavailable`, and the next ones get fresh connections.
         # A server that is away must not hold a request for asyncpg's default minute.
         connect_args={"timeout": settings.database_connect_timeout_s},
     )
@@ -190,6 +192,24 @@ async def insert_new(
         .returning(model)
     )
     return (await session.scalars(stmt)).one_or_none()
+
+
+async def insert_new_many(
+    session: AsyncSession, model: type[M], rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]
+) -> list[M]:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING: the rows that were new (in no
+    particular order); rows whose conflict columns matched a stored one (or an earlier row of the
+    same statement) are left out."""
+    if not rows:
+        return []
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(model)
+        .values([dict(row) for row in rows])
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(model)
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 async def execute_dml(session: AsyncSession, statement: Executable) -> CursorResult[Any]:

@@ -23,6 +23,7 @@ from tasktracker.config import Settings
 from tasktracker.corrections import Retrainer
 from tasktracker.db import create_engine, create_sessionmaker
 from tasktracker.events.bus import EventBus, InProcessBus, NatsBus
+from tasktracker.unit_of_work import JobSender
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Runtime:
     classifier: Classifier
     retrainer: Retrainer | None = None
     broker_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    job_sender: JobSender | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -57,6 +59,8 @@ class Runtime:
         """Connect the bus, and the broker in the background (with retries: the process starts, and
         reports itself not ready, while NATS is down)."""
         await self.bus.start()
+        self.job_sender = JobSender(self)
+        self.job_sender.start()
         if self.retrainer is not None:
             self._background.append(asyncio.create_task(self.retrainer.initialise(), name="retrain-init"))
         self._background.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
@@ -75,6 +79,8 @@ class Runtime:
         log.info("broker connected")
 
     async def stop(self) -> None:
+        if self.job_sender is not None:  # what requests queued goes out before the broker closes
+            await self.job_sender.stop()
         await cancel_all(self._background)
         if self.broker_ready.is_set():
             with contextlib.suppress(Exception):
@@ -103,7 +109,13 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
     engine = create_engine(settings)
     sessions = create_sessionmaker(engine)
     retrainer = None
-    if classifier is None:
+    deferred = False
+    if classifier is None and role is Role.api:
+        from tasktracker.ai.factory import DeferredClassifier
+
+        deferred = True
+        classifier = DeferredClassifier(settings, lambda: _load_classifier(runtime))
+    elif classifier is None:
         from tasktracker.ai.factory import build_classifiers
 
         classifiers = build_classifiers(settings)
@@ -114,7 +126,7 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
         if settings.embedded_broker
         else NatsBus(settings.nats_url, settings.nats_events_subject)
     )
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         role=role,
         engine=engine,
@@ -124,3 +136,19 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
         classifier=classifier,
         retrainer=retrainer,
     )
+    if deferred:
+        log.debug("classifier deferred until the first /api/classify")
+    return runtime
+
+
+async def _load_classifier(runtime: Runtime) -> Classifier:
+    """The API's classifier on first use: the configured chain, its built-in model brought up to date
+    with the stored corrections (as a worker does at start)."""
+    from tasktracker.ai.factory import build_classifiers
+
+    classifiers = await asyncio.to_thread(build_classifiers, runtime.settings)
+    retrainer = Retrainer(runtime.settings, runtime.sessions, classifiers.builtin)
+    await retrainer.initialise()
+    runtime.retrainer = retrainer
+    log.info("classifier loaded in the API process: %s", classifiers.chain.name)
+    return classifiers.chain

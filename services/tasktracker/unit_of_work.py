@@ -6,6 +6,11 @@ boundary commits it once at the end. Only after that commit succeeded are the qu
 so a job never points at a row that does not exist and an event never announces something that was
 rolled back. A failed unit (an exception, or `discard()`) is rolled back and sends nothing.
 
+Two helpers keep the hot paths short without bending that rule, and live here because they commit
+or send: `JobSender` sends a committed unit's jobs in the background, many at once (the caller never
+waits on a broker round trip), and `GroupCommit` writes concurrent callers' items in one unit and one
+commit, answering each caller only after that commit.
+
 This module and the job runner (`worker/runner.py`) are the only code that commits, rolls back,
 publishes or enqueues (`tests/test_architecture.py` checks it).
 """
@@ -13,11 +18,12 @@ publishes or enqueues (`tests/test_architecture.py` checks it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +38,8 @@ from tasktracker.events.schemas import Event
 log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[Any]]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Resources(Protocol):
@@ -99,10 +107,18 @@ async def unit_of_work(resources: Resources) -> AsyncIterator[UnitOfWork]:
 
 
 async def send(resources: Resources, uow: UnitOfWork) -> None:
-    """What a committed unit queued: events, then jobs, then the other actions. Never raises."""
+    """What a committed unit queued: events, then jobs, then the other actions. Never raises.
+
+    Classification jobs go to the process's `JobSender` when it has a running one (sent in the
+    background, many at once); other jobs, and classification jobs without a sender, are sent here.
+    """
     await publish(resources.bus, uow.events)
     if uow.classify:
-        await send_classification_jobs(resources, uow.classify)
+        sender: JobSender | None = getattr(resources, "job_sender", None)
+        if sender is not None and sender.running:
+            sender.submit(uow.classify)
+        else:
+            await send_classification_jobs(resources, uow.classify)
     if uow.jobs:
         await send_jobs(resources, uow.jobs)
     for action in uow.actions:
@@ -173,3 +189,154 @@ async def send_jobs(resources: Resources, jobs: list[tuple[str, tuple[Any, ...]]
         except Exception:
             log.warning("could not enqueue a %s job; its sweep will retry", name, exc_info=True)
     return sent
+
+
+class JobSender:
+    """Sends classification jobs in the background, many at once, so no request waits on the broker.
+
+    A committed unit hands its message ids over (`submit`) and is done; the sender publishes whatever
+    has gathered as one pipelined burst (each job's publish and JetStream acknowledgement in flight
+    together) and goes on with what gathered meanwhile. What cannot be sent (broker down, a publish
+    that times out) is left to the sweep, exactly as before: the messages are committed already. At
+    stop the sender sends what is still queued, bounded by `enqueue_timeout_s`.
+    """
+
+    def __init__(self, resources: Resources, max_burst: int = 256) -> None:
+        self.resources = resources
+        self.max_burst = max_burst
+        self._pending: list[tuple[int, dict[str, str]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="job-sender")
+
+    def submit(self, message_ids: Iterable[int]) -> None:
+        headers = telemetry.trace_headers()
+        self._pending.extend((message_id, headers) for message_id in message_ids)
+        self._idle.clear()
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                burst, self._pending = self._pending[: self.max_burst], self._pending[self.max_burst :]
+                try:
+                    await self._send(burst)
+                except asyncio.CancelledError:
+                    self._pending[:0] = burst
+                    raise
+                except Exception:  # never let the sender die: what failed is the sweep's
+                    log.warning("sending %d job(s) failed; the sweep will retry", len(burst), exc_info=True)
+            self._idle.set()
+
+    async def _send(self, burst: list[tuple[int, dict[str, str]]]) -> None:
+        resources = self.resources
+        if not resources.broker_connected():
+            log.warning("broker not connected; %d message(s) left for the sweep", len(burst))
+            return
+        timeout_s = resources.settings.enqueue_timeout_s
+
+        async def one(message_id: int, labels: dict[str, str]) -> None:
+            with (
+                telemetry.continued(labels),  # the trace of the request that queued it
+                telemetry.span("messages.enqueue", {"message.id": message_id}, kind=SpanKind.PRODUCER),
+            ):
+                await asyncio.wait_for(enqueue(resources.broker, CLASSIFY_MESSAGE, message_id), timeout_s)
+
+        results = await asyncio.gather(*(one(m, labels) for m, labels in burst), return_exceptions=True)
+        failed = [m for (m, _), r in zip(burst, results, strict=True) if isinstance(r, BaseException)]
+        if failed:
+            log.warning("%d of %d job(s) not sent; the sweep will retry them", len(failed), len(burst))
+
+    async def stop(self) -> None:
+        """Send what is queued (bounded), then stop."""
+        if self._task is None:
+            return
+        if self._pending and self.resources.broker_connected():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.resources.settings.enqueue_timeout_s + 1)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        if self._pending:
+            log.warning("%d job(s) unsent at stop; the sweep will send them", len(self._pending))
+
+
+Handler = Callable[[UnitOfWork, list[T]], Awaitable[list["R | Exception"]]]
+
+
+class GroupCommit(Generic[T, R]):
+    """Group commit: items that concurrent callers submit are handled in one unit of work and one
+    commit, and each caller gets its own result only once that commit succeeded.
+
+    `handle(uow, items)` returns one result per item, or an exception for an item it refused (it must
+    then have written nothing for that item). If the unit fails (the handler raises, or the commit
+    does), every caller of the group gets that error and nothing of the group is stored.
+
+    There is no waiting window: an item that comes while no unit is open starts one at once (no
+    latency added when the load is light); items that come while units are committing gather and go
+    together in the next one. `max_units` units may be open at once.
+    """
+
+    def __init__(
+        self, resources: Resources, handle: Handler[T, R], *, max_batch: int = 256, max_units: int = 2
+    ) -> None:
+        self.resources = resources
+        self.handle = handle
+        self.max_batch = max_batch
+        self.max_units = max_units
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._units = 0
+        self.groups = 0  # units committed (for tests and metrics)
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        self._start_unit()
+        return await future
+
+    def _start_unit(self) -> None:
+        if self._queue and self._units < self.max_units:
+            self._units += 1
+            asyncio.get_running_loop().create_task(self._drain(), name="group-commit")
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                group, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+                await self._commit(group)
+        finally:
+            self._units -= 1
+            self._start_unit()
+
+    async def _commit(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            async with unit_of_work(self.resources) as uow:
+                results = await self.handle(uow, [item for item, _ in group])
+                if len(results) != len(group):
+                    raise RuntimeError(f"group handler gave {len(results)} results for {len(group)} items")
+        except BaseException as exc:
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        self.groups += 1
+        for (_, future), result in zip(group, results, strict=True):
+            if future.done():  # the caller went away; its item is stored all the same
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)

@@ -4,6 +4,10 @@ from typing import Protocol, runtime_checkable
 
 from tasktracker.classification.schemas import Classification
 
+# The mark on a result the fallback model gave because the LLM could not answer (ai/chain.py). Here, so
+# that code reading results needs no import of the LLM client (pydantic-ai, openai: ~1 s and ~40 MB).
+FALLBACK_SUFFIX = "+fallback"
+
 
 class ClassifierError(Exception):
     """A classifier could not produce a valid classification."""

@@ -21,14 +21,14 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from tasktracker import telemetry
-from tasktracker.ai.base import Classifier
+from tasktracker.ai.base import FALLBACK_SUFFIX, Classifier
 from tasktracker.ai.llm import LLMError, LLMInvalidOutput, OllamaClassifier
 from tasktracker.classification.schemas import Classification
 from tasktracker.config import ClassifierMode, Settings
 
 log = logging.getLogger(__name__)
 
-FALLBACK_SUFFIX = "+fallback"
+__all__ = ["FALLBACK_SUFFIX", "BreakerState", "CircuitBreaker", "FallbackClassifier", "build_classifier"]
 
 
 class BreakerState(StrEnum):

@@ -37,9 +37,11 @@ from tasktracker.events.hub import Hub
 from tasktracker.exports import endpoints as exports
 from tasktracker.exports import webhooks as export_webhooks
 from tasktracker.messages import endpoints as messages
+from tasktracker.messages import service as messages_service
 from tasktracker.models.user import Role as UserRole
 from tasktracker.runtime import Role, build_runtime
 from tasktracker.tasks import endpoints as tasks
+from tasktracker.unit_of_work import GroupCommit
 from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ def create_app(
         hub = Hub(settings.ws_queue_size)
         app.state.runtime = runtime
         app.state.hub = hub
+        if runtime.engine.dialect.name == "postgresql":  # SQLite has one connection: nothing to group
+            app.state.intake = GroupCommit(runtime, messages_service.store_group)
         principals = access.cache_of(app)
         async with running(runtime):
             hub.start(runtime.bus)

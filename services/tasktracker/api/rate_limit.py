@@ -205,7 +205,7 @@ def account_key(account: str) -> str:
     return "account:" + _digest(account.strip().casefold())
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+async def get_rate_limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
     return limits
 

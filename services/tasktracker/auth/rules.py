@@ -4,7 +4,7 @@ webhook) can mark their routes too. The role rules are in `tasktracker.api.acces
 from fastapi import Depends
 
 
-def no_user_needed() -> None:
+async def no_user_needed() -> None:
     """Marks a route open to anyone: it checks its callers itself (a signature) or needs no check."""
 
 

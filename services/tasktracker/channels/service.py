@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
+import weakref
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -103,7 +106,7 @@ async def generic_channel(session: AsyncSession, name: str) -> Channel:
 
 async def routing_defaults(session: AsyncSession, channel_id: int) -> RoutingDefaults:
     """Assignee and labels for a task made from a message of this channel."""
-    channel = await repository.get(session, channel_id)
+    channel = await cached(session, channel_id)
     return routing_defaults_of(channel) if channel is not None else RoutingDefaults()
 
 
@@ -170,11 +173,92 @@ async def create(session: AsyncSession, data: ChannelCreate, box: SecretBox) -> 
         secret=box.seal(data.secret.get_secret_value()) if data.secret else None,
         settings={"defaults": data.defaults.model_dump()},
     )
+    forget_cached(session)
     return await _flush(session, channel)
 
 
 async def get_or_create(session: AsyncSession, *, kind: str, name: str) -> Channel:
     """The channel of that name, made (enabled, no settings) on first use."""
+    return await repository.get_or_create(session, kind=kind, name=name)
+
+
+# The channels REST ingest names, cached per database and process ------------------------------------------
+
+CACHE_TTL_S = 2.0
+
+
+class ChannelCache:
+    """Channels by name, so an ingested message costs no channel lookup (a round trip per message).
+
+    Only channels found committed are cached (a channel created by a transaction that may still roll
+    back never is), as detached copies no session owns. A change made through this process drops the
+    cache at once; one made through another process (another API replica) is seen within
+    `CACHE_TTL_S`: for that long a replica may still take messages for a channel just disabled there.
+    """
+
+    def __init__(self, ttl_s: float | None = None) -> None:
+        self.ttl_s = CACHE_TTL_S if ttl_s is None else ttl_s
+        self._entries: dict[str | int, tuple[float, Channel]] = {}
+
+    def get(self, key: str | int) -> Channel | None:
+        """By name (str) or id (int)."""
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > self.ttl_s:
+            return None
+        return entry[1]
+
+    def put(self, channel: Channel) -> None:
+        columns: dict[str, Any] = {c: getattr(channel, c) for c in Channel.model_fields}
+        entry = (time.monotonic(), Channel(**columns))
+        self._entries[channel.name] = entry
+        if channel.id is not None:
+            self._entries[channel.id] = entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_caches: weakref.WeakKeyDictionary[Any, ChannelCache] = weakref.WeakKeyDictionary()
+
+
+def cache_of(session: AsyncSession) -> ChannelCache:
+    """The cache of the database this session talks to (one per engine: tests run many in a process)."""
+    engine = session.bind.sync_engine if hasattr(session.bind, "sync_engine") else session.bind
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = _caches[engine] = ChannelCache()
+    return cache
+
+
+async def cached(session: AsyncSession, channel_id: int) -> Channel | None:
+    """A channel by id for reading (the worker's routing defaults and events), from the cache when
+    it is known: a shared detached copy, never to be changed."""
+    cache = cache_of(session)
+    channel = cache.get(channel_id)
+    if channel is None:
+        channel = await repository.get(session, channel_id)
+        if channel is not None:
+            cache.put(channel)
+    return channel
+
+
+def forget_cached(session: AsyncSession) -> None:
+    cache_of(session).clear()
+
+
+async def for_ingest(session: AsyncSession, *, kind: str, name: str) -> Channel:
+    """The channel a REST message names, made on first use; from the cache when it is known.
+
+    The returned object may be a detached copy shared between requests: read it, never change it.
+    """
+    cache = cache_of(session)
+    channel = cache.get(name)
+    if channel is not None:
+        return channel
+    existing = await repository.get_by_name(session, name)
+    if existing is not None:
+        cache.put(existing)
+        return existing
     return await repository.get_or_create(session, kind=kind, name=name)
 
 
@@ -200,6 +284,7 @@ async def update(session: AsyncSession, channel_id: int, data: ChannelUpdate, bo
     if data.muted is not None:
         settings["muted"] = data.muted
     channel.settings = settings  # a new dict, so the JSON column is written
+    forget_cached(session)
     return await _flush(session, channel)
 
 
@@ -211,6 +296,7 @@ async def delete(session: AsyncSession, channel_id: int) -> None:
             f"channel {channel.name!r} has {count} message(s); disable it instead",
             code="channel_has_messages",
         )
+    forget_cached(session)
     await repository.delete(session, channel)
 
 
@@ -219,5 +305,6 @@ async def set_muted(session: AsyncSession, channel: Channel, muted: bool) -> boo
     if is_muted(channel) == muted:
         return False
     channel.settings = {**channel.settings, "muted": muted}
+    forget_cached(session)
     await session.flush()
     return True

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tasktracker.ai.chain import FALLBACK_SUFFIX
+from tasktracker.ai.base import FALLBACK_SUFFIX
 from tasktracker.channels import service as channels_service
 from tasktracker.classification import duplicates
 from tasktracker.classification.schemas import TITLE_MAX, Category, Classification, needs_review
@@ -111,7 +111,7 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         return outcome
 
     # The events are built from the rows in hand: `finish` changed only status and task_id.
-    channel = await channels_service.get(session, message.channel_id)
+    channel = await channels_service.cached(session, message.channel_id)
     assert channel is not None
     message_public = messages_service.to_public(message, channel, issue).model_copy(
         update={"status": MessageStatus.classified, "task_id": outcome.task_id}

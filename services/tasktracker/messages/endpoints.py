@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from tasktracker.api.access import EditorDep
-from tasktracker.api.deps import SessionDep, SettingsDep, UnitOfWorkDep
+from tasktracker.api.deps import IntakeDep, SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import ChannelNames, Cursor, IdPath, IdQuery, Limit, SearchQuery
 from tasktracker.api.rate_limit import RateLimitsDep
 from tasktracker.channels.service import resolve_ids as channel_ids
@@ -48,10 +48,11 @@ async def post_message(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
     limits: RateLimitsDep,
+    intake: IntakeDep,
 ) -> MessagePublic:
     """Store one message durably and queue its classification (202); a repeat answers 200 with the stored one."""
     limits.check_ingest(request)
-    message, channel, created = await service.ingest(uow, settings, data)
+    message, channel, created = await service.ingest_rest(intake, uow, settings, data)
     if created:  # a new message has no classification yet: no need to look one up
         return service.to_public(message, channel, None)
     response.status_code = status.HTTP_200_OK

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, search, utcnow
+from tasktracker.db import execute_dml, insert_new, insert_new_many, search, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
 from tasktracker.pagination import SortSpec, page
 
@@ -42,6 +42,36 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> tuple[Message
         )
     ).scalar_one()
     return row, False
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[tuple[Message, bool]]:
+    """Insert many at once, each unless its (channel, external id) is known; in the order given, the
+    stored row and whether this call made it. Two statements at most: the INSERT, and one SELECT for
+    the rows that were known already (or repeated within `rows`)."""
+    keys = [(row["channel_id"], row["external_id"]) for row in rows]
+    new = {
+        (m.channel_id, m.external_id): m
+        for m in await insert_new_many(session, Message, rows, ["channel_id", "external_id"])
+    }
+    known: dict[tuple[int, str], Message] = {}
+    missing = [key for key in dict.fromkeys(keys) if key not in new]
+    if missing:
+        stmt = select(Message).where(tuple_(col(Message.channel_id), col(Message.external_id)).in_(missing))
+        known = {(m.channel_id, m.external_id): m for m in (await session.scalars(stmt)).all()}
+    result: list[tuple[Message, bool]] = []
+    for key in keys:
+        if key in new:
+            result.append((new.pop(key), True))  # the first of repeated keys is the one that made it
+        else:
+            result.append((known.get(key) or _made_earlier(result, key), False))
+    return result
+
+
+def _made_earlier(result: list[tuple[Message, bool]], key: tuple[int, str]) -> Message:
+    for message, _ in result:
+        if (message.channel_id, message.external_id) == key:
+            return message
+    raise LookupError(f"message {key} neither inserted nor found")
 
 
 async def get(session: AsyncSession, message_id: int) -> Message | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from tasktracker.messages import repository
 from tasktracker.messages.schemas import BatchResult, IssuePublic, MessageDetail, MessageIn, MessagePublic
 from tasktracker.metrics import MESSAGES_INGESTED
 from tasktracker.models import Channel, ChannelKind, Issue, Message, MessageStatus
-from tasktracker.unit_of_work import UnitOfWork
+from tasktracker.unit_of_work import GroupCommit, UnitOfWork
 
 
 def check_size(settings: Settings, content: str) -> None:
@@ -63,48 +64,88 @@ async def ingest_batch(uow: UnitOfWork, settings: Settings, items: Sequence[Mess
             check_size(settings, item.content)
         except Invalid as exc:
             raise Invalid(f"messages[{index}]: {exc.detail}", code=exc.code) from None
-    stored = [await _ingest(uow, item, ChannelKind.api, None) for item in items]
+    outcomes = await store_group(uow, list(items))
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):  # all or nothing: the unit is rolled back
+            raise outcome
+    stored = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
+    announce(uow, stored)
     created = sum(new for _, _, new in stored)
     data = await publics(uow.session, [message for message, _, _ in stored])
     return BatchResult(created=created, existing=len(stored) - created, data=data)
 
 
-async def _ingest(
-    uow: UnitOfWork, data: MessageIn, kind: str, channel: Channel | None
-) -> tuple[Message, Channel, bool]:
+Stored = tuple[Message, Channel, bool]
+
+
+async def ingest_rest(
+    intake: GroupCommit[MessageIn, Stored] | None, uow: UnitOfWork, settings: Settings, data: MessageIn
+) -> Stored:
+    """`POST /api/messages`: through the group commit when the process has one (PostgreSQL), so
+    concurrent requests share one INSERT and one commit; else in the request's own unit."""
+    check_size(settings, data.content)
+    if intake is None:
+        return await _ingest(uow, data, ChannelKind.api, None)
     with telemetry.span("messages.ingest") as span:
-        message, channel, created = await _store(uow.session, data, kind, channel)
-        if span.is_recording():
-            assert message.id is not None  # read back from the table
-            span.set_attributes(
-                {
-                    "message.id": message.id,
-                    "message.channel": channel.name,
-                    "message.channel_kind": channel.kind,
-                    "message.created": created,
-                }
-            )
-    if created:
-        assert message.id is not None
-        uow.queue_event(events.message_received(to_public(message, channel, None)))  # new: no issue yet
-        uow.queue_classification([message.id])
-        uow.after_commit(_counter(channel.kind))
-    return message, channel, created
+        stored = await intake.submit(data)  # committed once this returns
+        _annotate(span, *stored)
+    announce(uow, [stored])  # the request's own unit sends them (it has nothing to commit)
+    return stored
 
 
-async def _store(
-    session: AsyncSession, data: MessageIn, kind: str, channel: Channel | None
-) -> tuple[Message, Channel, bool]:
-    if channel is None:
-        channel = await channels_service.get_or_create(session, kind=kind, name=data.channel)
-        # An adapter that passes its channel has checked it already, to answer in its own way.
-        if not channels_service.accepts_messages(channel):
-            raise Conflict(
-                f"channel {channel.name!r} is disabled; enable it with PATCH /api/channels/{channel.id}",
-                code="channel_disabled",
+async def store_group(uow: UnitOfWork, items: list[MessageIn]) -> list[Stored | Exception]:
+    """Store REST messages together: one channel lookup per name (cached), one multi-row INSERT, one
+    SELECT for repeats. An item naming a disabled channel gets a `Conflict` and nothing is stored for
+    it; the others are. Nothing is announced here: see `announce`."""
+    session = uow.session
+    with telemetry.span("messages.store", {"messages.count": len(items)}):
+        channels: dict[str, Channel | Exception] = {}
+        for name in dict.fromkeys(item.channel for item in items):
+            channel = await channels_service.for_ingest(session, kind=ChannelKind.api, name=name)
+            channels[name] = (
+                channel
+                if channels_service.accepts_messages(channel)
+                else Conflict(
+                    f"channel {channel.name!r} is disabled; enable it with PATCH /api/channels/{channel.id}",
+                    code="channel_disabled",
+                )
             )
-    now = utcnow()
-    values = {
+        now = utcnow()
+        rows = []
+        for item in items:
+            found = channels[item.channel]
+            if not isinstance(found, Exception):
+                rows.append(_row(found, item, now))
+        stored = iter(await repository.insert_many(session, rows))
+    results: list[Stored | Exception] = []
+    for item in items:
+        found = channels[item.channel]
+        if isinstance(found, Exception):
+            results.append(found)
+        else:
+            message, created = next(stored)
+            results.append((message, found, created))
+    return results
+
+
+def announce(uow: UnitOfWork, stored: Sequence[Stored]) -> None:
+    """Queue on `uow` what follows the commit of stored messages: for each new one a `message.received`
+    event and its classification job, and the ingestion counter."""
+    created_by_kind: dict[str, int] = {}
+    new_ids: list[int] = []
+    for message, channel, created in stored:
+        if created:
+            assert message.id is not None
+            uow.queue_event(events.message_received(to_public(message, channel, None)))
+            new_ids.append(message.id)
+            created_by_kind[channel.kind] = created_by_kind.get(channel.kind, 0) + 1
+    uow.queue_classification(new_ids)
+    for kind, count in created_by_kind.items():
+        uow.after_commit(_counter(kind, count))
+
+
+def _row(channel: Channel, data: MessageIn, now: datetime) -> dict[str, Any]:
+    return {
         "channel_id": channel.id,
         "external_id": data.external_id or uuid4().hex,
         "thread_external_id": data.thread_external_id,
@@ -117,7 +158,47 @@ async def _store(
         "attempts": 0,
         "meta": data.meta,
     }
-    message, created = await repository.insert(session, values)
+
+
+async def _ingest(
+    uow: UnitOfWork, data: MessageIn, kind: str, channel: Channel | None
+) -> tuple[Message, Channel, bool]:
+    with telemetry.span("messages.ingest") as span:
+        message, channel, created = await _store(uow.session, data, kind, channel)
+        _annotate(span, message, channel, created)
+    if created:
+        assert message.id is not None
+        uow.queue_event(events.message_received(to_public(message, channel, None)))  # new: no issue yet
+        uow.queue_classification([message.id])
+        uow.after_commit(_counter(channel.kind))
+    return message, channel, created
+
+
+def _annotate(span: Any, message: Message, channel: Channel, created: bool) -> None:
+    if span.is_recording():
+        assert message.id is not None  # read back from the table
+        span.set_attributes(
+            {
+                "message.id": message.id,
+                "message.channel": channel.name,
+                "message.channel_kind": channel.kind,
+                "message.created": created,
+            }
+        )
+
+
+async def _store(
+    session: AsyncSession, data: MessageIn, kind: str, channel: Channel | None
+) -> tuple[Message, Channel, bool]:
+    if channel is None:
+        channel = await channels_service.for_ingest(session, kind=kind, name=data.channel)
+        # An adapter that passes its channel has checked it already, to answer in its own way.
+        if not channels_service.accepts_messages(channel):
+            raise Conflict(
+                f"channel {channel.name!r} is disabled; enable it with PATCH /api/channels/{channel.id}",
+                code="channel_disabled",
+            )
+    message, created = await repository.insert(session, _row(channel, data, utcnow()))
     return message, channel, created
 
 
@@ -174,9 +255,9 @@ async def list_messages(
     return await publics(session, rows), next_cursor
 
 
-def _counter(kind: str) -> Callable[[], Awaitable[None]]:
+def _counter(kind: str, n: int = 1) -> Callable[[], Awaitable[None]]:
     async def count() -> None:  # once committed: a rolled-back message was never ingested
-        MESSAGES_INGESTED.labels(kind).inc()
+        MESSAGES_INGESTED.labels(kind).inc(n)
 
     return count
 

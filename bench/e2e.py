@@ -1,0 +1,152 @@
+"""End to end at a steady rate: `POST /api/messages` → `task.created` on a WebSocket, on the production
+topology (one API process, one worker process, PostgreSQL + NATS JetStream).
+
+The load generator sends at a fixed rate from its own process and records each message's send time;
+a WebSocket client in another process records when `message.classified` and `task.created` arrive
+(same machine, same wall clock). Only actionable messages become tasks, so the `task.created`
+latency is over those. The baseline is the POST's own latency (202 after the commit): the ratio is
+how much longer the whole pipeline takes than the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from typing import Any
+
+from bench.harness import ROOT, Options, SuiteResult, figure, percentile, run_load, stack
+
+RATE = 200.0
+
+
+def listen(ws_url: str, clients: int = 1, record: str = "all") -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.wsclients", ws_url, str(clients), record],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("ready"):
+        proc.kill()
+        raise RuntimeError(f"websocket clients did not connect: {line!r}")
+    return proc
+
+
+def stop_listening(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, _ = proc.communicate("stop\n", timeout=120)
+    return json.loads(out)
+
+
+def latencies(sent_at: dict[str, float], received: dict[str, Any]) -> dict[str, list[float]]:
+    ids = {int(k): v for k, v in received["ids"].items()}
+    result: dict[str, list[float]] = {"message.received": [], "message.classified": [], "task.created": []}
+    for _client, kind, key, t in received["events"]:
+        external = ids.get(key) if kind == "task.created" else key
+        if external in sent_at:
+            result[kind].append((t - sent_at[external]) * 1000)
+    return result
+
+
+async def measure(options: Options) -> dict[str, Any]:
+    duration = options.scaled(20, 2)
+    async with stack(apis=1, workers=1) as topology:
+        url = topology.api_urls[0]
+        ws = listen(url.replace("http://", "ws://") + "/ws")
+        try:
+            await asyncio.sleep(0.5)
+            load = run_load(
+                [
+                    "paced",
+                    "--url",
+                    url,
+                    "--rate",
+                    str(RATE),
+                    "--duration",
+                    str(duration),
+                    "--concurrency",
+                    "8",
+                    *(["--token", options.token] if options.token else []),
+                ]
+            )
+            await asyncio.sleep(3)  # the last messages' classification
+        finally:
+            received = stop_listening(ws)
+    lat = latencies(load.pop("sent_at"), received)
+    return {"load": load, "latency_ms": lat}
+
+
+def run(options: Options) -> SuiteResult:
+    result = asyncio.run(measure(options))
+    lat = result["latency_ms"]
+    post_p50, post_p99 = result["load"]["p50_ms"], result["load"]["p99_ms"]
+    created = lat["task.created"]
+    if not created:
+        raise RuntimeError("no task.created event was matched to a sent message")
+    series = {
+        "rate": RATE,
+        "load": result["load"],
+        **{f"{kind} p{p}": percentile(v, p) for kind, v in lat.items() for p in (50, 99)},
+        "tasks_created": len(created),
+        "classified": len(lat["message.classified"]),
+        "latency_ms": {k: sorted(v) for k, v in lat.items()},
+    }
+    return SuiteResult(
+        figures=[
+            figure(
+                f"e2e at {RATE:g}/s: POST → task.created p50",
+                percentile(created, 50),
+                "ms",
+                baseline=post_p50,
+                baseline_name="POST → 202 p50",
+                target=20,
+                better="lower",
+            ),
+            figure(
+                f"e2e at {RATE:g}/s: POST → task.created p99",
+                percentile(created, 99),
+                "ms",
+                baseline=post_p99,
+                baseline_name="POST → 202 p99",
+                target=100,
+                better="lower",
+            ),
+            figure(
+                f"e2e at {RATE:g}/s: POST → message.classified p99",
+                percentile(lat["message.classified"], 99),
+                "ms",
+                baseline=post_p99,
+                baseline_name="POST → 202 p99",
+                better="lower",
+            ),
+        ],
+        series=series,
+    )
+
+
+def plot(result: SuiteResult, out_dir: Any) -> list[Any]:
+    import matplotlib.pyplot as plt
+
+    lat = result["series"]["latency_ms"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for kind in ("message.received", "message.classified", "task.created"):
+        values = lat.get(kind) or []
+        if values:
+            ax.plot(values, [i / len(values) for i in range(len(values))], label=kind)
+    ax.axvline(20, color="grey", linestyle=":", label="target p50 20 ms")
+    ax.axvline(100, color="grey", linestyle="--", label="target p99 100 ms")
+    ax.set_xscale("log")
+    ax.set_xlabel("ms after the POST was sent (log)")
+    ax.set_ylabel("share of messages")
+    ax.set_title(f"End to end at {result['series']['rate']:g} msg/s: 1 API + 1 worker")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out_dir / "e2e.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]

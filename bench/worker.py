@@ -1,0 +1,108 @@
+"""Workers: how fast one `tasktracker worker` process (built-in classifier, PostgreSQL) empties a backlog.
+
+The backlog is stored first through the API (`POST /api/messages/batch`) while no worker runs, so the
+jobs wait in the JetStream stream; then one worker starts, and the rate is taken from its first
+classified message to its last (the model's load time is not counted). The baseline is the built-in
+model alone (`classify_batch` in this process): the ratio is the share of a worker's time the model
+itself gets; the rest is the job's transactions, duplicate matching and the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+
+from bench.harness import Options, Stack, SuiteResult, asyncpg_url, data_dir, figure, run_load, stack, texts
+
+
+async def counts(database_url: str) -> tuple[int, int]:
+    """(messages, messages done: classified or failed)."""
+    conn = await asyncpg.connect(asyncpg_url(database_url))
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS total, count(*) FILTER (WHERE status IN ('classified', 'failed')) AS done "
+            "FROM messages"
+        )
+        assert row is not None
+        return int(row["total"]), int(row["done"])
+    finally:
+        await conn.close()
+
+
+async def drain(topology: Stack, within_s: float = 600.0) -> dict[str, Any]:
+    """Wait until every stored message is done; the rate counts from the first done one to the last."""
+    deadline = time.monotonic() + within_s
+    first: tuple[float, int] | None = None
+    while True:
+        total, done = await counts(topology.database_url)
+        now = time.perf_counter()
+        if first is None and done > 0:
+            first = (now, done)
+        if done >= total:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"workers did not finish: {done}/{total} done after {within_s:.0f} s")
+        await asyncio.sleep(0.05)
+    assert first is not None
+    elapsed = now - first[0]
+    classified = total - first[1]
+    return {"messages": total, "elapsed_s": elapsed, "per_s": classified / elapsed if elapsed else 0.0}
+
+
+async def backlog(topology: Stack, n: int, token: str | None) -> None:
+    batches = max(1, n // 500)
+    run_load(
+        [
+            "batch",
+            "--url",
+            topology.api_urls[0],
+            "--concurrency",
+            "2",
+            "--requests",
+            str(batches),
+            "--batch",
+            str(min(n, 500)),
+            *(["--token", token] if token else []),
+        ]
+    )
+
+
+def model_alone(n: int) -> float:
+    from tasktracker.ai.builtin import BuiltinClassifier
+
+    model = BuiltinClassifier.load_or_train(data_dir())
+    sample = texts(n)
+    started = time.perf_counter()
+    model.classify_batch(sample)
+    return n / (time.perf_counter() - started)
+
+
+async def measure(options: Options, workers: int = 1) -> dict[str, Any]:
+    n = options.scaled(options.requests, 200)
+    async with stack(apis=1, workers=0) as topology:
+        await backlog(topology, n, options.token)
+        for _ in range(workers):
+            topology.start_worker()
+        await topology.wait_ready()
+        return await drain(topology)
+
+
+def run(options: Options) -> SuiteResult:
+    one = asyncio.run(measure(options))
+    alone = model_alone(options.scaled(5000, 500))
+    return SuiteResult(
+        figures=[
+            figure(
+                "worker, built-in classifier",
+                one["per_s"],
+                "msg/s",
+                baseline=alone,
+                baseline_name="the built-in model alone",
+                target=500,
+            ),
+        ],
+        series={"one_worker": one, "model_alone_per_s": alone},
+    )

@@ -1,0 +1,55 @@
+"""The API process loads no classifier (scikit-learn, pydantic-ai) until `POST /api/classify` is called."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from pathlib import Path
+
+    import httpx
+
+    from tasktracker.api.app import create_app
+    from tasktracker.config import load_settings
+    from tasktracker.runtime import Role
+    from tests.support.app import serve
+
+    HEAVY = ("sklearn", "pydantic_ai", "openai")
+
+    async def main() -> None:
+        settings = load_settings(data_dir=Path(sys.argv[1]), classifier="builtin", log_level="warning", auth="off")
+        app = create_app(settings, role=Role.api, migrate=True)
+        async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=60) as client:
+            ready = (await client.get("/api/health/ready")).json()
+            before = {name: name in sys.modules for name in HEAVY}
+            posted = (await client.post("/api/messages", json={"content": "bug: login fails"})).status_code
+            config = (await client.get("/api/config")).json()
+            classified = await client.post("/api/classify", json={"content": "the export crashes with an error"})
+            after = {name: name in sys.modules for name in HEAVY}
+        print(json.dumps({"ready": ready, "before": before, "posted": posted, "config": config,
+                          "classified": classified.json(), "status": classified.status_code, "after": after}))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_the_api_loads_the_classifier_only_when_asked_to_classify(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, cwd=root, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["ready"]["status"] == "ok" and out["ready"]["checks"]["classifier"] == "ok", out["ready"]
+    assert out["before"] == {"sklearn": False, "pydantic_ai": False, "openai": False}
+    assert out["posted"] == 202
+    assert out["config"]["classifier"] == "builtin"  # the configured mode, until loaded
+    assert out["status"] == 200 and out["classified"]["category"] == "bug", out["classified"]
+    assert out["after"]["sklearn"] is True
