@@ -21,7 +21,9 @@ from typing import Any
 
 import asyncpg
 
-SEED_VERSION = "2"
+# "3": the query-index migration became 0005 when it landed after accounts (0004), so databases cached
+# under "2" carry an alembic revision that now means something else: seed them again.
+SEED_VERSION = "3"
 DATA = Path(__file__).resolve().parents[1] / "services" / "tasktracker" / "ai" / "data"
 CHUNK = 50_000
 
