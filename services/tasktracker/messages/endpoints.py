@@ -72,6 +72,7 @@ BatchBody = Annotated[
         429: RATE_LIMITED,
     },
 )
+@router.post(":batch", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)  # the AIP-136 spelling
 async def post_batch(
     _: EditorDep,
     body: BatchBody,
@@ -82,20 +83,6 @@ async def post_batch(
 ) -> BatchResult:
     """Store up to `TASKTRACKER_MAX_BATCH` (500) messages at once, idempotently. For the rate limit each
     message counts."""
-    items = _items(body)
-    limits.check_ingest(request, len(items))
-    return await service.ingest_batch(uow, settings, items)
-
-
-@router.post(":batch", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
-async def post_batch_colon(
-    _: EditorDep,
-    body: BatchBody,
-    request: Request,
-    uow: UnitOfWorkDep,
-    settings: SettingsDep,
-    limits: RateLimitsDep,
-) -> BatchResult:
     items = _items(body)
     limits.check_ingest(request, len(items))
     return await service.ingest_batch(uow, settings, items)
