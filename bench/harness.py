@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -305,6 +306,29 @@ async def stack(apis: int = 1, workers: int = 1, **extra: str) -> AsyncIterator[
                 topology.stop(proc)
             with contextlib.suppress(Exception):
                 await delete_stream(nats_server.url, topology.env["TASKTRACKER_NATS_STREAM"])
+
+
+# The API with authentication on: `bench` is its admin (made at start from these settings), and
+# `api_token()` gives a Bearer token of it, as a script or a channel adapter would use.
+AUTH_ON: dict[str, str] = {
+    "TASKTRACKER_AUTH": "on",
+    "TASKTRACKER_ADMIN_USERNAME": "bench",
+    "TASKTRACKER_ADMIN_PASSWORD": secrets.token_urlsafe(18),
+}
+
+
+def api_token(env: dict[str, str]) -> str:
+    """A new API token of the `bench` admin, made with the CLI on the stack's database."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "tasktracker"), "token", "create", "bench", "--user", "bench"],
+        env=env,
+        cwd=data_dir(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip().splitlines()[-1]
 
 
 # Measuring processes ---------------------------------------------------------------------------------------

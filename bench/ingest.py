@@ -11,7 +11,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.harness import Options, SuiteResult, asyncpg_url, figure, fresh_database, run_load, stack
+from bench.harness import (
+    AUTH_ON,
+    Options,
+    SuiteResult,
+    api_token,
+    asyncpg_url,
+    figure,
+    fresh_database,
+    run_load,
+    stack,
+)
 
 LEVELS = (1, 16, 64)
 BATCH = 500
@@ -22,7 +32,6 @@ async def measure(options: Options) -> SuiteResult:
     n = options.scaled(options.requests, 200)
     n_c1 = options.scaled(max(n // 4, 500), 100)
     batches = options.scaled(60, 4)
-    token = ["--token", options.token] if options.token else []
     series: dict[str, Any] = {"levels": list(LEVELS), "api": {}, "baseline": {}}
     async with fresh_database() as database:
         for c in LEVELS:
@@ -48,9 +57,11 @@ async def measure(options: Options) -> SuiteResult:
                 str(n),
             ]
         )
-    async with stack(apis=1, workers=0) as topology:
+    # Authenticated as production is: an editor's API token, checked on every request (auth on).
+    async with stack(apis=1, workers=0, **AUTH_ON) as topology:
         url = topology.api_urls[0]
         pid = topology.apis[0].pid
+        token = ["--token", options.token or api_token(topology.env)]
         for c in LEVELS:
             before = cpu_s(pid)
             series["api"][c] = result = run_load(
