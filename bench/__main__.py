@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-s", type=float, default=60.0, help="footprint soak at 200 msg/s (issue: 600)")
     parser.add_argument(
         "--token",
-        default=os.environ.get("TASKTRACKER_BENCH_TOKEN"),
-        help="Bearer token for the API (auth on); default $TASKTRACKER_BENCH_TOKEN",
+        default=os.environ.get("BENCH_TOKEN"),
+        help="Bearer token for the API (auth on); default $BENCH_TOKEN",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="results file (default bench/results/<date>.json)"
