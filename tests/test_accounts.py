@@ -402,3 +402,28 @@ async def test_a_used_session_slides_forward_and_so_does_its_cookie(make_setting
         async with runtime.engine.connect() as conn:
             expires_at = (await conn.execute(select(UserSession.expires_at))).scalar_one()
         assert expires_at > utcnow() + timedelta(days=13)
+
+
+async def test_a_signed_in_dashboard_keeps_working_through_a_secret_key_rotation(make_settings) -> None:
+    """The CSRF token is an HMAC under the secret key: while the old key is listed in
+    TASKTRACKER_PREVIOUS_SECRET_KEYS its tokens still count; once it is gone they do not."""
+    old_key, new_key = "old-secret-key-" + "a" * 32, "new-secret-key-" + "b" * 32
+    task = {"title": "Rotate the key", "category": "task"}
+    app = _app(make_settings, secret_key=old_key)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await add_user(app.state.runtime, "ann", Role.editor)
+        assert (await _login(client, "ann")).status_code == 200
+        cookies = dict(client.cookies)
+        csrf = {"x-csrf-token": cookies["tt_csrf"]}
+
+    during = _app(make_settings, secret_key=new_key, previous_secret_keys=old_key)
+    async with serve(during) as base, httpx.AsyncClient(base_url=base, timeout=30, cookies=cookies) as client:
+        made = await client.post("/api/tasks", json=task, headers=csrf)
+        assert made.status_code == 201, made.text
+        forged = await client.post("/api/tasks", json=task, headers={"x-csrf-token": "0" * 64})
+        assert forged.status_code == 403 and forged.json()["code"] == "csrf_failed"
+
+    after = _app(make_settings, secret_key=new_key)  # the old key is gone: its tokens are too
+    async with serve(after) as base, httpx.AsyncClient(base_url=base, timeout=30, cookies=cookies) as client:
+        refused = await client.post("/api/tasks", json=task, headers=csrf)
+        assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"

@@ -141,11 +141,15 @@ async def identify(conn: HTTPConnection, *, check_csrf: bool = True) -> Principa
 def _check_csrf(conn: HTTPConnection, settings: Settings, session_value: str) -> None:
     if conn.scope.get("method", "GET") in SAFE_METHODS:
         return
-    sent = conn.headers.get(CSRF_HEADER, "")
-    expected = service.csrf_token(settings.secret_key.get_secret_value(), session_value)
+    sent = conn.headers.get(CSRF_HEADER, "").encode()
+    cookie = conn.cookies.get(CSRF_COOKIE, "").encode()
+    # The token is an HMAC of the session under the secret key; one made under a key being rotated out
+    # (TASKTRACKER_PREVIOUS_SECRET_KEYS) still counts, so a rotation does not lock signed-in dashboards
+    # out of every change until they sign in again (the next renewal sets a token of the new key).
+    keys = [settings.secret_key.get_secret_value(), *settings.previous_secret_key_list]
     if not (
-        hmac.compare_digest(sent.encode(), expected.encode())
-        and hmac.compare_digest(conn.cookies.get(CSRF_COOKIE, "").encode(), expected.encode())
+        hmac.compare_digest(sent, cookie)
+        and any(hmac.compare_digest(cookie, service.csrf_token(key, session_value).encode()) for key in keys)
     ):
         raise CsrfFailed(f"send the {CSRF_COOKIE} cookie's value in the X-CSRF-Token header")
 
