@@ -366,6 +366,15 @@ def test_the_independent_check_set_is_disjoint_from_every_set_the_model_learns_o
     pair_texts = {normalise(t) for p in bundled_pairs for t in (p.a, p.b)}
     assert not {normalise(t) for p in check_pairs for t in (p.a, p.b)} & (pair_texts | seen)
     assert not {normalise(e.text) for e in check} & pair_texts
+    # The second writer's sets (session 4) are tuning/training data: disjoint from both check sets, and
+    # the second writer's messages also from train and dev (so a CV or dev figure is not inflated).
+    second = read_examples(bundled_data("train_second.jsonl"))
+    second_pairs = read_pairs(bundled_data("duplicates_second.jsonl"))
+    assert len(second) >= 280 and len(second_pairs) >= 200
+    protected = {normalise(e.text) for e in check} | {normalise(t) for p in check_pairs for t in (p.a, p.b)}
+    second_texts = {normalise(e.text) for e in second}
+    assert not second_texts & (protected | seen | pair_texts)
+    assert not {normalise(t) for p in second_pairs for t in (p.a, p.b)} & protected
 
 
 def test_the_rule_cues_reach_the_priority_head_only(classifier):
