@@ -73,9 +73,14 @@ class LabelledExample:
         object.__setattr__(self, "priority", Priority(self.priority))
 
 
+# The bundled rows the model is trained on (both heads); `train_priority.jsonl` feeds the priority head only.
+TRAINING_FILES = ("train.jsonl", "train_second.jsonl")
+
+
 def bundled_data(name: str) -> Path:
-    """Path of a labelled set shipped with the package: `train.jsonl`, `train_priority.jsonl` (rows for
-    the priority head only), `dev.jsonl`, `check.jsonl`."""
+    """Path of a labelled set shipped with the package: `train.jsonl`, `train_second.jsonl` (a second
+    writer's rows, trained on as well), `train_priority.jsonl` (rows for the priority head only),
+    `dev.jsonl`, `check.jsonl`."""
     return Path(str(resources.files("tasktracker.ai").joinpath("data", name)))
 
 
@@ -424,9 +429,10 @@ def _load(path: Path, key: str) -> BuiltinModel | None:
 def _build(
     data_dir: Path, extra: Sequence[LabelledExample], *, force: bool, seed_dir: Path | None = None
 ) -> BuiltinClassifier:
-    train_path = bundled_data("train.jsonl")
+    train_paths = [bundled_data(name) for name in TRAINING_FILES]
     priority_path = bundled_data("train_priority.jsonl")
-    base = train_path.read_bytes() + b"\n--priority--\n" + priority_path.read_bytes()
+    base = b"\n--next--\n".join(path.read_bytes() for path in train_paths)
+    base += b"\n--priority--\n" + priority_path.read_bytes()
     key = _cache_key(base, extra)
     path = _model_path(data_dir, key)
     model = None if force else _load(path, key)
@@ -441,7 +447,8 @@ def _build(
             except OSError:
                 return BuiltinClassifier(model, None)
     if model is None:
-        model = BuiltinModel.fit([*read_examples(train_path), *extra], read_examples(priority_path))
+        rows = [row for path in train_paths for row in read_examples(path)]
+        model = BuiltinModel.fit([*rows, *extra], read_examples(priority_path))
         model.key = key
         log.info(
             "trained built-in model %s on %d examples in %.2fs", key[:12], model.examples, model.train_seconds
