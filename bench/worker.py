@@ -15,7 +15,18 @@ from typing import Any
 
 import asyncpg
 
-from bench.harness import Options, Stack, SuiteResult, asyncpg_url, data_dir, figure, run_load, stack, texts
+from bench.harness import (
+    Options,
+    Stack,
+    SuiteResult,
+    asyncpg_url,
+    data_dir,
+    figure,
+    load_args,
+    run_load,
+    stack,
+    texts,
+)
 
 
 async def counts(database_url: str) -> tuple[int, int]:
@@ -55,18 +66,14 @@ async def drain(topology: Stack, within_s: float = 600.0) -> dict[str, Any]:
 async def backlog(topology: Stack, n: int, token: str | None) -> None:
     batches = max(1, n // 500)
     run_load(
-        [
+        load_args(
             "batch",
-            "--url",
-            topology.api_urls[0],
-            "--concurrency",
-            "2",
-            "--requests",
-            str(batches),
-            "--batch",
-            str(min(n, 500)),
-            *(["--token", token] if token else []),
-        ]
+            url=topology.api_urls[0],
+            concurrency=2,
+            requests=batches,
+            batch=min(n, 500),
+            token=token,
+        )
     )
 
 
@@ -82,8 +89,8 @@ def model_alone(n: int) -> float:
 
 async def measure(options: Options, workers: int = 1) -> dict[str, Any]:
     n = options.scaled(options.requests, 200)
-    async with stack(apis=1, workers=0) as topology:
-        await backlog(topology, n, options.token)
+    async with stack(apis=1, workers=0, token=options.token) as topology:
+        await backlog(topology, n, topology.token)
         for _ in range(workers):
             topology.start_worker()
         await topology.wait_ready()
