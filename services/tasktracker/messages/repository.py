@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, insert_new_many, search, utcnow
+from tasktracker.db import execute_dml, insert_new, insert_new_rows, search, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
 from tasktracker.pagination import SortSpec, page
 
@@ -51,7 +51,7 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     keys = [(row["channel_id"], row["external_id"]) for row in rows]
     new = {
         (m.channel_id, m.external_id): m
-        for m in await insert_new_many(session, Message, rows, ["channel_id", "external_id"])
+        for m in await insert_new_rows(session, Message, rows, ["channel_id", "external_id"])
     }
     known: dict[tuple[int, str], Message] = {}
     missing = [key for key in dict.fromkeys(keys) if key not in new]
