@@ -21,7 +21,7 @@ from tasktracker.messages import repository
 from tasktracker.messages.schemas import BatchResult, IssuePublic, MessageDetail, MessageIn, MessagePublic
 from tasktracker.metrics import MESSAGES_INGESTED
 from tasktracker.models import Channel, ChannelKind, Issue, Message, MessageStatus
-from tasktracker.unit_of_work import GroupCommit, UnitOfWork
+from tasktracker.unit_of_work import Effects, GroupCommit, UnitOfWork
 
 
 def check_size(settings: Settings, content: str) -> None:
@@ -83,13 +83,23 @@ async def ingest_rest(
 ) -> Stored:
     """`POST /api/messages`: through the group commit when the process has one (PostgreSQL), so
     concurrent requests share one INSERT and one commit; else in the request's own unit."""
-    check_size(settings, data.content)
     if intake is None:
+        check_size(settings, data.content)
         return await _ingest(uow, data, ChannelKind.api, None)
-    with telemetry.span("messages.ingest") as span:
-        stored = await intake.submit(data)  # committed once this returns
-        _annotate(span, *stored)
+    stored = await ingest_grouped(intake, settings, data)
     announce(uow, [stored])  # the request's own unit sends them (it has nothing to commit)
+    return stored
+
+
+async def ingest_grouped(
+    intake: GroupCommit[MessageIn, Stored], settings: Settings, data: MessageIn
+) -> Stored:
+    """Store one message through the process's group commit: committed once this returns. Nothing is
+    announced: the caller passes the result to `announce` on what sends its effects."""
+    check_size(settings, data.content)
+    with telemetry.span("messages.ingest") as span:
+        stored = await intake.submit(data)
+        _annotate(span, *stored)
     return stored
 
 
@@ -128,7 +138,7 @@ async def store_group(uow: UnitOfWork, items: list[MessageIn]) -> list[Stored | 
     return results
 
 
-def announce(uow: UnitOfWork, stored: Sequence[Stored]) -> None:
+def announce(uow: Effects, stored: Sequence[Stored]) -> None:
     """Queue on `uow` what follows the commit of stored messages: for each new one a `message.received`
     event and its classification job, and the ingestion counter."""
     created_by_kind: dict[str, int] = {}
