@@ -69,9 +69,11 @@ async def ingest_batch(uow: UnitOfWork, settings: Settings, items: Sequence[Mess
         if isinstance(outcome, Exception):  # all or nothing: the unit is rolled back
             raise outcome
     stored = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
-    announce(uow, stored)
     created = sum(new for _, _, new in stored)
-    data = await publics(uow.session, [message for message, _, _ in stored])
+    # Each message with the channel it was stored under; only a repeat can have a classification.
+    issues = await repository.latest_issues(uow.session, [m.id for m, _, new in stored if not new and m.id])
+    data = [to_public(m, channel, issues.get(m.id) if m.id else None) for m, channel, _ in stored]
+    announce(uow, stored, data)
     return BatchResult(created=created, existing=len(stored) - created, data=data)
 
 
@@ -138,15 +140,17 @@ async def store_group(uow: UnitOfWork, items: list[MessageIn]) -> list[Stored | 
     return results
 
 
-def announce(uow: Effects, stored: Sequence[Stored]) -> None:
+def announce(uow: Effects, stored: Sequence[Stored], public: Sequence[MessagePublic] | None = None) -> None:
     """Queue on `uow` what follows the commit of stored messages: for each new one a `message.received`
-    event and its classification job, and the ingestion counter."""
+    event and its classification job, and the ingestion counter. `public`: the messages as answered
+    already, in the same order (made here otherwise)."""
     created_by_kind: dict[str, int] = {}
     new_ids: list[int] = []
-    for message, channel, created in stored:
+    for index, (message, channel, created) in enumerate(stored):
         if created:
             assert message.id is not None
-            uow.queue_event(events.message_received(to_public(message, channel, None)))
+            shown = public[index] if public is not None else to_public(message, channel, None)
+            uow.queue_event(events.message_received(shown))
             new_ids.append(message.id)
             created_by_kind[channel.kind] = created_by_kind.get(channel.kind, 0) + 1
     uow.queue_classification(new_ids)
