@@ -6,6 +6,7 @@ never calls it; FastAPI's own handler (SQLite, and any request the lean one decl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import event, update
 
-from tasktracker.api import access
+from tasktracker.api import access, input_guard
 from tasktracker.api.app import create_app
 from tasktracker.db import utcnow
 from tasktracker.models import Role, UserSession
@@ -153,3 +154,17 @@ async def test_a_group_of_any_size_is_stored_by_one_statement_text(make_settings
             event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
     assert len(inserts) == 4 and len(set(inserts)) == 1, inserts
     assert "unnest(" in inserts[0]
+
+
+def test_the_input_guard_parses_only_bodies_with_an_escape_it_must_see() -> None:
+    """A body is parsed twice (the guard, then the endpoint) only when it may hold a NUL or a lone
+    surrogate: an ASCII-only client escapes every Cyrillic letter (`\\u0430`), which is not a reason."""
+    ascii_only = json.dumps({"content": "помилка на сторінці оплати", "author": "Ann"}).encode()
+    assert b"\\u" in ascii_only and not input_guard._might_need_checking(ascii_only)
+    for risky in ('"a\\u0000b"', '"\\ud800"', '"\\uDFFF"', '"\\ud83d\\ude00"', '"x\\\\u0000"'):
+        assert input_guard._might_need_checking(f'{{"content": {risky}}}'.encode()), risky
+    with pytest.raises(input_guard.Refused):
+        input_guard.check_json_body(b'{"content": "caf\\u00e9 \\u0000"}')
+    with pytest.raises(input_guard.Refused):
+        input_guard.check_json_body(b'{"content": "\\u0444 \\udc00"}')
+    input_guard.check_json_body(b'{"content": "\\ud83d\\ude00 \\u0444"}')  # an emoji's pair is fine
