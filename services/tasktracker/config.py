@@ -284,6 +284,10 @@ class Settings(BaseSettings):
     export_reconcile_interval_s: float = Field(default=900.0, gt=0)
     export_reconcile_batch: int = Field(default=100, ge=1, le=10_000)
     export_http_timeout_s: float = Field(default=20.0, gt=0)
+    # Exports reach public addresses only (no loopback, private, link-local or unspecified ones: the
+    # cluster's services and cloud metadata stay out of reach). Host names and IP addresses or
+    # networks listed here are allowed anyway, e.g. `jira.corp.example,10.20.0.0/16`.
+    export_allowed_hosts: str = ""
 
     dashboard_dir: Path | None = None
     cors_origins: str = ""
@@ -398,6 +402,20 @@ class Settings(BaseSettings):
                     f"{origin!r} is not an origin; give exact origins, scheme://host[:port] "
                     "(no wildcard: every origin allowed would let any site call the API)"
                 )
+        return value
+
+    @field_validator("export_allowed_hosts", mode="after")
+    @classmethod
+    def _check_export_hosts(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ip_network(item.strip("[]"), strict=False)
+            except ValueError:
+                if item.startswith("*") or not _HOST_PATTERN.fullmatch(item):
+                    raise ValueError(
+                        f"{item!r} is not a host name, IP address or network; give e.g. "
+                        "jira.corp.example, 10.0.0.5 or 10.20.0.0/16"
+                    ) from None
         return value
 
     @field_validator("forwarded_allow_ips", mode="after")
@@ -547,6 +565,10 @@ class Settings(BaseSettings):
     @property
     def ws_origin_list(self) -> list[str]:
         return [origin.lower().rstrip("/") for origin in _split(self.ws_origins)]
+
+    @property
+    def export_allowed_host_list(self) -> list[str]:
+        return _split(self.export_allowed_hosts)
 
     @property
     def forwarded_allow_list(self) -> list[str]:

@@ -102,6 +102,7 @@ SECTIONS: dict[str, list[str]] = {
         "export_reconcile_interval_s",
         "export_reconcile_batch",
         "export_http_timeout_s",
+        "export_allowed_hosts",
     ],
     "Dashboard and WebSocket": [
         "dashboard_dir",
@@ -199,6 +200,7 @@ DESCRIPTIONS: dict[str, str] = {
     "export_reconcile_interval_s": "exported issues are re-read this often, to catch webhooks that never came",
     "export_reconcile_batch": "most exports one poll sends jobs for",
     "export_http_timeout_s": "timeout of one request to a tracker (no answer in time: retried, looked up first)",
+    "export_allowed_hosts": "comma-separated host names, IP addresses and networks (CIDR) exports may reach although they are (or resolve to) loopback, private, link-local or unspecified addresses, e.g. `jira.corp.example,10.20.0.0/16`; without it exports reach public addresses only ([exports.md](exports.md#where-exports-may-connect)). Set on the API and the worker",
     "dashboard_dir": "serve the dashboard from this directory (default: the built one, when present)",
     "cors_origins": "comma-separated origins allowed to call the API from a browser",
     "ws_queue_size": "events queued per WebSocket client before it is disconnected",

@@ -2907,7 +2907,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            /** @description Invalid settings, or a URL whose host is (or resolves to) a loopback, private, link-local or unspecified address not in `TASKTRACKER_EXPORT_ALLOWED_HOSTS` (`export_target_refused`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3099,7 +3099,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            /** @description Invalid settings, or a URL whose host is (or resolves to) a loopback, private, link-local or unspecified address not in `TASKTRACKER_EXPORT_ALLOWED_HOSTS` (`export_target_refused`). */
             422: {
                 headers: {
                     [name: string]: unknown;
