@@ -307,6 +307,8 @@ class Settings(BaseSettings):
     rate_limit_ingest_burst: int = Field(default=50_000, ge=1)
     rate_limit_webhook_per_s: float = Field(default=50.0, ge=0)
     rate_limit_webhook_burst: int = Field(default=1000, ge=1)
+    rate_limit_classify_per_s: float = Field(default=10.0, ge=0)
+    rate_limit_classify_burst: int = Field(default=60, ge=1)
     rate_limit_login_account_per_min: float = Field(default=5.0, ge=0)
     rate_limit_login_account_burst: int = Field(default=10, ge=1)
     rate_limit_login_ip_per_min: float = Field(default=30.0, ge=0)
