@@ -120,7 +120,7 @@ class EgressPolicy:
         if kind is None:
             return None
         article = "an" if kind[0] in "aeiou" else "a"
-        if _normal(host) == str(address) or ip_address_or_none(host) == address:
+        if ip_address_or_none(host) == address:
             shown = f"{address} is {article} {kind} address"
         else:
             shown = f"{host} resolves to {address}, {article} {kind} address"
