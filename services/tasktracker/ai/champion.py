@@ -34,7 +34,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from sklearn.metrics import f1_score
 
-from tasktracker.ai.base import Classifier
+from tasktracker.ai.base import Classifier, classify_each
 from tasktracker.ai.builtin import LabelledExample, bundled_data, read_examples
 from tasktracker.classification.schemas import Classification
 from tasktracker.config import Settings
@@ -272,6 +272,14 @@ class ChampionClassifier:
         reference = await self.builtin.classify(text)
         return result.model_copy(update={"confidence": self._derived_confidence(result, reference)})
 
+    async def classify_many(self, texts: Sequence[str]) -> list[Classification]:
+        """The built-in model's one vectorised call while it answers; else `classify` per text (the LLM
+        chain, concurrently: one text that fails raises here, and `classify_each` then asks one by one)."""
+        self.start()
+        if not self.uses_llm:
+            return await classify_each_builtin(self.builtin, texts)
+        return list(await asyncio.gather(*(self.classify(text) for text in texts)))
+
     def _derived_confidence(self, result: Classification, reference: Classification) -> float:
         agree = result.category is reference.category
         duel = self.duel
@@ -293,3 +301,11 @@ class ChampionClassifier:
         close = getattr(self.chain, "aclose", None)
         if close is not None:
             await close()
+
+
+async def classify_each_builtin(builtin: Classifier, texts: Sequence[str]) -> list[Classification]:
+    results = await classify_each(builtin, texts)
+    failed = [result for result in results if isinstance(result, Exception)]
+    if failed:
+        raise failed[0]
+    return [result for result in results if not isinstance(result, Exception)]

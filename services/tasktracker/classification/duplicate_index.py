@@ -178,13 +178,26 @@ class CandidateSet:
             rows.update(np.flatnonzero(self.usable & (bound >= threshold - _EPS)).tolist())
         return sorted(rows)
 
-    def best_match(self, text: str | duplicates.Text, threshold: float) -> tuple[int, float] | None:
-        """What `duplicates.best_match(text, candidates, threshold)` returns for these candidates."""
+    def best_match(
+        self,
+        text: str | duplicates.Text,
+        threshold: float,
+        *,
+        first: Sequence[tuple[int, duplicates.Text]] = (),
+        rows: int | None = None,
+    ) -> tuple[int, float] | None:
+        """What `duplicates.best_match(text, candidates, threshold)` returns when the candidates are
+        `first` followed by this set's first `rows` tasks (all when None)."""
         target = text if isinstance(text, duplicates.Text) else duplicates.Text(text)
         best: tuple[int, float] | None = None
-        for row in self.reachable(target, threshold):
-            score = duplicates._score(target, self.texts[row], threshold)
+        scored = [(task_id, prepared) for task_id, prepared in first]
+        scored += [
+            (self.ids[row], self.texts[row])
+            for row in self.reachable(target, threshold)
+            if rows is None or row < rows
+        ]
+        for task_id, candidate in scored:
+            score = duplicates._score(target, candidate, threshold)
             if score >= threshold and (best is None or score > best[1]):
-                best = (self.ids[row], score)
+                best = (task_id, score)
         return best
-

@@ -160,6 +160,42 @@ async def open_candidates(
     ]
 
 
+async def open_candidate_versions(
+    session: AsyncSession,
+    channel_id: int | None,
+    categories: Sequence[str],
+    since: datetime,
+    limit: int = 200,
+) -> list[tuple[int, datetime]]:
+    """The same tasks as `open_candidates`, in the same order, as (id, updated_at) only: a worker that
+    holds their texts already reads just what changed (`candidate_texts`)."""
+    stmt = select(col(Task.id), col(Task.updated_at)).where(
+        col(Task.status).in_(OPEN_STATUSES),
+        col(Task.category).in_(list(categories)),
+        col(Task.created_at) >= since,
+        col(Task.merged_into_id).is_(None),
+    )
+    stmt = stmt.where(col(Task.channel_id) == channel_id) if channel_id is not None else stmt
+    stmt = stmt.order_by(col(Task.created_at).desc()).limit(limit)
+    return [
+        (task_id, updated_at) for task_id, updated_at in await session.execute(stmt) if task_id is not None
+    ]
+
+
+async def candidate_texts(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str]:
+    """The text duplicate matching compares, by task id (description, else title)."""
+    if not task_ids:
+        return {}
+    stmt = select(col(Task.id), col(Task.description), col(Task.title)).where(
+        col(Task.id).in_(list(task_ids))
+    )
+    return {
+        task_id: description or title
+        for task_id, description, title in await session.execute(stmt)
+        if task_id is not None
+    }
+
+
 async def add_activity(
     session: AsyncSession,
     task_id: int,

@@ -127,6 +127,17 @@ async def open_candidates(
     return await repository.open_candidates(session, channel_id, categories, since)
 
 
+async def open_candidate_versions(
+    session: AsyncSession, channel_id: int | None, categories: Sequence[str], since: datetime
+) -> list[tuple[int, datetime]]:
+    """`open_candidates` as (id, updated_at): which tasks, and whether their text may have changed."""
+    return await repository.open_candidate_versions(session, channel_id, categories, since)
+
+
+async def candidate_texts(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str]:
+    return await repository.candidate_texts(session, task_ids)
+
+
 async def link_message(
     session: AsyncSession, task_id: int, message_id: int, similarity: float
 ) -> Task | None:
