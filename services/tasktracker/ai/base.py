@@ -61,3 +61,10 @@ async def classify_each(classifier: Classifier, texts: Sequence[str]) -> list[Cl
         if isinstance(answer, BaseException) and not isinstance(answer, Exception):
             raise answer  # cancelled: not a failure of one text
     return cast("list[Classification | Exception]", answers)
+
+
+async def classify_all(classifier: Classifier, texts: Sequence[str]) -> list[Classification]:
+    """`classify_many` when the classifier has it, else `classify` per text; raises on any failure."""
+    if isinstance(classifier, BatchClassifier):
+        return await classifier.classify_many(texts)
+    return list(await asyncio.gather(*(classifier.classify(text) for text in texts)))

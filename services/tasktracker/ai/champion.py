@@ -34,7 +34,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from sklearn.metrics import f1_score
 
-from tasktracker.ai.base import Classifier, classify_each
+from tasktracker.ai.base import Classifier, classify_all
 from tasktracker.ai.builtin import LabelledExample, bundled_data, read_examples
 from tasktracker.classification.schemas import Classification
 from tasktracker.config import Settings
@@ -277,7 +277,7 @@ class ChampionClassifier:
         chain, concurrently: one text that fails raises here, and `classify_each` then asks one by one)."""
         self.start()
         if not self.uses_llm:
-            return await classify_each_builtin(self.builtin, texts)
+            return await classify_all(self.builtin, texts)
         return list(await asyncio.gather(*(self.classify(text) for text in texts)))
 
     def _derived_confidence(self, result: Classification, reference: Classification) -> float:
@@ -301,11 +301,3 @@ class ChampionClassifier:
         close = getattr(self.chain, "aclose", None)
         if close is not None:
             await close()
-
-
-async def classify_each_builtin(builtin: Classifier, texts: Sequence[str]) -> list[Classification]:
-    results = await classify_each(builtin, texts)
-    failed = [result for result in results if isinstance(result, Exception)]
-    if failed:
-        raise failed[0]
-    return [result for result in results if not isinstance(result, Exception)]

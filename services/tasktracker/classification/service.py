@@ -219,19 +219,16 @@ async def record_batch(
 
     The messages are flipped to classified first, in one statement: those it flips are this batch's to
     record (the others were finished by another delivery: `skipped`, nothing is written for them), so no
-    part of the unit has to be undone. Then one multi-row INSERT of the issues, the tasks (duplicate
-    matching against `open_tasks`, which sees the tasks made earlier in the batch), one UPDATE of the
-    messages' task ids, and the events.
+    part of the unit has to be undone. Then one multi-row INSERT of the issues, duplicate matching
+    against `open_tasks` (which also sees the tasks this batch makes), one multi-row INSERT of the new
+    tasks (a repeat of one of them within the batch is counted on it), the messages' category and task
+    id, the activity rows, and the events: about ten statements for the batch, plus two for each link
+    to a task made before it.
     """
     session = uow.session
     outcomes = [Outcome(message_id, classification=result) for message_id, result in runs]
     first_run = {message_id: i for i, (message_id, _) in reversed(list(enumerate(runs)))}
-    won = {
-        message.id: message
-        for message in await messages_service.finish_many(
-            session, {message_id: runs[i][1].category.value for message_id, i in first_run.items()}
-        )
-    }
+    won = {message.id: message for message in await messages_service.finish_many(session, list(first_run))}
     mine = sorted(i for message_id, i in first_run.items() if message_id in won)
     for i in set(range(len(runs))) - set(mine):
         outcomes[i].skipped = True  # another delivery of this job finished first
@@ -241,34 +238,76 @@ async def record_batch(
 
     matchers: dict[int | None, Matcher] = {}
     tasks: dict[int, Task] = {}
-    routed: list[Task] = []
+    pending: list[tuple[int, tasks_service.NewTask]] = []  # made by this batch; matched as -(k + 1)
+    repeats: list[tuple[int, int]] = []  # (run, k): a message that repeats pending[k]
     for i in mine:
         message_id, result = runs[i]
-        message, issue, outcome = won[message_id], issues[i], outcomes[i]
+        message, outcome = won[message_id], outcomes[i]
+        message.category = result.category.value
         if not (result.actionable and result.category != Category.noise):
             continue
         if message.channel_id not in matchers:
             matchers[message.channel_id] = await open_tasks.matcher(session, settings, message.channel_id)
         matcher = matchers[message.channel_id]
         match = matcher.best_match(message.content, settings.duplicate_threshold)
-        task, outcome.task_created, outcome.duplicate_of = await _task_for(
-            session, settings, message, issue, result, match
-        )
-        tasks[i] = task
-        outcome.task_id = task.id
-        message.task_id = task.id
-        if outcome.task_created:
-            assert task.id is not None
-            matcher.add(task.id, task.description or task.title)
+        if match is not None and match[0] > 0:
+            linked = await tasks_service.link_message(session, match[0], message_id, match[1])
+            if linked is not None:  # None: the task was deleted meanwhile
+                tasks[i], outcome.task_id, outcome.duplicate_of = linked, linked.id, match[0]
+                continue
+            match = None
+        if match is not None:
+            k = -match[0] - 1
+            pending[k][1].repeats.append((message_id, match[1]))
+            repeats.append((i, k))
+            continue
+        new = await _new_task(session, settings, message, issues[i], result)
+        pending.append((i, new))
+        matcher.add(-len(pending), new.data.description or new.data.title)
+
+    stored = await tasks_service.create_for_messages(session, [new for _, new in pending])
+    routed = []
+    for (i, _), (task, created) in zip(pending, stored, strict=True):
+        tasks[i], outcomes[i].task_id, outcomes[i].task_created = task, task.id, created
+        if created:
             routed.append(task)
-    await session.flush()  # the messages' task ids
+    for i, k in repeats:
+        task = stored[k][0]
+        tasks[i], outcomes[i].task_id, outcomes[i].duplicate_of = task, task.id, task.id
+    for i in mine:
+        won[runs[i][0]].task_id = outcomes[i].task_id
+    await session.flush()  # the messages' category and task id, the activity rows
 
     for i in mine:
-        message = won[runs[i][0]]
-        await _queue_events(uow, session, message, issues[i], tasks.get(i), outcomes[i])
-    for task in routed:
-        await exports_service.route_new_task(uow, settings, task)
+        await _queue_events(uow, session, won[runs[i][0]], issues[i], tasks.get(i), outcomes[i])
+    await exports_service.route_new_tasks(uow, settings, routed)
     return outcomes
+
+
+async def _new_task(
+    session: AsyncSession, settings: Settings, message: Message, issue: Issue, result: Classification
+) -> tasks_service.NewTask:
+    assert message.id is not None and issue.id is not None  # stored rows
+    defaults = await channels_service.routing_defaults(session, message.channel_id)  # cached
+    return tasks_service.NewTask(
+        data=TaskCreate.model_construct(  # values of our own making, already within the limits
+            title=result.title or message.content[:TITLE_MAX],
+            description=message.content,
+            category=result.category,
+            priority=result.priority,
+            assignee=defaults.assignee,
+            labels=list(defaults.labels),
+        ),
+        source=tasks_service.FromMessage(
+            message_id=message.id,
+            issue_id=issue.id,
+            channel_id=message.channel_id,
+            confidence=result.confidence,
+            needs_review=needs_review(result, settings.review_threshold, settings.priority_review_threshold),
+            model=result.model,
+        ),
+        repeats=[],
+    )
 
 
 async def find_stuck(session: AsyncSession, settings: Settings) -> list[int]:

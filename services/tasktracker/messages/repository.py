@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -167,22 +167,21 @@ async def claim_many(
     return list((await session.scalars(stmt)).all())
 
 
-async def finish_many(session: AsyncSession, categories: dict[int, str]) -> list[Message]:
-    """`finish` for many messages in one statement (the task ids are set afterwards, on the returned
-    rows): the ones this call flipped to classified, which own their side effects. Rows are locked in
-    id order, so two workers finishing overlapping batches wait for each other instead of deadlocking."""
-    ids = sorted(categories)
+async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
+    """`finish` for many messages in one statement (category and task id are set afterwards on the
+    returned rows, and written by the unit's flush): the ones this call flipped to classified, which
+    own their side effects. Rows are locked in id order, so two workers finishing overlapping batches
+    wait for each other instead of deadlocking."""
     mine = (
         select(col(Message.id))
-        .where(col(Message.id).in_(ids), col(Message.status) != MessageStatus.classified)
+        .where(col(Message.id).in_(sorted(message_ids)), col(Message.status) != MessageStatus.classified)
         .order_by(col(Message.id))
         .with_for_update()
     )
-    category = case(*((col(Message.id) == i, categories[i]) for i in ids), else_=col(Message.category))
     stmt = (
         update(Message)
         .where(col(Message.id).in_(mine.scalar_subquery()))
-        .values(status=MessageStatus.classified, category=category, updated_at=utcnow())
+        .values(status=MessageStatus.classified, updated_at=utcnow())
         .returning(Message)
         .execution_options(populate_existing=True)
     )

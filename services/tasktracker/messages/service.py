@@ -331,10 +331,10 @@ async def mark_failed_many(session: AsyncSession, message_ids: Sequence[int]) ->
     await repository.set_status_many(session, message_ids, MessageStatus.failed)
 
 
-async def finish_many(session: AsyncSession, categories: dict[int, str]) -> list[Message]:
-    """`finish` for a batch (message id -> category): the messages this run flipped to classified;
-    set `task_id` on them afterwards (the unit's flush writes it)."""
-    return await repository.finish_many(session, categories)
+async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
+    """`finish` for a batch: the messages this run flipped to classified; set `category` and `task_id`
+    on them afterwards (the unit's flush writes them)."""
+    return await repository.finish_many(session, message_ids)
 
 
 async def requeue_stuck(

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, search, search_document
+from tasktracker.db import execute_dml, insert_new, insert_new_many, search, search_document
 from tasktracker.models import OPEN_STATUSES, Correction, ExportTarget, Task, TaskActivity, TaskExport
 from tasktracker.models.task import PRIORITY_RANK_BY_VALUE, priority_rank
 from tasktracker.pagination import SortSpec, page
@@ -74,6 +74,23 @@ async def insert_for_message(session: AsyncSession, values: dict[str, Any]) -> t
     task = await get_by_source_message(session, values["source_message_id"])
     assert task is not None  # the conflict was with this message's task
     return task, False
+
+
+async def insert_for_messages(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> list[tuple[Task, bool]]:
+    """`insert_for_message` for many messages in one INSERT: in the order given, each message's task
+    and whether this call made it (a message whose task exists already gets that task)."""
+    new = {t.source_message_id: t for t in await insert_new_many(session, Task, rows, ["source_message_id"])}
+    missing = [row["source_message_id"] for row in rows if row["source_message_id"] not in new]
+    known: dict[int | None, Task] = {}
+    if missing:
+        stmt = select(Task).where(col(Task.source_message_id).in_(missing))
+        known = {t.source_message_id: t for t in (await session.scalars(stmt)).all()}
+    return [
+        (new[key], True) if key in new else (known[key], False)
+        for key in (row["source_message_id"] for row in rows)
+    ]
 
 
 async def add_message(session: AsyncSession, task_id: int, now: datetime) -> Task | None:
