@@ -75,6 +75,7 @@ class Prepared:
     grams: np.ndarray
     gram_weights: np.ndarray
     tokens: np.ndarray
+    typo_stems: np.ndarray
     concepts: np.ndarray
 
     @classmethod
@@ -90,6 +91,7 @@ class Prepared:
             grams=_vocabulary.add(grams),
             gram_weights=np.fromiter(text.ngrams.values(), dtype=np.float64, count=len(text.ngrams)),
             tokens=_vocabulary.add(tokens),
+            typo_stems=_vocabulary.add(f"t{stem}" for stem in text.typo_stems),
             concepts=_vocabulary.add(concepts),
         )
 
@@ -125,6 +127,7 @@ class CandidateSet:
         prepared = [p for _, p in fresh]
         self.grams = _rows([p.grams for p in prepared], [p.gram_weights for p in prepared], width)
         self.tokens = _rows([p.tokens for p in prepared], None, width)
+        self.typo_stems = _rows([p.typo_stems for p in prepared], None, width)
         self.concepts = _rows([p.concepts for p in prepared], None, width)
         self.width = width
         self.generation = _vocabulary.generation
@@ -160,10 +163,12 @@ class CandidateSet:
             weights = np.fromiter(target.ngrams.values(), dtype=np.float64, count=len(target.ngrams))
             cosine = self._product(self.grams, grams, weights)
             shared = self._product(self.tokens, tokens, None)
-            most = np.minimum(
-                shared + np.minimum(float(len(target.typo_stems)), self.typo_counts),
-                np.minimum(float(len(target.tokens)), self.token_counts),
+            # `_overlap`'s own bound: typos can only turn unshared typo-length stems into shared ones.
+            ours_unshared = len(target.typo_stems) - self._product(
+                self.tokens, [f"t{t}" for t in target.typo_stems], None
             )
+            theirs_unshared = self.typo_counts - self._product(self.typo_stems, tokens, None)
+            most = shared + np.minimum(ours_unshared, theirs_unshared)
             overlap = _ratio(np.maximum(most, shared), float(len(target.tokens)), self.token_counts)
             if len(target.concepts) >= 2:
                 common = self._product(self.concepts, concepts, None)
@@ -188,7 +193,7 @@ class CandidateSet:
     ) -> tuple[int, float] | None:
         """What `duplicates.best_match(text, candidates, threshold)` returns when the candidates are
         `first` followed by this set's first `rows` tasks (all when None)."""
-        target = text if isinstance(text, duplicates.Text) else duplicates.Text(text)
+        target = text if isinstance(text, duplicates.Text) else duplicates.prepared(text)
         best: tuple[int, float] | None = None
         scored = [(task_id, prepared) for task_id, prepared in first]
         scored += [

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, insert_new_many, search, search_document
+from tasktracker.db import execute_dml, insert_new, search, search_document
 from tasktracker.models import OPEN_STATUSES, Correction, ExportTarget, Task, TaskActivity, TaskExport
 from tasktracker.models.task import PRIORITY_RANK_BY_VALUE, priority_rank
 from tasktracker.pagination import SortSpec, page
@@ -81,7 +82,11 @@ async def insert_for_messages(
 ) -> list[tuple[Task, bool]]:
     """`insert_for_message` for many messages in one INSERT: in the order given, each message's task
     and whether this call made it (a message whose task exists already gets that task)."""
-    new = {t.source_message_id: t for t in await insert_new_many(session, Task, rows, ["source_message_id"])}
+    # One statement compiled once (SQLAlchemy's "insertmanyvalues" batches the rows into it), where a
+    # multi-row VALUES of a different length each time would be compiled afresh for every batch.
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Task).on_conflict_do_nothing(index_elements=["source_message_id"]).returning(Task)
+    new = {t.source_message_id: t for t in (await session.scalars(stmt, [dict(row) for row in rows])).all()}
     missing = [row["source_message_id"] for row in rows if row["source_message_id"] not in new]
     known: dict[int | None, Task] = {}
     if missing:
