@@ -45,7 +45,7 @@ class JetStreamBroker(PullBasedJetStreamBroker):
         within its lifetime (a request lost in a reconnect). At most `batch` jobs are requested and not
         yet handed over, so the receiver's limits still bound what this process holds.
         """
-        batch, timeout = self.pull_consume_batch, self.pull_consume_timeout
+        batch, timeout = self.pull_consume_batch, self.pull_consume_timeout or 5.0
         stream = self.stream_config.name or self.stream_name
         pull_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{self.durable}"
         inbox = self.client.new_inbox()
