@@ -10,7 +10,7 @@ result is the one `best_match` gives, by construction.
 
 The bound covers the three signals `_score` takes the maximum of (n-gram cosine, token overlap with
 typos, concept overlap; a slot conflict only lowers the score). A scorer that gains another way to
-reach the threshold must add its bound here; `tests/classification/test_duplicate_index.py` compares
+reach the threshold must add its bound here; `tests/test_duplicate_index.py` compares
 both on every labelled pair and fails otherwise.
 """
 
