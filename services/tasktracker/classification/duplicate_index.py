@@ -25,7 +25,7 @@ from scipy import sparse
 from tasktracker.classification import duplicates
 
 _EPS = 1e-9  # floating-point slack: a task within this of the threshold is scored exactly
-_VOCABULARY_LIMIT = 500_000  # features numbered before the numbering starts over (bounded memory)
+_VOCABULARY_LIMIT = 100_000  # features numbered before the numbering starts over (~15 MB at most)
 
 
 class _Vocabulary:
