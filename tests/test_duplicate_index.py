@@ -48,3 +48,23 @@ def test_a_batch_sees_its_own_new_tasks_first_and_keeps_the_window_size() -> Non
     window = [(-1, texts[300]), *candidates[:199]]  # what the listing would give after its INSERT
     assert matcher.best_match(message, 0.75) == duplicates.best_match(message, window, 0.75)
     assert matcher.best_match(message, 0.75) is not None
+
+
+def test_answers_stay_the_same_when_the_feature_numbering_starts_over(monkeypatch) -> None:
+    """The numbering of features is bounded: when it starts over, tasks prepared before are prepared
+    again, and a set built before answers by scoring every task (never with stale columns)."""
+    from tasktracker.classification import duplicate_index
+
+    texts = _texts()
+    candidates = [(i + 1, text) for i, text in enumerate(texts[:120])]
+    prepared = [(task_id, Prepared.of(text)) for task_id, text in candidates]
+    old = CandidateSet(prepared)
+    monkeypatch.setattr(duplicate_index, "_VOCABULARY_LIMIT", 10)
+    new = CandidateSet(prepared)  # starts the numbering over
+    assert not prepared[0][1].current
+    # The set built before scores every task rather than read its rows with the new numbering.
+    assert old.reachable(duplicates.prepared(texts[100]), 0.5) == list(range(len(candidates)))
+    for message in texts[100:130]:
+        expected = duplicates.best_match(message, candidates, 0.5)
+        assert new.best_match(message, 0.5) == expected
+        assert old.best_match(message, 0.5) == expected
