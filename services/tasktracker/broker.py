@@ -7,6 +7,7 @@ after the job's transaction commits, an `ack_wait` above the slowest LLM call, a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -64,6 +65,8 @@ class JetStreamBroker(PullBasedJetStreamBroker):
                     if status == HEARTBEAT:
                         continue
                     if status:  # 408 expired, 404 nothing to give, 409 consumer changed: ask again
+                        if status != "408":  # not the normal end of a request: do not spin on it
+                            await asyncio.sleep(0.1)
                         break
                     remaining -= 1
                     yield AckableMessage(data=message.data, ack=message.ack)
