@@ -223,7 +223,8 @@ class Settings(BaseSettings):
     job_ack_wait_s: float = Field(default=300.0, gt=0)
     job_max_deliver: int = Field(default=5, ge=1)
     job_max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
-    worker_concurrency: int = Field(default=8, ge=1, le=1000)
+    # The jobs in hand at once are classified as one group (worker/batch.py): this bounds the group size.
+    worker_concurrency: int = Field(default=64, ge=1, le=1000)
     # A request never waits longer on the broker: unsent jobs are left to the sweep.
     enqueue_timeout_s: float = Field(default=1.0, gt=0, le=60)
     shutdown_grace_s: float = Field(default=30.0, ge=0)

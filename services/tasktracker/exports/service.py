@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -353,6 +354,30 @@ async def route_new_task(uow: UnitOfWork, settings: Settings, task: Task) -> lis
             row = await _export(uow, settings, task.id, target)
             if row is not None and row.id is not None:
                 ids.append(row.id)
+    return ids
+
+
+async def route_new_tasks(uow: UnitOfWork, settings: Settings, tasks: Sequence[Task]) -> list[int]:
+    """`route_new_task` for many tasks, with the routing rules read once."""
+    if not tasks:
+        return []
+    rules = await repository.enabled_rules(uow.session)
+    ids = []
+    for task in tasks:
+        assert task.id is not None
+        matching = {
+            target_id
+            for target_id, channel_id, category, priority in rules
+            if (channel_id is None or channel_id == task.channel_id)
+            and (category is None or category == task.category)
+            and (priority is None or priority == task.priority)
+        }
+        for target_id in sorted(matching):
+            target = await repository.target(uow.session, target_id)
+            if target is not None:
+                row = await _export(uow, settings, task.id, target)
+                if row is not None and row.id is not None:
+                    ids.append(row.id)
     return ids
 
 
