@@ -43,15 +43,26 @@ async def counts(database_url: str) -> tuple[int, int]:
         await conn.close()
 
 
+def cpu_s(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far."""
+    import psutil
+
+    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
+
+
 async def drain(topology: Stack, within_s: float = 600.0) -> dict[str, Any]:
-    """Wait until every stored message is done; the rate counts from the first done one to the last."""
+    """Wait until every stored message is done; the rate counts from the first done one to the last,
+    and so does the workers' CPU time per message."""
     deadline = time.monotonic() + within_s
     first: tuple[float, int] | None = None
+    pids = [proc.pid for proc in topology.workers]
+    cpu_at_first = 0.0
     while True:
         total, done = await counts(topology.database_url)
         now = time.perf_counter()
         if first is None and done > 0:
             first = (now, done)
+            cpu_at_first = cpu_s(pids)
         if done >= total:
             break
         if time.monotonic() > deadline:
@@ -60,7 +71,13 @@ async def drain(topology: Stack, within_s: float = 600.0) -> dict[str, Any]:
     assert first is not None
     elapsed = now - first[0]
     classified = total - first[1]
-    return {"messages": total, "elapsed_s": elapsed, "per_s": classified / elapsed if elapsed else 0.0}
+    cpu_ms = (cpu_s(pids) - cpu_at_first) * 1000 / classified if classified else 0.0
+    return {
+        "messages": total,
+        "elapsed_s": elapsed,
+        "per_s": classified / elapsed if elapsed else 0.0,
+        "worker_cpu_ms_per_message": cpu_ms,
+    }
 
 
 async def backlog(topology: Stack, n: int, token: str | None) -> None:
@@ -110,6 +127,7 @@ def run(options: Options) -> SuiteResult:
                 baseline_name="the built-in model alone",
                 target=500,
             ),
+            figure("worker CPU per message", one["worker_cpu_ms_per_message"], "ms", better="lower"),
         ],
         series={"one_worker": one, "model_alone_per_s": alone},
     )

@@ -149,6 +149,54 @@ async def finish(session: AsyncSession, message_id: int, task_id: int | None, ca
     return bool(result.rowcount)
 
 
+async def claim_many(
+    session: AsyncSession, message_ids: Sequence[int], stale_before: datetime
+) -> list[Message]:
+    """`claim` for many messages in one statement; the ones taken, as claimed."""
+    claimable = or_(
+        col(Message.status).in_([MessageStatus.received, MessageStatus.failed]),
+        and_(col(Message.status) == MessageStatus.classifying, col(Message.updated_at) < stale_before),
+    )
+    stmt = (
+        update(Message)
+        .where(col(Message.id).in_(list(message_ids)), claimable)
+        .values(status=MessageStatus.classifying, attempts=col(Message.attempts) + 1, updated_at=utcnow())
+        .returning(Message)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
+    """`finish` for many messages in one statement (category and task id are set afterwards on the
+    returned rows, and written by the unit's flush): the ones this call flipped to classified, which
+    own their side effects. Rows are locked in id order, so two workers finishing overlapping batches
+    wait for each other instead of deadlocking."""
+    mine = (
+        select(col(Message.id))
+        .where(col(Message.id).in_(sorted(message_ids)), col(Message.status) != MessageStatus.classified)
+        .order_by(col(Message.id))
+        .with_for_update()
+    )
+    stmt = (
+        update(Message)
+        .where(col(Message.id).in_(mine.scalar_subquery()))
+        .values(status=MessageStatus.classified, updated_at=utcnow())
+        .returning(Message)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def set_status_many(session: AsyncSession, message_ids: Sequence[int], status: MessageStatus) -> None:
+    if message_ids:
+        await session.execute(
+            update(Message)
+            .where(col(Message.id).in_(list(message_ids)))
+            .values(status=status, updated_at=utcnow())
+        )
+
+
 async def set_status(session: AsyncSession, message_id: int, status: MessageStatus) -> None:
     await session.execute(
         update(Message).where(col(Message.id) == message_id).values(status=status, updated_at=utcnow())

@@ -334,6 +334,23 @@ async def finish(session: AsyncSession, message_id: int, task_id: int | None, ca
     return await repository.finish(session, message_id, task_id, category)
 
 
+async def claim_many(
+    session: AsyncSession, message_ids: Sequence[int], stale_before: datetime
+) -> list[Message]:
+    """`claim` for a batch of messages in one statement; the ones taken."""
+    return await repository.claim_many(session, message_ids, stale_before)
+
+
+async def mark_failed_many(session: AsyncSession, message_ids: Sequence[int]) -> None:
+    await repository.set_status_many(session, message_ids, MessageStatus.failed)
+
+
+async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
+    """`finish` for a batch: the messages this run flipped to classified; set `category` and `task_id`
+    on them afterwards (the unit's flush writes them)."""
+    return await repository.finish_many(session, message_ids)
+
+
 async def requeue_stuck(
     session: AsyncSession, received_before: datetime, classifying_before: datetime
 ) -> list[int]:
