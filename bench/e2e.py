@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from typing import Any
 
 from bench.harness import ROOT, Options, SuiteResult, figure, percentile, run_load, stack
+from bench.wsclients import WS_TOKEN_VARIABLE
 
 RATE = 200.0
 
 
-def listen(ws_url: str, clients: int = 1, record: str = "all") -> subprocess.Popen[str]:
+def listen(ws_url: str, clients: int = 1, record: str = "all", *, token: str | None) -> subprocess.Popen[str]:
+    """WebSocket clients in their own process; with `token`, each connects with it as a Bearer header."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.wsclients", ws_url, str(clients), record],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env={**os.environ, WS_TOKEN_VARIABLE: token or ""},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -54,25 +58,12 @@ def latencies(sent_at: dict[str, float], received: dict[str, Any]) -> dict[str, 
 
 async def measure(options: Options) -> dict[str, Any]:
     duration = options.scaled(20, 2)
-    async with stack(apis=1, workers=1) as topology:
+    async with stack(apis=1, workers=1, token=options.token) as topology:
         url = topology.api_urls[0]
-        ws = listen(url.replace("http://", "ws://") + "/ws")
+        ws = listen(url.replace("http://", "ws://") + "/ws", token=topology.token)
         try:
             await asyncio.sleep(0.5)
-            load = run_load(
-                [
-                    "paced",
-                    "--url",
-                    url,
-                    "--rate",
-                    str(RATE),
-                    "--duration",
-                    str(duration),
-                    "--concurrency",
-                    "8",
-                    *(["--token", options.token] if options.token else []),
-                ]
-            )
+            load = run_load(topology.load_args("paced", concurrency=8, rate=RATE, duration=duration))
             await asyncio.sleep(3)  # the last messages' classification
         finally:
             received = stop_listening(ws)

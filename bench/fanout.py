@@ -20,15 +20,16 @@ from bench.e2e import listen, stop_listening
 from bench.harness import Options, SuiteResult, figure, percentile, rss_mb, stack
 
 
-async def one_level(url: str, clients: int, events: int, api_pid: int) -> dict[str, Any]:
+async def one_level(url: str, clients: int, events: int, api_pid: int, token: str | None) -> dict[str, Any]:
     before = rss_mb(api_pid)
-    ws = listen(url.replace("http://", "ws://") + "/ws", clients, record="all")
+    ws = listen(url.replace("http://", "ws://") + "/ws", clients, record="all", token=token)
     try:
         await asyncio.sleep(1.0)
         idle = rss_mb(api_pid)
         sent: dict[str, float] = {}
         tag = uuid.uuid4().hex[:6]
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
             for i in range(events):
                 ext = f"fan-{tag}-{i}"
                 sent[ext] = time.time()
@@ -63,11 +64,11 @@ async def measure(options: Options) -> dict[str, Any]:
     levels = [1, 100, 1000] if not options.quick else [1, 50]
     events = options.scaled(20, 3)
     result: dict[str, Any] = {"levels": {}}
-    async with stack(apis=1, workers=0) as topology:
+    async with stack(apis=1, workers=0, token=options.token) as topology:
         url = topology.api_urls[0]
         pid = topology.apis[0].pid
         for clients in levels:
-            result["levels"][clients] = await one_level(url, clients, events, pid)
+            result["levels"][clients] = await one_level(url, clients, events, pid, topology.token)
     return result
 
 

@@ -67,7 +67,6 @@ def warm_start() -> dict[str, float]:
             "PORT": str(port),
             "TASKTRACKER_CLASSIFIER": "builtin",
             "TASKTRACKER_LOG_LEVEL": "warning",
-            "TASKTRACKER_AUTH": "off",
             "HOME": str(tmp),
         }
         tasktracker = str(Path(sys.executable).parent / "tasktracker")
@@ -107,23 +106,12 @@ def warm_start() -> dict[str, float]:
 
 async def soak(options: Options) -> dict[str, Any]:
     duration = options.soak_s if not options.quick else 3.0
-    async with stack(apis=1, workers=1) as topology:
+    async with stack(apis=1, workers=1, token=options.token) as topology:
         api, worker = topology.apis[0].pid, topology.workers[0].pid
         await asyncio.sleep(2.0)
         idle = {"api": rss_mb(api), "worker": rss_mb(worker)}
         samples: list[tuple[float, float, float]] = []
-        load_args = [
-            "paced",
-            "--url",
-            topology.api_urls[0],
-            "--rate",
-            "200",
-            "--duration",
-            str(duration),
-            "--concurrency",
-            "8",
-            *(["--token", options.token] if options.token else []),
-        ]
+        load_args = topology.load_args("paced", concurrency=8, rate=200, duration=duration)
         loop = asyncio.get_running_loop()
         load = loop.run_in_executor(None, run_load, load_args)
         started = time.perf_counter()

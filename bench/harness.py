@@ -218,6 +218,12 @@ class Stack:
     env: dict[str, str]
     apis: list[Proc] = field(default_factory=list)
     workers: list[Proc] = field(default_factory=list)
+    token: str | None = None  # the Bearer token every request sends (auth on, as in production)
+
+    def load_args(self, mode: str, *, concurrency: int, url: str | None = None, **more: Any) -> list[str]:
+        """`run_load` arguments against this stack's API(s) (all of them unless `url`), with its token."""
+        target = url or ",".join(self.api_urls)
+        return load_args(mode, url=target, concurrency=concurrency, token=self.token, **more)
 
     @property
     def api_urls(self) -> list[str]:
@@ -288,26 +294,6 @@ def _spawn(role: str, env: dict[str, str], url: str | None, health: str | None =
     return Proc(role, popen, url, log)
 
 
-@contextlib.asynccontextmanager
-async def stack(apis: int = 1, workers: int = 1, **extra: str) -> AsyncIterator[Stack]:
-    """A fresh database and stream with `apis` API and `workers` worker processes, all ready."""
-    _, nats_server = servers()
-    async with fresh_database() as url:
-        topology = Stack(url, process_env(url, **extra))
-        try:
-            for _ in range(apis):
-                topology.start_api()
-            for _ in range(workers):
-                topology.start_worker()
-            await topology.wait_ready()
-            yield topology
-        finally:
-            for proc in [*topology.apis, *topology.workers]:
-                topology.stop(proc)
-            with contextlib.suppress(Exception):
-                await delete_stream(nats_server.url, topology.env["TASKTRACKER_NATS_STREAM"])
-
-
 # The API with authentication on: `bench` is its admin (made at start from these settings), and
 # `api_token()` gives a Bearer token of it, as a script or a channel adapter would use.
 AUTH_ON: dict[str, str] = {
@@ -329,6 +315,63 @@ def api_token(env: dict[str, str]) -> str:
         timeout=120,
     )
     return done.stdout.strip().splitlines()[-1]
+
+
+@contextlib.asynccontextmanager
+async def stack(
+    apis: int = 1, workers: int = 1, *, auth: bool = True, token: str | None = None, **extra: str
+) -> AsyncIterator[Stack]:
+    """A fresh database and stream with `apis` API and `workers` worker processes, all ready.
+
+    Authentication is on, as in production (`AUTH_ON`): once the API is up, `topology.token` is an API
+    token of its admin (or `token`, one made elsewhere), for the load generator and WebSocket clients."""
+    _, nats_server = servers()
+    async with fresh_database() as url:
+        topology = Stack(url, process_env(url, **(AUTH_ON if auth else {}), **extra))
+        try:
+            for _ in range(apis):
+                topology.start_api()
+            for _ in range(workers):
+                topology.start_worker()
+            await topology.wait_ready()
+            if auth:
+                topology.token = token or await asyncio.to_thread(api_token, topology.env)
+            yield topology
+        finally:
+            for proc in [*topology.apis, *topology.workers]:
+                topology.stop(proc)
+            with contextlib.suppress(Exception):
+                await delete_stream(nats_server.url, topology.env["TASKTRACKER_NATS_STREAM"])
+
+
+def load_args(
+    mode: str,
+    *,
+    concurrency: int,
+    url: str | None = None,
+    database: str | None = None,
+    token: str | None = None,
+    requests: int | None = None,
+    batch: int | None = None,
+    rate: float | None = None,
+    duration: float | None = None,
+) -> list[str]:
+    """The arguments of `bench/load.py` for one run: against the API at `url` (comma-separated for
+    several processes; `--token` when there is one), or the `insert` baseline against `database`."""
+    args = [mode, "--concurrency", str(concurrency)]
+    options = {
+        "url": url,
+        "database": database and asyncpg_url(database),
+        "token": token,
+        "requests": requests,
+        "batch": batch,
+        "rate": rate,
+        "duration": duration,
+    }
+    for name, value in options.items():
+        if value is not None:
+            args += [f"--{name}", str(value)]
+    return args
 
 
 # Measuring processes ---------------------------------------------------------------------------------------

@@ -66,29 +66,18 @@ class CpuSplit:
 
 
 async def ingest(apis: int, n: int, token: str | None) -> dict[str, Any]:
-    async with stack(apis=apis, workers=0) as topology:
+    async with stack(apis=apis, workers=0, token=token) as topology:
         split = CpuSplit(topology)
         before = split.snapshot()
-        load = run_load(
-            [
-                "messages",
-                "--url",
-                ",".join(topology.api_urls),
-                "--concurrency",
-                "64",
-                "--requests",
-                str(n),
-                *(["--token", token] if token else []),
-            ]
-        )
+        load = run_load(topology.load_args("messages", concurrency=64, requests=n))
         after = split.snapshot()
     load["cores"] = CpuSplit.cores(before, after)
     return load
 
 
 async def workers(count: int, n: int, token: str | None) -> dict[str, Any]:
-    async with stack(apis=1, workers=0) as topology:
-        await backlog(topology, n, token)
+    async with stack(apis=1, workers=0, token=token) as topology:
+        await backlog(topology, n, topology.token)
         for _ in range(count):
             topology.start_worker()
         await topology.wait_ready()

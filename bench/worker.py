@@ -15,7 +15,18 @@ from typing import Any
 
 import asyncpg
 
-from bench.harness import Options, Stack, SuiteResult, asyncpg_url, data_dir, figure, run_load, stack, texts
+from bench.harness import (
+    Options,
+    Stack,
+    SuiteResult,
+    asyncpg_url,
+    data_dir,
+    figure,
+    load_args,
+    run_load,
+    stack,
+    texts,
+)
 
 
 async def counts(database_url: str) -> tuple[int, int]:
@@ -32,15 +43,26 @@ async def counts(database_url: str) -> tuple[int, int]:
         await conn.close()
 
 
+def cpu_s(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far."""
+    import psutil
+
+    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
+
+
 async def drain(topology: Stack, within_s: float = 600.0) -> dict[str, Any]:
-    """Wait until every stored message is done; the rate counts from the first done one to the last."""
+    """Wait until every stored message is done; the rate counts from the first done one to the last,
+    and so does the workers' CPU time per message."""
     deadline = time.monotonic() + within_s
     first: tuple[float, int] | None = None
+    pids = [proc.pid for proc in topology.workers]
+    cpu_at_first = 0.0
     while True:
         total, done = await counts(topology.database_url)
         now = time.perf_counter()
         if first is None and done > 0:
             first = (now, done)
+            cpu_at_first = cpu_s(pids)
         if done >= total:
             break
         if time.monotonic() > deadline:
@@ -49,24 +71,26 @@ async def drain(topology: Stack, within_s: float = 600.0) -> dict[str, Any]:
     assert first is not None
     elapsed = now - first[0]
     classified = total - first[1]
-    return {"messages": total, "elapsed_s": elapsed, "per_s": classified / elapsed if elapsed else 0.0}
+    cpu_ms = (cpu_s(pids) - cpu_at_first) * 1000 / classified if classified else 0.0
+    return {
+        "messages": total,
+        "elapsed_s": elapsed,
+        "per_s": classified / elapsed if elapsed else 0.0,
+        "worker_cpu_ms_per_message": cpu_ms,
+    }
 
 
 async def backlog(topology: Stack, n: int, token: str | None) -> None:
     batches = max(1, n // 500)
     run_load(
-        [
+        load_args(
             "batch",
-            "--url",
-            topology.api_urls[0],
-            "--concurrency",
-            "2",
-            "--requests",
-            str(batches),
-            "--batch",
-            str(min(n, 500)),
-            *(["--token", token] if token else []),
-        ]
+            url=topology.api_urls[0],
+            concurrency=2,
+            requests=batches,
+            batch=min(n, 500),
+            token=token,
+        )
     )
 
 
@@ -82,8 +106,8 @@ def model_alone(n: int) -> float:
 
 async def measure(options: Options, workers: int = 1) -> dict[str, Any]:
     n = options.scaled(options.requests, 200)
-    async with stack(apis=1, workers=0) as topology:
-        await backlog(topology, n, options.token)
+    async with stack(apis=1, workers=0, token=options.token) as topology:
+        await backlog(topology, n, topology.token)
         for _ in range(workers):
             topology.start_worker()
         await topology.wait_ready()
@@ -103,6 +127,7 @@ def run(options: Options) -> SuiteResult:
                 baseline_name="the built-in model alone",
                 target=500,
             ),
+            figure("worker CPU per message", one["worker_cpu_ms_per_message"], "ms", better="lower"),
         ],
         series={"one_worker": one, "model_alone_per_s": alone},
     )

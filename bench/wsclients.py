@@ -5,6 +5,8 @@ client receives each event (wall clock, to compare with the sender in another pr
 reads `stop` on stdin, and prints one JSON object: `{"events": [[client, type, key, t], ...]}` where
 `key` is the message's `external_id` (message events) or `source_message_id` (task events), plus the
 `message.received` id → external_id map.
+
+With `BENCH_WS_TOKEN` set, each client sends it as `Authorization: Bearer …` (auth on, as in production).
 """
 
 from __future__ import annotations
@@ -12,21 +14,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from typing import Any
 
 import websockets
 
+WS_TOKEN_VARIABLE = "BENCH_WS_TOKEN"
+
 
 async def main(url: str, clients: int, record: str) -> None:
     events: list[tuple[int, str, Any, float]] = []
     ids: dict[int, str] = {}
     sockets: list[Any] = []
+    token = os.environ.get(WS_TOKEN_VARIABLE)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     for i in range(clients):
         for attempt in range(5):
             try:
-                sockets.append(await websockets.connect(url, max_queue=None, ping_interval=None))
+                sockets.append(
+                    await websockets.connect(
+                        url, max_queue=None, ping_interval=None, additional_headers=headers
+                    )
+                )
                 break
             except OSError:
                 if attempt == 4:

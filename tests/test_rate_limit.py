@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import httpx
@@ -103,11 +105,13 @@ def test_retry_after_is_whole_seconds_and_at_least_one(seconds: float, header: s
 
 def test_settings_build_the_limits_and_zero_turns_one_off(make_settings) -> None:
     limits = RateLimits.from_settings(
-        make_settings(rate_limit_ingest_per_s=0, rate_limit_login_ip_per_min=120)
+        make_settings(rate_limit_ingest_per_s=0, rate_limit_login_ip_per_min=120, rate_limit_classify_per_s=0)
     )
-    assert limits.ingest is None
+    assert limits.ingest is None and limits.classify is None
     assert limits.login_ip is not None and limits.login_ip.rate == pytest.approx(2.0)
     assert limits.webhook is not None and limits.login_account is not None
+    classify = RateLimits.from_settings(make_settings()).classify
+    assert classify is not None and classify.rate == pytest.approx(10.0) and classify.burst == 60
 
 
 def test_the_default_ingestion_limit_is_above_what_the_benchmark_posts(make_settings) -> None:
@@ -252,7 +256,16 @@ async def test_openapi_declares_429_where_limits_apply(make_settings) -> None:
     app = create_app(make_settings(), role=Role.all, migrate=True, classifier=ScriptedClassifier())
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
         spec = (await client.get("/openapi.json")).json()
-    for path in ("/api/messages", "/api/messages/batch", "/webhook/slack", "/webhook/generic/{channel}"):
+    for path in (
+        "/api/messages",
+        "/api/messages/batch",
+        "/api/classify",
+        "/webhook/slack",
+        "/webhook/generic/{channel}",
+        "/webhook/github",
+        "/webhook/jira",
+        "/webhook/linear",
+    ):
         answer = spec["paths"][path]["post"]["responses"]["429"]
         assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
         assert "Retry-After" in answer["headers"]
@@ -384,3 +397,96 @@ async def test_a_forged_x_forwarded_for_does_not_escape_the_address_limit(make_s
             headers=via_proxies("198.51.100.99", "203.0.113.8"),
         )
         assert other.status_code == 401
+
+
+# Classification on demand and the trackers' webhooks ---------------------------------------------------
+
+
+@sqlite_only
+async def test_classify_calls_over_the_rate_answer_429_without_running_the_model(make_settings) -> None:
+    settings = make_settings(
+        rate_limit_classify_per_s=0.01, rate_limit_classify_burst=3, metrics_token="m" * 32
+    )
+    async with running(settings) as client:
+        before = await _rate_limited_count(client, "classify")
+        for i in range(3):
+            answer = await client.post("/api/classify", json={"content": f"bug {i} in checkout"})
+            assert answer.status_code == 200, answer.text
+        assert _assert_rate_limited(await client.post("/api/classify", json={"content": "bug 3"})) >= 90
+        assert len(client.classifier.calls) == 3  # the refused call never reached the model
+        assert await _rate_limited_count(client, "classify") == before + 1
+        # The bucket is the credential's: another token (or session) has its own.
+        other = await client.post(
+            "/api/classify",
+            json={"content": "bug from a script"},
+            headers={"authorization": "Bearer tt_other"},
+        )
+        assert other.status_code == 200, other.text
+
+
+@sqlite_only
+async def test_a_classify_limit_of_zero_is_off(make_settings) -> None:
+    async with running(make_settings(rate_limit_classify_per_s=0, rate_limit_classify_burst=1)) as client:
+        for i in range(5):
+            assert (await client.post("/api/classify", json={"content": f"task {i}"})).status_code == 200
+
+
+HOOK_SECRET = "tracker-webhook-secret-0123"
+
+
+def _hub(body: dict, secret: str = HOOK_SECRET, header: str = "X-Hub-Signature-256") -> dict:
+    raw = json.dumps(body).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return {"content": raw, "headers": {"content-type": "application/json", header: signature}}
+
+
+@sqlite_only
+async def test_tracker_webhooks_are_limited_per_target_after_their_signature(make_settings) -> None:
+    settings = make_settings(rate_limit_webhook_per_s=0.01, rate_limit_webhook_burst=2)
+    async with running(settings) as client:
+        for body in (
+            {"name": "web", "kind": "github", "config": {"repository": "acme/web"}},
+            {
+                "name": "ops",
+                "kind": "jira",
+                "config": {
+                    "base_url": "https://acme.atlassian.net",
+                    "email": "b@acme.test",
+                    "project_key": "OPS",
+                },
+            },
+        ):
+            created = await client.post(
+                "/api/export-targets", json={**body, "token": "t0ken", "webhook_secret": HOOK_SECRET}
+            )
+            assert created.status_code == 201, created.text
+        event = {"action": "closed", "repository": {"full_name": "acme/web"}, "issue": {"number": 9}}
+        github = {"x-github-event": "issues"}
+        # Forged deliveries do not spend the target's bucket: others cannot starve it without the secret.
+        for _ in range(5):
+            forged = _hub(event, "wrong-secret")
+            answer = await client.post(
+                "/webhook/github", content=forged["content"], headers={**forged["headers"], **github}
+            )
+            assert answer.status_code == 401
+        for _ in range(2):
+            signed = _hub(event)
+            answer = await client.post(
+                "/webhook/github", content=signed["content"], headers={**signed["headers"], **github}
+            )
+            assert answer.status_code in (200, 202), answer.text
+        signed = _hub(event)
+        _assert_rate_limited(
+            await client.post(
+                "/webhook/github", content=signed["content"], headers={**signed["headers"], **github}
+            )
+        )
+        # Another target has its own bucket.
+        jira = _hub(
+            {
+                "webhookEvent": "jira:issue_updated",
+                "issue": {"id": "10001", "fields": {"project": {"key": "OPS"}}},
+            },
+            header="X-Hub-Signature",
+        )
+        assert (await client.post("/webhook/jira", **jira)).status_code in (200, 202)

@@ -197,7 +197,8 @@ async def test_counts_equal_a_fresh_count_after_a_random_mix_of_concurrent_write
                 )
                 key = (day.astimezone(UTC) if day.tzinfo else day).date()
                 days[key] = days.get(key, 0) + 1
-        assert fresh["total_tasks"] > 20 and fresh["total_messages"] > 20  # the mix did happen
+        # the mix did happen (how much of it depends on which writers lose races, i.e. on timing)
+        assert fresh["total_tasks"] >= 10 and fresh["total_messages"] >= 10
         assert _nonzero(stats.by_category) == fresh["by_category"]
         assert _nonzero(stats.by_priority) == fresh["by_priority"]
         assert _nonzero(stats.by_status) == fresh["by_status"]

@@ -317,7 +317,7 @@ def spec_schema() -> dict[str, Any]:
                     ),
                     "concurrency": _int(
                         "Jobs one worker runs at once (TASKTRACKER_WORKER_CONCURRENCY).",
-                        default=8,
+                        default=64,
                         minimum=1,
                         maximum=1000,
                     ),

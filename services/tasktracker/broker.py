@@ -7,10 +7,15 @@ after the job's transaction commits, an `ack_wait` above the slowest LLM call, a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
 from taskiq_nats import PullBasedJetStreamBroker
 
@@ -21,11 +26,53 @@ from tasktracker.jetstream import ensure_consumer, ensure_stream
 
 CLASSIFY_MESSAGE = "messages.classify"
 PUSH_EXPORT = "exports.push"
+STATUS_HEADER = "Status"  # how nats-py hands over a JetStream status reply (nats.js.api.Header.STATUS)
+HEARTBEAT = "100"
 
 
 class JetStreamBroker(PullBasedJetStreamBroker):
     """taskiq-nats' pull broker, with the stream and consumer brought in step with the settings (it
-    only reuses an existing stream and never compares an existing consumer): see `jetstream`."""
+    only reuses an existing stream and never compares an existing consumer): see `jetstream`, and
+    with jobs handed over as they arrive (`listen`)."""
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        """Each job as soon as it arrives, in pulls of up to `pull_consume_batch`.
+
+        taskiq-nats loops on nats-py's `fetch(batch, timeout)`, which, once the stream is empty, waits
+        until the whole batch has arrived or the timeout (5 s) is over before it returns any job: at a
+        low rate a lone message waited seconds. Here one pull request of up to `batch` jobs (expiring
+        after the timeout) is kept open, and each job is yielded the moment it comes; the next request
+        goes out when the batch is used up or the request expired (JetStream's 408), or when nothing came
+        within its lifetime (a request lost in a reconnect). At most `batch` jobs are requested and not
+        yet handed over, so the receiver's limits still bound what this process holds.
+        """
+        batch, timeout = self.pull_consume_batch, self.pull_consume_timeout or 5.0
+        stream = self.stream_config.name or self.stream_name
+        pull_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{self.durable}"
+        inbox = self.client.new_inbox()
+        subscription = await self.client.subscribe(inbox)
+        request = json.dumps({"batch": batch, "expires": int(timeout * 1e9)}).encode()
+        try:
+            while True:
+                await self.client.publish(pull_subject, request, reply=inbox)
+                remaining, deadline = batch, time.monotonic() + timeout + 1.0
+                while remaining:
+                    try:
+                        message = await subscription.next_msg(timeout=max(deadline - time.monotonic(), 0.01))
+                    except TimeoutError:
+                        break
+                    status = message.headers.get(STATUS_HEADER) if message.headers else None
+                    if status == HEARTBEAT:
+                        continue
+                    if status:  # 408 expired, 404 nothing to give, 409 consumer changed: ask again
+                        if status != "408":  # not the normal end of a request: do not spin on it
+                            await asyncio.sleep(0.1)
+                        break
+                    remaining -= 1
+                    yield AckableMessage(data=message.data, ack=message.ack)
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
 
     async def _add_or_reuse_stream(self) -> None:
         await ensure_stream(self.js, self.stream_config)

@@ -223,7 +223,8 @@ class Settings(BaseSettings):
     job_ack_wait_s: float = Field(default=300.0, gt=0)
     job_max_deliver: int = Field(default=5, ge=1)
     job_max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
-    worker_concurrency: int = Field(default=8, ge=1, le=1000)
+    # The jobs in hand at once are classified as one group (worker/batch.py): this bounds the group size.
+    worker_concurrency: int = Field(default=64, ge=1, le=1000)
     # A request never waits longer on the broker: unsent jobs are left to the sweep.
     enqueue_timeout_s: float = Field(default=1.0, gt=0, le=60)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
@@ -284,6 +285,10 @@ class Settings(BaseSettings):
     export_reconcile_interval_s: float = Field(default=900.0, gt=0)
     export_reconcile_batch: int = Field(default=100, ge=1, le=10_000)
     export_http_timeout_s: float = Field(default=20.0, gt=0)
+    # Exports reach public addresses only (no loopback, private, link-local or unspecified ones: the
+    # cluster's services and cloud metadata stay out of reach). Host names and IP addresses or
+    # networks listed here are allowed anyway, e.g. `jira.corp.example,10.20.0.0/16`.
+    export_allowed_hosts: str = ""
 
     dashboard_dir: Path | None = None
     cors_origins: str = ""
@@ -303,6 +308,8 @@ class Settings(BaseSettings):
     rate_limit_ingest_burst: int = Field(default=50_000, ge=1)
     rate_limit_webhook_per_s: float = Field(default=50.0, ge=0)
     rate_limit_webhook_burst: int = Field(default=1000, ge=1)
+    rate_limit_classify_per_s: float = Field(default=10.0, ge=0)
+    rate_limit_classify_burst: int = Field(default=60, ge=1)
     rate_limit_login_account_per_min: float = Field(default=5.0, ge=0)
     rate_limit_login_account_burst: int = Field(default=10, ge=1)
     rate_limit_login_ip_per_min: float = Field(default=30.0, ge=0)
@@ -398,6 +405,20 @@ class Settings(BaseSettings):
                     f"{origin!r} is not an origin; give exact origins, scheme://host[:port] "
                     "(no wildcard: every origin allowed would let any site call the API)"
                 )
+        return value
+
+    @field_validator("export_allowed_hosts", mode="after")
+    @classmethod
+    def _check_export_hosts(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ip_network(item.strip("[]"), strict=False)
+            except ValueError:
+                if item.startswith("*") or not _HOST_PATTERN.fullmatch(item):
+                    raise ValueError(
+                        f"{item!r} is not a host name, IP address or network; give e.g. "
+                        "jira.corp.example, 10.0.0.5 or 10.20.0.0/16"
+                    ) from None
         return value
 
     @field_validator("forwarded_allow_ips", mode="after")
@@ -547,6 +568,10 @@ class Settings(BaseSettings):
     @property
     def ws_origin_list(self) -> list[str]:
         return [origin.lower().rstrip("/") for origin in _split(self.ws_origins)]
+
+    @property
+    def export_allowed_host_list(self) -> list[str]:
+        return _split(self.export_allowed_hosts)
 
     @property
     def forwarded_allow_list(self) -> list[str]:

@@ -212,6 +212,61 @@ async def insert_new_many(
     return list((await session.scalars(stmt)).all())
 
 
+async def insert_new_rows(
+    session: AsyncSession, model: type[M], rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]
+) -> list[M]:
+    """`insert_new_many`, faster on PostgreSQL: one `INSERT ... SELECT ... FROM unnest(arrays)` whose
+    text is the same whatever the number of rows, so it is built once per column set and prepared once
+    per connection (the multi-row VALUES form is compiled afresh for every row count: the costliest
+    part of ingesting a message, measured). The rows come back as plain, detached model objects."""
+    if not rows:
+        return []
+    if session.bind.dialect.name != "postgresql":
+        return await insert_new_many(session, model, rows, conflict)
+    columns = tuple(rows[0])
+    sql, binders = _unnest_insert(model, columns, tuple(conflict))
+    arrays = tuple(
+        [binder(row[name]) for row in rows] if binder else [row[name] for row in rows]
+        for name, binder in zip(columns, binders, strict=True)
+    )
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(sql, arrays)
+    return [cast(M, model.model_construct(**row)) for row in result.mappings()]
+
+
+_unnest_inserts: dict[tuple[type[SQLModel], tuple[str, ...], tuple[str, ...]], tuple[str, list[Any]]] = {}
+
+
+def _unnest_insert(
+    model: type[SQLModel], columns: tuple[str, ...], conflict: tuple[str, ...]
+) -> tuple[str, list[Any]]:
+    """The SQL of `insert_new_rows` for these columns, and how each column's values are bound."""
+    key = (model, columns, conflict)
+    if key not in _unnest_inserts:
+        table = table_of(model)
+        dialect = postgresql.dialect()
+        params, values, binders = [], [], []
+        for index, name in enumerate(columns, start=1):
+            column_type = table.c[name].type
+            type_sql = column_type.compile(dialect=dialect)
+            binders.append(column_type.bind_processor(dialect))
+            if type_sql in ("JSON", "JSONB"):  # sent as text (serialised by the column's own type)
+                params.append(f"${index}::text[]")
+                values.append(f"v{index}::{type_sql.lower()}")
+            else:
+                params.append(f"${index}::{type_sql}[]")
+                values.append(f"v{index}")
+        aliases = ", ".join(f"v{index}" for index in range(1, len(columns) + 1))
+        returning = ", ".join(column.name for column in table.columns)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(values)} "
+            f"FROM unnest({', '.join(params)}) AS rows({aliases}) "
+            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {returning}"
+        )
+        _unnest_inserts[key] = (sql, binders)
+    return _unnest_inserts[key]
+
+
 async def execute_dml(session: AsyncSession, statement: Executable) -> CursorResult[Any]:
     """Execute an INSERT/UPDATE/DELETE. Its result is a CursorResult (with `rowcount`), typed as Result."""
     return cast("CursorResult[Any]", await session.execute(statement))

@@ -57,15 +57,13 @@ class Resources(Protocol):
 
 
 @dataclass
-class UnitOfWork:
-    """A transaction and what to do once it is committed."""
+class Effects:
+    """What to do once a transaction is committed: events to publish, jobs to send, actions to run."""
 
-    session: AsyncSession
-    events: list[Event] = field(default_factory=list)
-    classify: list[int] = field(default_factory=list)
-    jobs: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-    actions: list[AfterCommit] = field(default_factory=list)
-    discarded: bool = False
+    events: list[Event] = field(default_factory=list, kw_only=True)
+    classify: list[int] = field(default_factory=list, kw_only=True)
+    jobs: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list, kw_only=True)
+    actions: list[AfterCommit] = field(default_factory=list, kw_only=True)
 
     def queue_event(self, *events: Event) -> None:
         self.events.extend(events)
@@ -88,6 +86,14 @@ class UnitOfWork:
         self.classify.clear()
         self.jobs.clear()
 
+
+@dataclass
+class UnitOfWork(Effects):
+    """A transaction and what to do once it is committed."""
+
+    session: AsyncSession
+    discarded: bool = False
+
     def discard(self) -> None:
         """Roll back at the end instead of committing, and send nothing."""
         self.discarded = True
@@ -106,7 +112,16 @@ async def unit_of_work(resources: Resources) -> AsyncIterator[UnitOfWork]:
     await send(resources, uow)
 
 
-async def send(resources: Resources, uow: UnitOfWork) -> None:
+@asynccontextmanager
+async def effects_of_committed(resources: Resources) -> AsyncIterator[Effects]:
+    """Effects of rows another unit has committed already (a `GroupCommit`'s): what the block queues
+    is sent when it ends normally, as a unit's would be after its commit, with no session of its own."""
+    effects = Effects()
+    yield effects
+    await send(resources, effects)
+
+
+async def send(resources: Resources, uow: Effects) -> None:
     """What a committed unit queued: events, then jobs, then the other actions. Never raises.
 
     Classification jobs go to the process's `JobSender` when it has a running one (sent in the

@@ -401,3 +401,23 @@ async def test_readiness_and_config_say_which_model_answers_and_why(make_setting
     expected = f"built-in model until ollama:{settings.ollama_model} is measured on dev"
     assert ready["checks"]["classifier_choice"] == expected
     assert config["classifier"] == "builtin-ab12" and config["classifier_status"] == expected
+
+
+async def test_a_group_of_messages_goes_through_the_llm_one_call_each(fake_ollama, ollama_settings):
+    """The worker's groups (`classify_each`) with an LLM configured: each text gets its own LLM call
+    (concurrently, bounded by the client), with the derived confidence, as separate jobs would."""
+    from tasktracker.ai.base import classify_each
+
+    fake_ollama.add_model(MODEL)
+    fake_ollama.script(*(reply({**VALID, "category": "task", "confidence": 1.0}) for _ in range(3)))
+    chain = build_classifier(ollama_settings(classifier="ollama"), StubClassifier())
+    assert isinstance(chain, ChampionClassifier)
+    chain.duel = decided(llm_wins=True, agreeing=0.87)
+    try:
+        results = await classify_each(chain, ["renew the cert", "rotate the keys", "bump the base image"])
+    finally:
+        await chain.aclose()
+    assert len(fake_ollama.chat_requests()) == 3
+    assert all(not isinstance(r, Exception) for r in results)
+    assert [r.model for r in results if not isinstance(r, Exception)] == [f"ollama:{MODEL}"] * 3
+    assert all(r.confidence == pytest.approx(0.87) for r in results if not isinstance(r, Exception))

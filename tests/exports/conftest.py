@@ -59,6 +59,8 @@ def export_settings(make_settings: Callable[..., Settings]) -> Callable[..., Set
             "export_http_timeout_s": 1.0,
             "export_max_attempts": 4,
             "public_url": "https://tt.example.com",
+            # The stand-ins listen on loopback, which exports may not reach unless allowed.
+            "export_allowed_hosts": "127.0.0.1",
         }
         values.update(overrides)
         return make_settings(**values)

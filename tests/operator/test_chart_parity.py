@@ -32,7 +32,7 @@ EQUIVALENT_VALUES: dict[str, Any] = {
     "api": {"replicas": 2},
     "dashboard": {"replicas": 1},
     "worker": {
-        "concurrency": 8,
+        "concurrency": 64,
         "keda": {
             "enabled": True,
             "minReplicas": 1,

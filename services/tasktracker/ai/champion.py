@@ -34,7 +34,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from sklearn.metrics import f1_score
 
-from tasktracker.ai.base import Classifier
+from tasktracker.ai.base import Classifier, classify_all
 from tasktracker.ai.builtin import LabelledExample, bundled_data, read_examples
 from tasktracker.classification.schemas import Classification
 from tasktracker.config import Settings
@@ -271,6 +271,14 @@ class ChampionClassifier:
             return result  # the fallback answered: its confidence is already the built-in model's
         reference = await self.builtin.classify(text)
         return result.model_copy(update={"confidence": self._derived_confidence(result, reference)})
+
+    async def classify_many(self, texts: Sequence[str]) -> list[Classification]:
+        """The built-in model's one vectorised call while it answers; else `classify` per text (the LLM
+        chain, concurrently: one text that fails raises here, and `classify_each` then asks one by one)."""
+        self.start()
+        if not self.uses_llm:
+            return await classify_all(self.builtin, texts)
+        return list(await asyncio.gather(*(self.classify(text) for text in texts)))
 
     def _derived_confidence(self, result: Classification, reference: Classification) -> float:
         agree = result.category is reference.category

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tasktracker.ai.base import Classifier
+from tasktracker.ai.base import Classifier, classify_all
 from tasktracker.classification.schemas import Classification
 from tasktracker.config import ClassifierMode, Settings
 
@@ -27,6 +27,9 @@ class SwappableClassifier:
 
     async def classify(self, text: str) -> Classification:
         return await self.inner.classify(text)
+
+    async def classify_many(self, texts: Sequence[str]) -> list[Classification]:
+        return await classify_all(self.inner, texts)
 
     async def ready(self) -> bool:
         return await self.inner.ready()

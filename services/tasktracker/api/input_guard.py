@@ -7,9 +7,11 @@
   JSON columns refuse them.
 * JSON nested deeper than `MAX_JSON_DEPTH`: parsers and encoders recurse, and no message needs it.
 
-A body is parsed here only when it could hold one of these: every escape of a NUL or a surrogate
-starts with `\\u`, so bodies without `\\u`, `NaN`, `Infinity`, a long exponent or deep brackets pass
-untouched and are parsed once, by the endpoint.
+A body is parsed here only when it could hold one of these: a NUL or a surrogate can only come as an
+escape (`\\u0000`, `\\ud800`–`\\udfff`; raw, they are not valid JSON or not UTF-8), so bodies without
+such an escape, `NaN`, `Infinity`, a long exponent or deep brackets pass untouched and are parsed once,
+by the endpoint. Other escapes (`\\u00e9`, every non-ASCII letter of a client that writes ASCII-only
+JSON) do not make a body suspect.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from tasktracker.api.errors import send_json_error
 MAX_JSON_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BIG_EXPONENT = re.compile(rb"[0-9][eE][+]?[0-9]{3}")
+# Escapes that may decode to a NUL or a surrogate (a superset: `\\\\u0000`, an escaped backslash, also
+# matches and only costs a parse).
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -55,7 +60,7 @@ def _finite(text: str) -> float:
 
 def _might_need_checking(body: bytes) -> bool:
     return (
-        b"\\u" in body
+        (b"\\u" in body and _RISKY_ESCAPE.search(body) is not None)
         or b"NaN" in body
         or b"Infinity" in body
         or body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH

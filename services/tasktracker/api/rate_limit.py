@@ -107,7 +107,8 @@ class Limit(StrEnum):
     """What a refusal was about: the label of `tasktracker_rate_limited_total`."""
 
     ingest = "ingest"  # POST /api/messages(/batch), per credential
-    webhook = "webhook"  # /webhook/*, per channel
+    classify = "classify"  # POST /api/classify, per credential
+    webhook = "webhook"  # /webhook/*, per channel or export target
     login_account = "login_account"  # POST /api/auth/login, failed attempts per account
     login_ip = "login_ip"  # POST /api/auth/login, attempts per client address
 
@@ -131,6 +132,7 @@ class RateLimits:
     webhook: Limiter | None
     login_account: Limiter | None
     login_ip: Limiter | None
+    classify: Limiter | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
@@ -144,6 +146,7 @@ class RateLimits:
                 settings.rate_limit_login_account_per_min / 60, settings.rate_limit_login_account_burst
             ),
             login_ip=limiter(settings.rate_limit_login_ip_per_min / 60, settings.rate_limit_login_ip_burst),
+            classify=limiter(settings.rate_limit_classify_per_s, settings.rate_limit_classify_burst),
         )
 
     def check_ingest(self, request: Request, rows: int = 1) -> None:
@@ -154,8 +157,18 @@ class RateLimits:
         if wait is not None:
             raise refuse(Limit.ingest, wait, "messages for this API token")
 
+    def check_classify(self, request: Request) -> None:
+        """Charge one classification to the request's credential: each runs the model (CPU, or an LLM
+        call) for its caller alone."""
+        if self.classify is None:
+            return
+        wait = self.classify.check(credential_key(request))
+        if wait is not None:
+            raise refuse(Limit.classify, wait, "classifications for this API token")
+
     def check_webhook(self, channel: str) -> None:
-        """Charge one delivery to a channel (checked after its signature: others cannot spend it)."""
+        """Charge one delivery to a channel or an export target (checked after its signature: others
+        cannot spend it)."""
         if self.webhook is None:
             return
         wait = self.webhook.check(channel)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from tasktracker import __version__
 from tasktracker.api.access import EditorDep, public, requires
 from tasktracker.api.deps import RuntimeDep, SessionDep
+from tasktracker.api.rate_limit import RateLimitsDep
 from tasktracker.classification.schemas import Classification, ClassifyRequest
 from tasktracker.errors import Invalid
 from tasktracker.health import readiness
@@ -111,10 +112,22 @@ async def get_stats(session: SessionDep) -> StatsPublic:
     return await stats_service.stats(session)
 
 
-@router.post("/api/classify", tags=["classification"])
-async def classify(_: EditorDep, body: ClassifyRequest, runtime: RuntimeDep) -> Classification:
+@router.post(
+    "/api/classify",
+    tags=["classification"],
+    responses={
+        429: {
+            "description": "Over the API token's classify rate (`rate_limited`, "
+            "TASKTRACKER_RATE_LIMIT_CLASSIFY_*): retry after `Retry-After` seconds."
+        }
+    },
+)
+async def classify(
+    _: EditorDep, body: ClassifyRequest, runtime: RuntimeDep, request: Request, limits: RateLimitsDep
+) -> Classification:
     """Classify a text with the configured classifier chain; nothing is stored. Editor: it runs the
-    model, which can be slow and costly."""
+    model, which can be slow and costly (rate-limited per API token)."""
+    limits.check_classify(request)
     check_size(runtime.settings, body.content)
     if not body.content.strip():
         raise Invalid("content must not be empty", code="empty_content")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Spellings that people's transliterations disagree on (kh/h, ia/ya/ja, shch/sch, y/j/i) meet.
 _VARIANTS = ((re.compile(r"kh"), "h"), (re.compile(r"[ij]a"), "ya"), (re.compile(r"[ij]u"), "yu"),
@@ -168,6 +169,7 @@ _PREFIXES: tuple[tuple[str, str], ...] = tuple(
 )
 
 
+@lru_cache(maxsize=65536)  # a scan of every prefix; the same words come back in every message
 def concept_of(word: str) -> str | None:
     """The concept whose longest prefix starts `word` (a Latin-letter word), if any."""
     for prefix, concept in _PREFIXES:

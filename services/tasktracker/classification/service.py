@@ -8,6 +8,7 @@ a second task.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tasktracker.ai.base import FALLBACK_SUFFIX
 from tasktracker.channels import service as channels_service
 from tasktracker.classification import duplicates
+from tasktracker.classification.open_tasks import CATEGORIES, Matcher, OpenTasks
 from tasktracker.classification.schemas import TITLE_MAX, Category, Classification, needs_review
 from tasktracker.config import Settings
 from tasktracker.db import utcnow
@@ -100,8 +102,11 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
 
     task: Task | None = None
     if result.actionable and result.category != Category.noise:
+        since = utcnow() - timedelta(hours=settings.duplicate_window_h)
+        candidates = await tasks_service.open_candidates(session, message.channel_id, CATEGORIES, since)
+        match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
         task, outcome.task_created, outcome.duplicate_of = await _task_for(
-            session, settings, message, issue, result
+            session, settings, message, issue, result, match
         )
         outcome.task_id = task.id
         await session.flush()
@@ -110,7 +115,22 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         outcome.skipped = True  # another delivery of this job finished first
         return outcome
 
-    # The events are built from the rows in hand: `finish` changed only status and task_id.
+    await _queue_events(uow, session, message, issue, task, outcome)
+    if task is not None and outcome.task_created:
+        await exports_service.route_new_task(uow, settings, task)
+    return outcome
+
+
+async def _queue_events(
+    uow: UnitOfWork,
+    session: AsyncSession,
+    message: Message,
+    issue: Issue,
+    task: Task | None,
+    outcome: Outcome,
+) -> None:
+    """`message.classified`, and `task.created` or `task.updated`, built from the rows in hand (`finish`
+    changed only the message's status and task id)."""
     channel = await channels_service.cached(session, message.channel_id)
     assert channel is not None
     message_public = messages_service.to_public(message, channel, issue).model_copy(
@@ -121,26 +141,22 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         task_public = tasks_service.to_public(task, channel if task.channel_id == channel.id else None)
         made = events.task_created if outcome.task_created else events.task_updated
         uow.queue_event(made(task_public))
-        if outcome.task_created:
-            await exports_service.route_new_task(uow, settings, task)
-    return outcome
 
 
 async def _task_for(
-    session: AsyncSession, settings: Settings, message: Message, issue: Issue, result: Classification
+    session: AsyncSession,
+    settings: Settings,
+    message: Message,
+    issue: Issue,
+    result: Classification,
+    match: tuple[int, float] | None,
 ) -> tuple[Task, bool, int | None]:
-    """Link the message to an open task that is the same request, or create its task.
+    """Link the message to `match`, the open task that is the same request, or create its task.
 
     No check for an existing task of this message first: a concurrent run's task is caught by the
     unique `source_message_id` (ON CONFLICT), and that run's `finish` makes this one be discarded.
     """
     assert message.id is not None and issue.id is not None  # stored rows
-    since = utcnow() - timedelta(hours=settings.duplicate_window_h)
-    # Any actionable category: a repeat restated in other words is often filed under a neighbouring
-    # category (a bug report vs a request to fix it), and the matcher is what tells requests apart.
-    categories = [category for category in Category if category is not Category.noise]
-    candidates = await tasks_service.open_candidates(session, message.channel_id, categories, since)
-    match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
     if match is not None:
         linked = await tasks_service.link_message(session, match[0], message.id, match[1])
         if linked is not None:  # None: the task was deleted meanwhile
@@ -164,6 +180,134 @@ async def _task_for(
     )
     task, created = await tasks_service.create(session, data, tasks_service.SYSTEM_ACTOR, source=source)
     return task, created, None
+
+
+# Batches: the worker's group of concurrently delivered jobs (`worker/batch.py`) ---------------------------
+
+
+async def claim_batch(
+    session: AsyncSession, settings: Settings, message_ids: Sequence[int]
+) -> dict[int, str | Exhausted | None]:
+    """`claim` for many messages: one UPDATE for the batch, and one more when some used up their
+    attempts. A message listed twice is claimed once (the other delivery gets None, as a concurrent
+    delivery would)."""
+    stale_before = utcnow() - timedelta(seconds=settings.job_ack_wait_s)
+    claimed = await messages_service.claim_many(session, list(dict.fromkeys(message_ids)), stale_before)
+    taken: dict[int, str | Exhausted | None] = {}
+    exhausted = []
+    for message in claimed:
+        assert message.id is not None
+        if message.attempts > settings.job_max_deliver:
+            exhausted.append(message.id)
+            taken[message.id] = Exhausted()
+        else:
+            taken[message.id] = message.content
+    if exhausted:
+        await messages_service.mark_failed_many(session, exhausted)
+        log.error(
+            "messages %s failed %s classification attempts; marked failed",
+            exhausted,
+            settings.job_max_deliver,
+        )
+    return taken
+
+
+async def record_batch(
+    uow: UnitOfWork, settings: Settings, runs: Sequence[tuple[int, Classification]], open_tasks: OpenTasks
+) -> list[Outcome]:
+    """`record` for many messages in the caller's unit, one outcome per run, in order.
+
+    The messages are flipped to classified first, in one statement: those it flips are this batch's to
+    record (the others were finished by another delivery: `skipped`, nothing is written for them), so no
+    part of the unit has to be undone. Then one multi-row INSERT of the issues, duplicate matching
+    against `open_tasks` (which also sees the tasks this batch makes), one multi-row INSERT of the new
+    tasks (a repeat of one of them within the batch is counted on it), the messages' category and task
+    id, the activity rows, and the events: about ten statements for the batch, plus two for each link
+    to a task made before it.
+    """
+    session = uow.session
+    outcomes = [Outcome(message_id, classification=result) for message_id, result in runs]
+    first_run = {message_id: i for i, (message_id, _) in reversed(list(enumerate(runs)))}
+    won = {message.id: message for message in await messages_service.finish_many(session, list(first_run))}
+    mine = sorted(i for message_id, i in first_run.items() if message_id in won)
+    for i in set(range(len(runs))) - set(mine):
+        outcomes[i].skipped = True  # another delivery of this job finished first
+    issues = {i: Issue(message_id=runs[i][0], **runs[i][1].model_dump()) for i in mine}
+    session.add_all(issues.values())
+    await session.flush()
+
+    matchers: dict[int | None, Matcher] = {}
+    tasks: dict[int, Task] = {}
+    pending: list[tuple[int, tasks_service.NewTask]] = []  # made by this batch; matched as -(k + 1)
+    repeats: list[tuple[int, int]] = []  # (run, k): a message that repeats pending[k]
+    for i in mine:
+        message_id, result = runs[i]
+        message, outcome = won[message_id], outcomes[i]
+        message.category = result.category.value
+        if not (result.actionable and result.category != Category.noise):
+            continue
+        if message.channel_id not in matchers:
+            matchers[message.channel_id] = await open_tasks.matcher(session, settings, message.channel_id)
+        matcher = matchers[message.channel_id]
+        match = matcher.best_match(message.content, settings.duplicate_threshold)
+        if match is not None and match[0] > 0:
+            linked = await tasks_service.link_message(session, match[0], message_id, match[1])
+            if linked is not None:  # None: the task was deleted meanwhile
+                tasks[i], outcome.task_id, outcome.duplicate_of = linked, linked.id, match[0]
+                continue
+            match = None
+        if match is not None:
+            k = -match[0] - 1
+            pending[k][1].repeats.append((message_id, match[1]))
+            repeats.append((i, k))
+            continue
+        new = await _new_task(session, settings, message, issues[i], result)
+        pending.append((i, new))
+        matcher.add(-len(pending), new.data.description or new.data.title)
+
+    stored = await tasks_service.create_for_messages(session, [new for _, new in pending])
+    routed = []
+    for (i, _), (task, created) in zip(pending, stored, strict=True):
+        tasks[i], outcomes[i].task_id, outcomes[i].task_created = task, task.id, created
+        if created:
+            routed.append(task)
+    for i, k in repeats:
+        task = stored[k][0]
+        tasks[i], outcomes[i].task_id, outcomes[i].duplicate_of = task, task.id, task.id
+    for i in mine:
+        won[runs[i][0]].task_id = outcomes[i].task_id
+    await session.flush()  # the messages' category and task id, the activity rows
+
+    for i in mine:
+        await _queue_events(uow, session, won[runs[i][0]], issues[i], tasks.get(i), outcomes[i])
+    await exports_service.route_new_tasks(uow, settings, routed)
+    return outcomes
+
+
+async def _new_task(
+    session: AsyncSession, settings: Settings, message: Message, issue: Issue, result: Classification
+) -> tasks_service.NewTask:
+    assert message.id is not None and issue.id is not None  # stored rows
+    defaults = await channels_service.routing_defaults(session, message.channel_id)  # cached
+    return tasks_service.NewTask(
+        data=TaskCreate.model_construct(  # values of our own making, already within the limits
+            title=result.title or message.content[:TITLE_MAX],
+            description=message.content,
+            category=result.category,
+            priority=result.priority,
+            assignee=defaults.assignee,
+            labels=list(defaults.labels),
+        ),
+        source=tasks_service.FromMessage(
+            message_id=message.id,
+            issue_id=issue.id,
+            channel_id=message.channel_id,
+            confidence=result.confidence,
+            needs_review=needs_review(result, settings.review_threshold, settings.priority_review_threshold),
+            model=result.model,
+        ),
+        repeats=[],
+    )
 
 
 async def find_stuck(session: AsyncSession, settings: Settings) -> list[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response, status
 
 from tasktracker.api.access import EditorDep, requires
@@ -9,6 +11,7 @@ from tasktracker.api.deps import SessionDep, SettingsDep, UnitOfWorkDep
 from tasktracker.api.params import IdPath
 from tasktracker.crypto import SecretBox
 from tasktracker.exports import service
+from tasktracker.exports.egress import EgressPolicy
 from tasktracker.exports.schemas import (
     ExportCreate,
     ExportPublic,
@@ -42,26 +45,39 @@ async def target_choices(session: SessionDep) -> list[TargetChoice]:
     return await service.target_choices(session)
 
 
+REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Invalid settings, or a URL whose host is (or resolves to) a loopback, private, "
+        "link-local or unspecified address not in `TASKTRACKER_EXPORT_ALLOWED_HOSTS` "
+        "(`export_target_refused`)."
+    }
+}
+
+
 @targets.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "Name taken."}},
+    responses={409: {"description": "Name taken."}, **REFUSED},
     dependencies=ADMIN,
 )
 async def create_target(data: TargetCreate, session: SessionDep, settings: SettingsDep) -> TargetPublic:
     """Add a GitHub repository, Jira project, Linear team or JSON webhook; its token is stored encrypted."""
-    return await service.create_target(session, data, SecretBox.from_settings(settings))
+    return await service.create_target(
+        session, data, SecretBox.from_settings(settings), EgressPolicy.from_settings(settings)
+    )
 
 
 @targets.patch(
     "/{target_id}",
     dependencies=ADMIN,
-    responses={409: {"description": "Name taken (`export_target_name_taken`)."}},
+    responses={409: {"description": "Name taken (`export_target_name_taken`)."}, **REFUSED},
 )
 async def update_target(
     target_id: IdPath, data: TargetUpdate, session: SessionDep, settings: SettingsDep
 ) -> TargetPublic:
-    return await service.update_target(session, target_id, data, SecretBox.from_settings(settings))
+    return await service.update_target(
+        session, target_id, data, SecretBox.from_settings(settings), EgressPolicy.from_settings(settings)
+    )
 
 
 @targets.delete(

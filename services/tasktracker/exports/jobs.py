@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 
-import httpx
 from opentelemetry.trace import SpanKind
 
 from tasktracker import telemetry
 from tasktracker.broker import PUSH_EXPORT
 from tasktracker.exports import service
 from tasktracker.exports.clients.base import Retryable
+from tasktracker.exports.egress import EgressPolicy
 from tasktracker.metrics import JOBS
 from tasktracker.runtime import Runtime
 from tasktracker.unit_of_work import unit_of_work
@@ -35,7 +35,8 @@ async def push_export(runtime: Runtime, export_id: int) -> service.Outcome | Non
             return None
         started = time.monotonic()
         try:
-            async with httpx.AsyncClient(timeout=runtime.settings.export_http_timeout_s) as http:
+            policy = EgressPolicy.from_settings(runtime.settings)
+            async with policy.client(runtime.settings.export_http_timeout_s) as http:
                 outcome = await service.talk(plan, service.client_for(plan, http))
         except Exception as exc:  # a bug or a surprise: counted as an attempt, so never retried forever
             log.exception("export %s: unexpected failure", export_id)

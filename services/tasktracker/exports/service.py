@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from tasktracker.broker import PUSH_EXPORT
 from tasktracker.config import Settings
 from tasktracker.crypto import SecretBox, SecretUnreadable
 from tasktracker.db import utcnow
-from tasktracker.errors import Conflict, NotFound, Unavailable
+from tasktracker.errors import Conflict, Invalid, NotFound, Unavailable
 from tasktracker.events import schemas as events
 from tasktracker.exports import repository
 from tasktracker.exports.clients.base import (
@@ -48,7 +49,9 @@ from tasktracker.exports.clients.github import GitHubClient
 from tasktracker.exports.clients.jira import JiraClient
 from tasktracker.exports.clients.linear import LinearClient
 from tasktracker.exports.clients.webhook import WebhookClient
+from tasktracker.exports.egress import EgressPolicy, TargetRefused
 from tasktracker.exports.schemas import (
+    URL_FIELDS,
     ExportPublic,
     RuleCreate,
     RulePublic,
@@ -138,13 +141,28 @@ def _seal(box: SecretBox, value: SecretStr | None) -> str | None:
     return box.seal(value.get_secret_value()) if value is not None else None
 
 
-async def create_target(session: AsyncSession, data: TargetCreate, box: SecretBox) -> TargetPublic:
+async def _reachable(config: dict[str, Any], policy: EgressPolicy) -> dict[str, Any]:
+    """The settings, once every URL in them leads somewhere exports may go (422 otherwise)."""
+    for name in URL_FIELDS:
+        url = config.get(name)
+        if isinstance(url, str):
+            try:
+                await policy.check_url(url)
+            except TargetRefused as exc:
+                raise Invalid(f"{name}: {exc}", code="export_target_refused") from None
+    return config
+
+
+async def create_target(
+    session: AsyncSession, data: TargetCreate, box: SecretBox, policy: EgressPolicy
+) -> TargetPublic:
     await _name_free(session, data.name, None)
+    config = await _reachable(parse_config(data.kind, data.config), policy)
     target = ExportTarget(
         name=data.name,
         kind=data.kind,
         enabled=data.enabled,
-        config=parse_config(data.kind, data.config),
+        config=config,
         secret=_seal(box, data.token),
         webhook_secret=_seal(box, data.webhook_secret),
     )
@@ -153,7 +171,7 @@ async def create_target(session: AsyncSession, data: TargetCreate, box: SecretBo
 
 
 async def update_target(
-    session: AsyncSession, target_id: int, data: TargetUpdate, box: SecretBox
+    session: AsyncSession, target_id: int, data: TargetUpdate, box: SecretBox, policy: EgressPolicy
 ) -> TargetPublic:
     target = await target_or_404(session, target_id)
     given = data.model_fields_set
@@ -163,7 +181,7 @@ async def update_target(
     if data.enabled is not None:
         target.enabled = data.enabled
     if data.config is not None:
-        target.config = parse_config(TargetKind(target.kind), data.config)
+        target.config = await _reachable(parse_config(TargetKind(target.kind), data.config), policy)
     if data.token is not None:
         target.secret = _seal(box, data.token)
     if "webhook_secret" in given:
@@ -336,6 +354,30 @@ async def route_new_task(uow: UnitOfWork, settings: Settings, task: Task) -> lis
             row = await _export(uow, settings, task.id, target)
             if row is not None and row.id is not None:
                 ids.append(row.id)
+    return ids
+
+
+async def route_new_tasks(uow: UnitOfWork, settings: Settings, tasks: Sequence[Task]) -> list[int]:
+    """`route_new_task` for many tasks, with the routing rules read once."""
+    if not tasks:
+        return []
+    rules = await repository.enabled_rules(uow.session)
+    ids = []
+    for task in tasks:
+        assert task.id is not None
+        matching = {
+            target_id
+            for target_id, channel_id, category, priority in rules
+            if (channel_id is None or channel_id == task.channel_id)
+            and (category is None or category == task.category)
+            and (priority is None or priority == task.priority)
+        }
+        for target_id in sorted(matching):
+            target = await repository.target(uow.session, target_id)
+            if target is not None:
+                row = await _export(uow, settings, task.id, target)
+                if row is not None and row.id is not None:
+                    ids.append(row.id)
     return ids
 
 

@@ -1,7 +1,8 @@
 """Sync back: GitHub, Jira and Linear tell us an exported issue changed.
 
 Each delivery is checked against the webhook secrets of the enabled targets of its kind (401 when
-none matches), then only names the issue: the export job re-reads it from the tracker and brings the
+none matches), then charged to the target's delivery rate (429 over `TASKTRACKER_RATE_LIMIT_WEBHOOK_*`,
+counted after the signature so that nobody else can spend it), then only names the issue: the export job re-reads it from the tracker and brings the
 task in step, so a forged or replayed body can at most cause one extra read. Answers: 202 `queued`,
 200 `ignored` (an issue we did not export, another event, a ping), 401 bad signature, 404 no target of
 that kind has a webhook secret, 400 not JSON.
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from tasktracker.api.access import public
 from tasktracker.api.deps import SettingsDep, UnitOfWorkDep
+from tasktracker.api.rate_limit import RateLimits, RateLimitsDep
 from tasktracker.channels.schemas import json_object
 from tasktracker.crypto import SecretBox
 from tasktracker.errors import NotFound, Unauthorized
@@ -31,6 +33,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not a JSON object (`malformed_json`)."},
     401: {"description": "Signature missing or wrong (`bad_signature`), or stale (`stale_timestamp`)."},
     404: {"description": "No target of this kind has a webhook secret (`sync_not_configured`)."},
+    429: {
+        "description": "Over the target's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): "
+        "nothing done; the tracker should retry after `Retry-After` seconds."
+    },
 }
 
 
@@ -38,6 +44,7 @@ async def _verified(
     request: Request,
     uow: UnitOfWorkDep,
     settings: SettingsDep,
+    limits: RateLimits,
     kind: TargetKind,
     ok: Callable[[str, bytes], bool],
 ) -> tuple[list[service.SyncSecret], dict[str, Any]]:
@@ -48,6 +55,8 @@ async def _verified(
     matched = [c for c in candidates if ok(c.secret, body)]
     if not matched:
         raise Unauthorized("the signature does not match any target's webhook secret", code="bad_signature")
+    # One bucket per secret's target: the first of those signed with it (targets may share a secret).
+    limits.check_webhook(f"export:{matched[0].target_id}")
     return matched, json_object(body)
 
 
@@ -75,13 +84,22 @@ def _ignored(reason: str) -> SyncResult:
 
 @router.post("/github", status_code=status.HTTP_202_ACCEPTED, responses=RESPONSES)
 async def github_events(
-    request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+    request: Request,
+    response: Response,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
 ) -> SyncResult:
     """GitHub `issues` events (closed, reopened, deleted ...) of exported issues, signed with
     `X-Hub-Signature-256`. Set the repository webhook's secret to the target's `webhook_secret`."""
     header = request.headers.get("x-hub-signature-256")
     matched, payload = await _verified(
-        request, uow, settings, TargetKind.github, lambda s, b: signatures.hub_signature_ok(s, header, b)
+        request,
+        uow,
+        settings,
+        limits,
+        TargetKind.github,
+        lambda s, b: signatures.hub_signature_ok(s, header, b),
     )
     event = request.headers.get("x-github-event", "")
     if event != "issues":
@@ -96,13 +114,22 @@ async def github_events(
 
 @router.post("/jira", status_code=status.HTTP_202_ACCEPTED, responses=RESPONSES)
 async def jira_events(
-    request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+    request: Request,
+    response: Response,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
 ) -> SyncResult:
     """Jira Cloud issue events (`jira:issue_updated`, `jira:issue_deleted`) of exported issues, from an
     admin webhook whose secret is the target's `webhook_secret` (`X-Hub-Signature: sha256=...`)."""
     header = request.headers.get("x-hub-signature")
     matched, payload = await _verified(
-        request, uow, settings, TargetKind.jira, lambda s, b: signatures.hub_signature_ok(s, header, b)
+        request,
+        uow,
+        settings,
+        limits,
+        TargetKind.jira,
+        lambda s, b: signatures.hub_signature_ok(s, header, b),
     )
     issue = _obj(payload.get("issue"))
     issue_id = issue.get("id")
@@ -119,13 +146,22 @@ async def jira_events(
 
 @router.post("/linear", status_code=status.HTTP_202_ACCEPTED, responses=RESPONSES)
 async def linear_events(
-    request: Request, response: Response, uow: UnitOfWorkDep, settings: SettingsDep
+    request: Request,
+    response: Response,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
 ) -> SyncResult:
     """Linear `Issue` webhooks of exported issues, signed with `Linear-Signature` (the webhook's
     signing secret is the target's `webhook_secret`); `webhookTimestamp` must be recent."""
     header = request.headers.get("linear-signature")
     matched, payload = await _verified(
-        request, uow, settings, TargetKind.linear, lambda s, b: signatures.linear_signature_ok(s, header, b)
+        request,
+        uow,
+        settings,
+        limits,
+        TargetKind.linear,
+        lambda s, b: signatures.linear_signature_ok(s, header, b),
     )
     sent_ms = payload.get("webhookTimestamp")
     if (

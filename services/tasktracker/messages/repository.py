@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, insert_new_many, search, utcnow
+from tasktracker.db import execute_dml, insert_new, insert_new_rows, search, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
 from tasktracker.pagination import SortSpec, page
 
@@ -51,7 +51,7 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     keys = [(row["channel_id"], row["external_id"]) for row in rows]
     new = {
         (m.channel_id, m.external_id): m
-        for m in await insert_new_many(session, Message, rows, ["channel_id", "external_id"])
+        for m in await insert_new_rows(session, Message, rows, ["channel_id", "external_id"])
     }
     known: dict[tuple[int, str], Message] = {}
     missing = [key for key in dict.fromkeys(keys) if key not in new]
@@ -147,6 +147,54 @@ async def finish(session: AsyncSession, message_id: int, task_id: int | None, ca
         .values(status=MessageStatus.classified, task_id=task_id, category=category, updated_at=utcnow()),
     )
     return bool(result.rowcount)
+
+
+async def claim_many(
+    session: AsyncSession, message_ids: Sequence[int], stale_before: datetime
+) -> list[Message]:
+    """`claim` for many messages in one statement; the ones taken, as claimed."""
+    claimable = or_(
+        col(Message.status).in_([MessageStatus.received, MessageStatus.failed]),
+        and_(col(Message.status) == MessageStatus.classifying, col(Message.updated_at) < stale_before),
+    )
+    stmt = (
+        update(Message)
+        .where(col(Message.id).in_(list(message_ids)), claimable)
+        .values(status=MessageStatus.classifying, attempts=col(Message.attempts) + 1, updated_at=utcnow())
+        .returning(Message)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
+    """`finish` for many messages in one statement (category and task id are set afterwards on the
+    returned rows, and written by the unit's flush): the ones this call flipped to classified, which
+    own their side effects. Rows are locked in id order, so two workers finishing overlapping batches
+    wait for each other instead of deadlocking."""
+    mine = (
+        select(col(Message.id))
+        .where(col(Message.id).in_(sorted(message_ids)), col(Message.status) != MessageStatus.classified)
+        .order_by(col(Message.id))
+        .with_for_update()
+    )
+    stmt = (
+        update(Message)
+        .where(col(Message.id).in_(mine.scalar_subquery()))
+        .values(status=MessageStatus.classified, updated_at=utcnow())
+        .returning(Message)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def set_status_many(session: AsyncSession, message_ids: Sequence[int], status: MessageStatus) -> None:
+    if message_ids:
+        await session.execute(
+            update(Message)
+            .where(col(Message.id).in_(list(message_ids)))
+            .values(status=status, updated_at=utcnow())
+        )
 
 
 async def set_status(session: AsyncSession, message_id: int, status: MessageStatus) -> None:

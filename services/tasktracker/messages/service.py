@@ -21,7 +21,7 @@ from tasktracker.messages import repository
 from tasktracker.messages.schemas import BatchResult, IssuePublic, MessageDetail, MessageIn, MessagePublic
 from tasktracker.metrics import MESSAGES_INGESTED
 from tasktracker.models import Channel, ChannelKind, Issue, Message, MessageStatus
-from tasktracker.unit_of_work import GroupCommit, UnitOfWork
+from tasktracker.unit_of_work import Effects, GroupCommit, UnitOfWork
 
 
 def check_size(settings: Settings, content: str) -> None:
@@ -69,9 +69,11 @@ async def ingest_batch(uow: UnitOfWork, settings: Settings, items: Sequence[Mess
         if isinstance(outcome, Exception):  # all or nothing: the unit is rolled back
             raise outcome
     stored = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
-    announce(uow, stored)
     created = sum(new for _, _, new in stored)
-    data = await publics(uow.session, [message for message, _, _ in stored])
+    # Each message with the channel it was stored under; only a repeat can have a classification.
+    issues = await repository.latest_issues(uow.session, [m.id for m, _, new in stored if not new and m.id])
+    data = [to_public(m, channel, issues.get(m.id) if m.id else None) for m, channel, _ in stored]
+    announce(uow, stored, data)
     return BatchResult(created=created, existing=len(stored) - created, data=data)
 
 
@@ -83,13 +85,23 @@ async def ingest_rest(
 ) -> Stored:
     """`POST /api/messages`: through the group commit when the process has one (PostgreSQL), so
     concurrent requests share one INSERT and one commit; else in the request's own unit."""
-    check_size(settings, data.content)
     if intake is None:
+        check_size(settings, data.content)
         return await _ingest(uow, data, ChannelKind.api, None)
-    with telemetry.span("messages.ingest") as span:
-        stored = await intake.submit(data)  # committed once this returns
-        _annotate(span, *stored)
+    stored = await ingest_grouped(intake, settings, data)
     announce(uow, [stored])  # the request's own unit sends them (it has nothing to commit)
+    return stored
+
+
+async def ingest_grouped(
+    intake: GroupCommit[MessageIn, Stored], settings: Settings, data: MessageIn
+) -> Stored:
+    """Store one message through the process's group commit: committed once this returns. Nothing is
+    announced: the caller passes the result to `announce` on what sends its effects."""
+    check_size(settings, data.content)
+    with telemetry.span("messages.ingest") as span:
+        stored = await intake.submit(data)
+        _annotate(span, *stored)
     return stored
 
 
@@ -128,15 +140,17 @@ async def store_group(uow: UnitOfWork, items: list[MessageIn]) -> list[Stored | 
     return results
 
 
-def announce(uow: UnitOfWork, stored: Sequence[Stored]) -> None:
+def announce(uow: Effects, stored: Sequence[Stored], public: Sequence[MessagePublic] | None = None) -> None:
     """Queue on `uow` what follows the commit of stored messages: for each new one a `message.received`
-    event and its classification job, and the ingestion counter."""
+    event and its classification job, and the ingestion counter. `public`: the messages as answered
+    already, in the same order (made here otherwise)."""
     created_by_kind: dict[str, int] = {}
     new_ids: list[int] = []
-    for message, channel, created in stored:
+    for index, (message, channel, created) in enumerate(stored):
         if created:
             assert message.id is not None
-            uow.queue_event(events.message_received(to_public(message, channel, None)))
+            shown = public[index] if public is not None else to_public(message, channel, None)
+            uow.queue_event(events.message_received(shown))
             new_ids.append(message.id)
             created_by_kind[channel.kind] = created_by_kind.get(channel.kind, 0) + 1
     uow.queue_classification(new_ids)
@@ -318,6 +332,23 @@ async def finish(session: AsyncSession, message_id: int, task_id: int | None, ca
     """Mark classified exactly once, with the category it was given; True for the run that flipped the
     status (it owns the side effects)."""
     return await repository.finish(session, message_id, task_id, category)
+
+
+async def claim_many(
+    session: AsyncSession, message_ids: Sequence[int], stale_before: datetime
+) -> list[Message]:
+    """`claim` for a batch of messages in one statement; the ones taken."""
+    return await repository.claim_many(session, message_ids, stale_before)
+
+
+async def mark_failed_many(session: AsyncSession, message_ids: Sequence[int]) -> None:
+    await repository.set_status_many(session, message_ids, MessageStatus.failed)
+
+
+async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
+    """`finish` for a batch: the messages this run flipped to classified; set `category` and `task_id`
+    on them afterwards (the unit's flush writes them)."""
+    return await repository.finish_many(session, message_ids)
 
 
 async def requeue_stuck(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -74,6 +75,27 @@ async def insert_for_message(session: AsyncSession, values: dict[str, Any]) -> t
     task = await get_by_source_message(session, values["source_message_id"])
     assert task is not None  # the conflict was with this message's task
     return task, False
+
+
+async def insert_for_messages(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> list[tuple[Task, bool]]:
+    """`insert_for_message` for many messages in one INSERT: in the order given, each message's task
+    and whether this call made it (a message whose task exists already gets that task)."""
+    # One statement compiled once (SQLAlchemy's "insertmanyvalues" batches the rows into it), where a
+    # multi-row VALUES of a different length each time would be compiled afresh for every batch.
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Task).on_conflict_do_nothing(index_elements=["source_message_id"]).returning(Task)
+    new = {t.source_message_id: t for t in (await session.scalars(stmt, [dict(row) for row in rows])).all()}
+    missing = [row["source_message_id"] for row in rows if row["source_message_id"] not in new]
+    known: dict[int | None, Task] = {}
+    if missing:
+        stmt = select(Task).where(col(Task.source_message_id).in_(missing))
+        known = {t.source_message_id: t for t in (await session.scalars(stmt)).all()}
+    return [
+        (new[key], True) if key in new else (known[key], False)
+        for key in (row["source_message_id"] for row in rows)
+    ]
 
 
 async def add_message(session: AsyncSession, task_id: int, now: datetime) -> Task | None:
@@ -158,6 +180,42 @@ async def open_candidates(
         for task_id, description, title in await session.execute(stmt)
         if task_id is not None
     ]
+
+
+async def open_candidate_versions(
+    session: AsyncSession,
+    channel_id: int | None,
+    categories: Sequence[str],
+    since: datetime,
+    limit: int = 200,
+) -> list[tuple[int, datetime]]:
+    """The same tasks as `open_candidates`, in the same order, as (id, updated_at) only: a worker that
+    holds their texts already reads just what changed (`candidate_texts`)."""
+    stmt = select(col(Task.id), col(Task.updated_at)).where(
+        col(Task.status).in_(OPEN_STATUSES),
+        col(Task.category).in_(list(categories)),
+        col(Task.created_at) >= since,
+        col(Task.merged_into_id).is_(None),
+    )
+    stmt = stmt.where(col(Task.channel_id) == channel_id) if channel_id is not None else stmt
+    stmt = stmt.order_by(col(Task.created_at).desc()).limit(limit)
+    return [
+        (task_id, updated_at) for task_id, updated_at in await session.execute(stmt) if task_id is not None
+    ]
+
+
+async def candidate_texts(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str]:
+    """The text duplicate matching compares, by task id (description, else title)."""
+    if not task_ids:
+        return {}
+    stmt = select(col(Task.id), col(Task.description), col(Task.title)).where(
+        col(Task.id).in_(list(task_ids))
+    )
+    return {
+        task_id: description or title
+        for task_id, description, title in await session.execute(stmt)
+        if task_id is not None
+    }
 
 
 async def add_activity(

@@ -127,6 +127,69 @@ async def open_candidates(
     return await repository.open_candidates(session, channel_id, categories, since)
 
 
+@dataclass
+class NewTask:
+    """A task the classification of a batch makes, with the later messages of the batch that repeat it."""
+
+    data: TaskCreate
+    source: FromMessage
+    repeats: list[tuple[int, float]]  # (message id, similarity)
+
+
+async def create_for_messages(session: AsyncSession, items: Sequence[NewTask]) -> list[tuple[Task, bool]]:
+    """`create(..., source=...)` for many messages in one INSERT, each repeat counted and recorded as
+    `link_message` would; in the order given, each task and whether it is new."""
+    rows = []
+    for item in items:
+        now = utcnow()  # one each: the candidates of duplicate matching are ordered by it
+        rows.append(
+            {
+                **item.data.model_dump(),
+                "status": TaskStatus.open,
+                "created_at": now,
+                "updated_at": now,
+                "needs_review": item.source.needs_review,
+                "confidence": item.source.confidence,
+                "source_message_id": item.source.message_id,
+                "issue_id": item.source.issue_id,
+                "channel_id": item.source.channel_id,
+                "message_count": 1 + len(item.repeats),
+            }
+        )
+    stored = await repository.insert_for_messages(session, rows)
+    for item, (task, created) in zip(items, stored, strict=True):
+        assert task.id is not None
+        if created:
+            activity = {
+                "source": "classification",
+                "message_id": item.source.message_id,
+                "model": item.source.model,
+            }
+            await repository.add_activity(session, task.id, "created", activity, SYSTEM_ACTOR)
+        for message_id, similarity in item.repeats:
+            if not created:  # made by an earlier run: count the repeat on it
+                await repository.add_message(session, task.id, utcnow())
+            await repository.add_activity(
+                session,
+                task.id,
+                "duplicate_linked",
+                {"message_id": message_id, "similarity": round(similarity, 3)},
+                SYSTEM_ACTOR,
+            )
+    return stored
+
+
+async def open_candidate_versions(
+    session: AsyncSession, channel_id: int | None, categories: Sequence[str], since: datetime
+) -> list[tuple[int, datetime]]:
+    """`open_candidates` as (id, updated_at): which tasks, and whether their text may have changed."""
+    return await repository.open_candidate_versions(session, channel_id, categories, since)
+
+
+async def candidate_texts(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str]:
+    return await repository.candidate_texts(session, task_ids)
+
+
 async def link_message(
     session: AsyncSession, task_id: int, message_id: int, similarity: float
 ) -> Task | None:

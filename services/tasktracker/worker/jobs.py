@@ -1,7 +1,9 @@
 """The jobs a worker runs: thin adapters that take ids and run services in units of work.
 
 `messages.classify` is the one job with two units: claim the message (short), classify it outside
-any transaction (the LLM may take seconds), then record the result (short).
+any transaction (the LLM may take seconds), then record the result (short). A worker runs it through
+its `ClassifyGroups` (`worker/batch.py`: the jobs in hand share the claim, one classifier call and the
+record); `classify_message` is the same job alone.
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ from tasktracker.classification.service import Exhausted, Outcome
 from tasktracker.metrics import CLASSIFICATION_LATENCY, JOBS, model_family
 from tasktracker.runtime import Runtime
 from tasktracker.unit_of_work import unit_of_work
+from tasktracker.worker.batch import ClassifyGroups
 
 
-async def classify_message(runtime: Runtime, message_id: int) -> Outcome:
-    """Classify one stored message, exactly once however often its job is delivered."""
+async def classify_message(
+    runtime: Runtime, message_id: int, groups: ClassifyGroups | None = None
+) -> Outcome:
+    """Classify one stored message, exactly once however often its job is delivered; in a group with
+    the other jobs in hand when `groups` is given."""
     with telemetry.span("messages.classify", {"message.id": message_id}, kind=SpanKind.CONSUMER) as span:
         try:
-            outcome = await _classify(runtime, message_id)
+            if groups is not None:
+                outcome = await groups.submit(message_id)
+            else:
+                outcome = await _classify(runtime, message_id)
         except Exception:
             JOBS.labels(CLASSIFY_MESSAGE, "error").inc()  # not acknowledged: delivered again
             raise

@@ -26,6 +26,7 @@ from tasktracker.exports import jobs as export_jobs
 from tasktracker.runtime import Runtime, cancel_all
 from tasktracker.unit_of_work import send_classification_jobs, unit_of_work
 from tasktracker.worker import jobs
+from tasktracker.worker.batch import ClassifyGroups
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,17 @@ class Worker:
         self._finish = asyncio.Event()
         self._receiver: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
+        # The classification jobs in hand at once go through together (`worker/batch.py`).
+        self.groups = ClassifyGroups(runtime, max_batch=self.settings.worker_concurrency)
         self._register()
         runtime.broker.is_worker_process = True
 
     def _register(self) -> None:
-        runtime = self.runtime
+        runtime, groups = self.runtime, self.groups
 
         async def classify_message(message_id: int, context: Context = TaskiqDepends()) -> None:
             with telemetry.continued(context.message.labels):  # the trace of the request that sent the job
-                await jobs.classify_message(runtime, message_id)
+                await jobs.classify_message(runtime, message_id, groups)
 
         if runtime.broker.find_task(CLASSIFY_MESSAGE) is None:
             runtime.broker.register_task(classify_message, task_name=CLASSIFY_MESSAGE)

@@ -167,7 +167,7 @@ export interface paths {
         /**
          * Classify
          * @description Classify a text with the configured classifier chain; nothing is stored. Editor: it runs the
-         *     model, which can be slow and costly.
+         *     model, which can be slow and costly (rate-limited per API token).
          */
         post: operations["classify_api_classify_post"];
         delete?: never;
@@ -2501,6 +2501,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the API token's classify rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_CLASSIFY_*): retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     client_config_api_config_get: {
@@ -2907,7 +2918,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            /** @description Invalid settings, or a URL whose host is (or resolves to) a loopback, private, link-local or unspecified address not in `TASKTRACKER_EXPORT_ALLOWED_HOSTS` (`export_target_refused`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3099,7 +3110,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
+            /** @description Invalid settings, or a URL whose host is (or resolves to) a loopback, private, link-local or unspecified address not in `TASKTRACKER_EXPORT_ALLOWED_HOSTS` (`export_target_refused`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4831,6 +4842,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the target's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): nothing done; the tracker should retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     jira_events_webhook_jira_post: {
@@ -4896,6 +4918,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the target's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): nothing done; the tracker should retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     linear_events_webhook_linear_post: {
@@ -4955,6 +4988,17 @@ export interface operations {
             /** @description Invalid input: `validation_error` (with a list of issues), `invalid_characters` (NUL or a lone surrogate), `json_too_deep`, `invalid_number`, or a more specific code. */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the target's delivery rate (`rate_limited`, TASKTRACKER_RATE_LIMIT_WEBHOOK_*): nothing done; the tracker should retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds (at least 1) until the limit lets the request through. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -21,16 +21,24 @@ describe("app frame", () => {
     expect(localStorage.getItem("tt.theme")).toBeNull();
   });
 
-  it("switches the whole interface to Ukrainian and back", async () => {
+  it("switches the whole interface to Ukrainian, then Russian, and back", async () => {
     installFakeApi([]);
     const user = userEvent.setup();
     renderApp("/board");
     expect(await screen.findByRole("heading", { level: 1, name: "Board" })).toBeInTheDocument();
-    await user.click(screen.getByTestId("lang-toggle"));
+    const toggle = screen.getByTestId("lang-toggle");
+    expect(toggle).toHaveAttribute("title", "Switch to Українська");
+    await user.click(toggle);
     expect(screen.getByRole("heading", { level: 1, name: "Дошка" })).toBeInTheDocument();
     expect(document.documentElement.lang).toBe("uk");
     expect(localStorage.getItem("tt.lang")).toBe("uk");
-    await user.click(screen.getByTestId("lang-toggle"));
+    await user.click(toggle);
+    expect(screen.getByRole("heading", { level: 1, name: "Доска" })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: /Входящие/ })).toBeInTheDocument();
+    expect(toggle).toHaveAccessibleName("Язык: Русский");
+    expect(document.documentElement.lang).toBe("ru");
+    expect(localStorage.getItem("tt.lang")).toBe("ru");
+    await user.click(toggle);
     expect(screen.getByRole("heading", { level: 1, name: "Board" })).toBeInTheDocument();
   });
 

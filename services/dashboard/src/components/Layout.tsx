@@ -4,7 +4,7 @@ import { useConfig, useStats } from "../api/queries";
 import { useCan } from "../auth/session";
 import { UserMenu } from "../features/auth/UserMenu";
 import type { MessageKey } from "../i18n/en";
-import { useI18n, type Locale } from "../i18n/I18nProvider";
+import { LOCALE_NAMES, LOCALES, useI18n, type Locale } from "../i18n/I18nProvider";
 import { useHotkeys } from "../hooks/useHotkeys";
 import { useTheme } from "../theme/ThemeProvider";
 import { ConnectionIndicator } from "./ConnectionIndicator";
@@ -43,16 +43,16 @@ function ThemeToggle() {
 
 function LanguageToggle() {
   const { locale, setLocale, t } = useI18n();
-  const next: Locale = locale === "en" ? "uk" : "en";
+  const next: Locale = LOCALES[(LOCALES.indexOf(locale) + 1) % LOCALES.length] ?? "en";
   // Each language is named in itself, so the button reads right whichever is active.
-  const name = locale === "en" ? "English" : "Українська";
+  const name = LOCALE_NAMES[locale];
   return (
     <button
       type="button"
       className="sidebar__tool"
       onClick={() => setLocale(next)}
       aria-label={`${t("lang.label")}: ${name}`}
-      title={t("lang.switch")}
+      title={t("lang.switch", { name: LOCALE_NAMES[next] })}
       data-testid="lang-toggle"
     >
       <Icon name="globe" />

@@ -1,11 +1,20 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { en, type MessageKey } from "./en";
+import { ru } from "./ru";
 import { uk } from "./uk";
 
-export type Locale = "en" | "uk";
-export const LOCALES: readonly Locale[] = ["en", "uk"];
+export type Locale = "en" | "uk" | "ru";
+/** In the order the language button steps through them. */
+export const LOCALES: readonly Locale[] = ["en", "uk", "ru"];
+/** Each language named in itself. */
+export const LOCALE_NAMES: Record<Locale, string> = { en: "English", uk: "Українська", ru: "Русский" };
+const TAGS: Record<Locale, string> = { en: "en-US", uk: "uk-UA", ru: "ru-RU" };
 
-const DICTIONARIES: Record<Locale, Record<MessageKey, string>> = { en, uk };
+const DICTIONARIES: Record<Locale, Record<MessageKey, string>> = { en, uk, ru };
+
+function isLocale(value: string | null): value is Locale {
+  return value !== null && (LOCALES as readonly string[]).includes(value);
+}
 const STORAGE_KEY = "tt.lang";
 
 export type LabelGroup = "category" | "priority" | "status" | "messageStatus" | "activity" | "role";
@@ -36,12 +45,12 @@ export function translate(locale: Locale, key: MessageKey, vars?: TranslateVars)
 function initialLocale(): Locale {
   try {
     const saved = localStorage.getItem(STORAGE_KEY);
-    if (saved === "en" || saved === "uk") return saved;
+    if (isLocale(saved)) return saved;
   } catch {
     // storage unavailable
   }
   const preferred = typeof navigator !== "undefined" ? navigator.language.toLowerCase() : "en";
-  return preferred.startsWith("uk") ? "uk" : "en";
+  return LOCALES.find((locale) => preferred.startsWith(locale)) ?? "en";
 }
 
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
@@ -54,7 +63,7 @@ const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
 ];
 
 export function makeI18n(locale: Locale, setLocale: (locale: Locale) => void = () => undefined): I18n {
-  const tag = locale === "uk" ? "uk-UA" : "en-US";
+  const tag = TAGS[locale];
   const rules = new Intl.PluralRules(tag);
   const relative = new Intl.RelativeTimeFormat(tag, { numeric: "auto", style: "short" });
   const t = (key: MessageKey, vars?: TranslateVars) => translate(locale, key, vars);

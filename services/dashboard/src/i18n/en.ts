@@ -1,5 +1,5 @@
 // The source dictionary: its keys are the only valid message keys, and every other locale
-// must translate all of them (checked by the type of `uk`).
+// must translate all of them (checked by the types of `uk` and `ru`).
 export const en = {
   "nav.board": "Board",
   "nav.inbox": "Inbox",
@@ -104,7 +104,7 @@ export const en = {
   "theme.system": "System",
   "theme.light": "Light",
   "theme.dark": "Dark",
-  "lang.switch": "Switch to Ukrainian (Українська)",
+  "lang.switch": "Switch to {name}",
   "lang.label": "Language",
 
   "board.view": "View",

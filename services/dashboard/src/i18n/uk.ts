@@ -105,7 +105,7 @@ export const uk: Record<MessageKey, string> & Record<string, string> = {
   "theme.system": "Системна",
   "theme.light": "Світла",
   "theme.dark": "Темна",
-  "lang.switch": "Перейти на англійську (English)",
+  "lang.switch": "Перемкнути на {name}",
   "lang.label": "Мова",
 
   "board.view": "Вигляд",

@@ -117,8 +117,19 @@ def short(response: httpx.Response, limit: int = 300) -> str:
 
 
 def check_common(response: httpx.Response, tracker: str) -> None:
-    """The answers every tracker shares the meaning of: 401, 429, 5xx, other 4xx."""
+    """The answers every tracker shares the meaning of: 3xx, 401, 429, 5xx, other 4xx.
+
+    Redirects are not followed (where one leads is not checked like the target's own URL, see
+    `exports.egress`): a 3xx fails the export, naming where it pointed, so the admin can put the
+    final URL in the target.
+    """
     code = response.status_code
+    if 300 <= code < 400:
+        where = response.headers.get("location", "")[:300]
+        raise Permanent(
+            f"{tracker} answered a redirect ({code}) to {where or 'nowhere'}: exports do not follow "
+            "redirects; give the target the final URL"
+        )
     if code < 400:
         return
     if code == 401:

@@ -1,10 +1,12 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useRef, useState } from "react";
 import type { ApiToken, TokenCreated } from "../../api/types";
 import { useSession } from "../../auth/session";
 import { RelativeTime } from "../../components/Badges";
 import { Dialog } from "../../components/Dialog";
+import { Field, FormDialog } from "../../components/FormDialog";
 import { Icon } from "../../components/Icon";
-import { EmptyState, ErrorState, LoadingState, errorText } from "../../components/States";
+import { QueryView } from "../../components/QueryView";
+import { EmptyState, LoadingState } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 import { useCreateToken, useRevokeToken, useTokens, useUsers } from "./queries";
@@ -46,65 +48,61 @@ export function TokensSection({ canSeeAll = true }: { canSeeAll?: boolean }) {
       <p className="admin__note">
         {t("admin.tokensHint")} <code>Authorization: Bearer tt_…</code>
       </p>
-      {tokens.isPending ? (
-        <LoadingState rows={3} />
-      ) : !tokens.data ? (
-        <ErrorState error={tokens.error} onRetry={() => void tokens.refetch()} />
-      ) : tokens.data.data.length === 0 ? (
-        <EmptyState icon="key" title={t("admin.noTokens")} />
-      ) : (
-        <div className="table-wrap">
-          <table className="table" data-testid="tokens-table">
-            <caption className="visually-hidden">{t("admin.tokens")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("admin.tokenName")}</th>
-                <th scope="col">{t("admin.tokenPrefix")}</th>
-                {scope === "all" ? <th scope="col">{t("admin.owner")}</th> : null}
-                <th scope="col">{t("admin.created")}</th>
-                <th scope="col">{t("admin.expires")}</th>
-                <th scope="col">{t("admin.lastUsed")}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t("admin.actions")}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.data.map((token) => (
-                <tr
-                  key={token.id}
-                  className={token.revoked_at ? "admin__row--disabled" : undefined}
-                  data-testid="token-row"
-                  data-token-name={token.name}
-                >
-                  <td>{token.name}</td>
-                  <td className="admin__mono">{token.prefix}…</td>
-                  {scope === "all" ? <td>{ownerName(token.user_id)}</td> : null}
-                  <td>
-                    <RelativeTime iso={token.created_at} />
-                  </td>
-                  <td>{token.expires_at ? <Expiry iso={token.expires_at} /> : <span className="muted">{t("admin.never")}</span>}</td>
-                  <td>{token.last_used_at ? <RelativeTime iso={token.last_used_at} /> : <span className="muted">{t("admin.never")}</span>}</td>
-                  <td>
-                    {token.revoked_at ? (
-                      <span className="muted">{t("admin.revokedState")}</span>
-                    ) : (
-                      <button
-                        type="button"
-                        className="btn btn--sm btn--ghost"
-                        onClick={() => setRevoking(token)}
-                        aria-label={t("admin.revokeToken", { name: token.name })}
-                      >
-                        <Icon name="trash" /> {t("admin.revoke")}
-                      </button>
-                    )}
-                  </td>
+      <QueryView query={tokens} loading={<LoadingState rows={3} />} empty={<EmptyState icon="key" title={t("admin.noTokens")} />}>
+        {(page) => (
+          <div className="table-wrap">
+            <table className="table" data-testid="tokens-table">
+              <caption className="visually-hidden">{t("admin.tokens")}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t("admin.tokenName")}</th>
+                  <th scope="col">{t("admin.tokenPrefix")}</th>
+                  {scope === "all" ? <th scope="col">{t("admin.owner")}</th> : null}
+                  <th scope="col">{t("admin.created")}</th>
+                  <th scope="col">{t("admin.expires")}</th>
+                  <th scope="col">{t("admin.lastUsed")}</th>
+                  <th scope="col">
+                    <span className="visually-hidden">{t("admin.actions")}</span>
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {page.data.map((token) => (
+                  <tr
+                    key={token.id}
+                    className={token.revoked_at ? "admin__row--disabled" : undefined}
+                    data-testid="token-row"
+                    data-token-name={token.name}
+                  >
+                    <td>{token.name}</td>
+                    <td className="admin__mono">{token.prefix}…</td>
+                    {scope === "all" ? <td>{ownerName(token.user_id)}</td> : null}
+                    <td>
+                      <RelativeTime iso={token.created_at} />
+                    </td>
+                    <td>{token.expires_at ? <Expiry iso={token.expires_at} /> : <span className="muted">{t("admin.never")}</span>}</td>
+                    <td>{token.last_used_at ? <RelativeTime iso={token.last_used_at} /> : <span className="muted">{t("admin.never")}</span>}</td>
+                    <td>
+                      {token.revoked_at ? (
+                        <span className="muted">{t("admin.revokedState")}</span>
+                      ) : (
+                        <button
+                          type="button"
+                          className="btn btn--sm btn--ghost"
+                          onClick={() => setRevoking(token)}
+                          aria-label={t("admin.revokeToken", { name: token.name })}
+                        >
+                          <Icon name="trash" /> {t("admin.revoke")}
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryView>
       <NewTokenDialog
         open={creating}
         onClose={() => setCreating(false)}
@@ -143,9 +141,7 @@ function NewTokenDialog({ open, onClose, onCreated }: { open: boolean; onClose: 
     create.reset();
     onClose();
   };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!name.trim()) return;
+  const submit = () =>
     create.mutate(
       { name: name.trim(), expires_in_days: days === "never" ? null : Number(days) },
       {
@@ -157,55 +153,40 @@ function NewTokenDialog({ open, onClose, onCreated }: { open: boolean; onClose: 
         },
       },
     );
-  };
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onClose={close}
       title={t("admin.newToken")}
-      footer={
-        <>
-          <button type="button" className="btn btn--ghost" onClick={close}>
-            {t("action.cancel")}
-          </button>
-          <button type="submit" form="new-token-form" className="btn btn--primary" disabled={!name.trim() || create.isPending}>
-            {t("admin.createToken")}
-          </button>
-        </>
-      }
+      onSubmit={submit}
+      submitLabel={t("admin.createToken")}
+      canSubmit={Boolean(name.trim())}
+      pending={create.isPending}
+      error={create.error}
     >
-      <form id="new-token-form" className="form" onSubmit={submit}>
-        <label className="form__field">
-          <span>{t("admin.tokenName")}</span>
-          <input
-            required
-            autoFocus
-            autoComplete="off"
-            value={name}
-            onChange={(event) => setName(event.target.value)}
-            maxLength={100}
-            placeholder={t("admin.tokenNameHint")}
-          />
-        </label>
-        <label className="form__field">
-          <span>{t("admin.expires")}</span>
-          <select value={days} onChange={(event) => setDays(event.target.value)}>
-            {EXPIRY_DAYS.map((value) => (
-              <option key={value} value={String(value)}>
-                {plural("count.days", value)}
-              </option>
-            ))}
-            <option value="never">{t("admin.noExpiry")}</option>
-          </select>
-        </label>
-        <p className="admin__note">{t("admin.tokenOwner")}</p>
-        {create.isError ? (
-          <p className="form__error" role="alert">
-            {errorText(create.error, t("state.networkError"))}
-          </p>
-        ) : null}
-      </form>
-    </Dialog>
+      <Field label={t("admin.tokenName")}>
+        <input
+          required
+          autoFocus
+          autoComplete="off"
+          value={name}
+          onChange={(event) => setName(event.target.value)}
+          maxLength={100}
+          placeholder={t("admin.tokenNameHint")}
+        />
+      </Field>
+      <Field label={t("admin.expires")}>
+        <select value={days} onChange={(event) => setDays(event.target.value)}>
+          {EXPIRY_DAYS.map((value) => (
+            <option key={value} value={String(value)}>
+              {plural("count.days", value)}
+            </option>
+          ))}
+          <option value="never">{t("admin.noExpiry")}</option>
+        </select>
+      </Field>
+      <p className="admin__note">{t("admin.tokenOwner")}</p>
+    </FormDialog>
   );
 }
 
@@ -271,40 +252,25 @@ function RevokeDialog({ token, onClose }: { token: ApiToken | null; onClose: () 
     onClose();
   };
   return (
-    <Dialog
+    <FormDialog
       open={token !== null}
       onClose={close}
       title={t("admin.revokeTitle", { name: token?.name ?? "" })}
-      footer={
-        <>
-          <button type="button" className="btn btn--ghost" onClick={close}>
-            {t("action.cancel")}
-          </button>
-          <button
-            type="button"
-            className="btn btn--danger"
-            disabled={revoke.isPending}
-            onClick={() =>
-              token &&
-              revoke.mutate(token.id, {
-                onSuccess: () => {
-                  toast.push({ kind: "success", text: t("admin.revoked", { name: token.name }) });
-                  close();
-                },
-              })
-            }
-          >
-            {t("admin.revoke")}
-          </button>
-        </>
+      onSubmit={() =>
+        token &&
+        revoke.mutate(token.id, {
+          onSuccess: () => {
+            toast.push({ kind: "success", text: t("admin.revoked", { name: token.name }) });
+            close();
+          },
+        })
       }
+      submitLabel={t("admin.revoke")}
+      pending={revoke.isPending}
+      error={revoke.error}
+      danger
     >
       <p>{t("admin.revokeConfirm")}</p>
-      {revoke.isError ? (
-        <p className="form__error" role="alert">
-          {errorText(revoke.error, t("state.networkError"))}
-        </p>
-      ) : null}
-    </Dialog>
+    </FormDialog>
   );
 }

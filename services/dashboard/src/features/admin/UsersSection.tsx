@@ -1,10 +1,11 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { ROLES, type Role, type User, type UserPatch } from "../../api/types";
 import { useSession } from "../../auth/session";
 import { Avatar, RelativeTime } from "../../components/Badges";
-import { Dialog } from "../../components/Dialog";
+import { Field, FormDialog } from "../../components/FormDialog";
 import { Icon } from "../../components/Icon";
-import { EmptyState, ErrorState, LoadingState, errorText } from "../../components/States";
+import { QueryView } from "../../components/QueryView";
+import { EmptyState, LoadingState, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 import { useCreateUser, useUpdateUser, useUsers } from "./queries";
@@ -26,33 +27,29 @@ export function UsersSection() {
         </button>
       </div>
       <p className="admin__note">{t("admin.usersHint")}</p>
-      {users.isPending ? (
-        <LoadingState rows={3} />
-      ) : !users.data ? (
-        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
-      ) : users.data.data.length === 0 ? (
-        <EmptyState icon="user" title={t("admin.noUsers")} />
-      ) : (
-        <div className="table-wrap">
-          <table className="table" data-testid="users-table">
-            <caption className="visually-hidden">{t("admin.users")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("admin.user")}</th>
-                <th scope="col">{t("admin.role")}</th>
-                <th scope="col">{t("admin.telegram")}</th>
-                <th scope="col">{t("admin.created")}</th>
-                <th scope="col">{t("admin.state")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.data.map((user) => (
-                <UserRow key={user.id} user={user} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryView query={users} loading={<LoadingState rows={3} />} empty={<EmptyState icon="user" title={t("admin.noUsers")} />}>
+        {(page) => (
+          <div className="table-wrap">
+            <table className="table" data-testid="users-table">
+              <caption className="visually-hidden">{t("admin.users")}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t("admin.user")}</th>
+                  <th scope="col">{t("admin.role")}</th>
+                  <th scope="col">{t("admin.telegram")}</th>
+                  <th scope="col">{t("admin.created")}</th>
+                  <th scope="col">{t("admin.state")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.map((user) => (
+                  <UserRow key={user.id} user={user} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryView>
       <NewUserDialog open={creating} onClose={() => setCreating(false)} />
     </section>
   );
@@ -183,9 +180,7 @@ function NewUserDialog({ open, onClose }: { open: boolean; onClose: () => void }
     create.reset();
     onClose();
   };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!username.trim() || !password) return;
+  const submit = () =>
     create.mutate(
       { username: username.trim(), email: email.trim() || null, password, role },
       {
@@ -195,66 +190,49 @@ function NewUserDialog({ open, onClose }: { open: boolean; onClose: () => void }
         },
       },
     );
-  };
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onClose={close}
       title={t("admin.newUser")}
-      footer={
-        <>
-          <button type="button" className="btn btn--ghost" onClick={close}>
-            {t("action.cancel")}
-          </button>
-          <button type="submit" form="new-user-form" className="btn btn--primary" disabled={!username.trim() || password.length < PASSWORD_MIN || create.isPending}>
-            {t("admin.createUser")}
-          </button>
-        </>
-      }
+      onSubmit={submit}
+      submitLabel={t("admin.createUser")}
+      canSubmit={Boolean(username.trim()) && password.length >= PASSWORD_MIN}
+      pending={create.isPending}
+      error={create.error}
     >
-      <form id="new-user-form" className="form" onSubmit={submit}>
-        <div className="form__row">
-          <label className="form__field">
-            <span>{t("login.username")}</span>
-            <input required autoFocus autoComplete="off" value={username} onChange={(event) => setUsername(event.target.value)} maxLength={64} />
-          </label>
-          <label className="form__field">
-            <span>{t("admin.role")}</span>
-            <select value={role} onChange={(event) => setRole(event.target.value as Role)}>
-              {ROLES.map((value) => (
-                <option key={value} value={value}>
-                  {label("role", value)}
-                </option>
-              ))}
-            </select>
-          </label>
-        </div>
-        <label className="form__field">
-          <span>{t("admin.email")}</span>
-          <input type="email" autoComplete="off" value={email} onChange={(event) => setEmail(event.target.value)} />
-        </label>
-        <label className="form__field">
-          <span>{t("login.password")}</span>
-          <input
-            type="password"
-            required
-            minLength={PASSWORD_MIN}
-            autoComplete="new-password"
-            aria-describedby="new-user-password-hint"
-            value={password}
-            onChange={(event) => setPassword(event.target.value)}
-          />
-        </label>
-        <small id="new-user-password-hint" className="admin__note">
-          {t("admin.passwordHint", { count: PASSWORD_MIN })}
-        </small>
-        <p className="admin__note">{t(`admin.roleHint.${role}`)}</p>
-        {create.isError ? (
-          <p className="form__error" role="alert">
-            {errorText(create.error, t("state.networkError"))}
-          </p>
-        ) : null}
-      </form>
-    </Dialog>
+      <div className="form__row">
+        <Field label={t("login.username")}>
+          <input required autoFocus autoComplete="off" value={username} onChange={(event) => setUsername(event.target.value)} maxLength={64} />
+        </Field>
+        <Field label={t("admin.role")}>
+          <select value={role} onChange={(event) => setRole(event.target.value as Role)}>
+            {ROLES.map((value) => (
+              <option key={value} value={value}>
+                {label("role", value)}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+      <Field label={t("admin.email")}>
+        <input type="email" autoComplete="off" value={email} onChange={(event) => setEmail(event.target.value)} />
+      </Field>
+      <Field label={t("login.password")}>
+        <input
+          type="password"
+          required
+          minLength={PASSWORD_MIN}
+          autoComplete="new-password"
+          aria-describedby="new-user-password-hint"
+          value={password}
+          onChange={(event) => setPassword(event.target.value)}
+        />
+      </Field>
+      <small id="new-user-password-hint" className="admin__note">
+        {t("admin.passwordHint", { count: PASSWORD_MIN })}
+      </small>
+      <p className="admin__note">{t(`admin.roleHint.${role}`)}</p>
+    </FormDialog>
   );
 }

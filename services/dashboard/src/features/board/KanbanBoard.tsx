@@ -14,7 +14,8 @@ import { useTaskList, useUpdateTask } from "../../api/queries";
 import { useCan } from "../../auth/session";
 import { TASK_STATUSES, type Task, type TaskStatus } from "../../api/types";
 import { StatusIcon } from "../../components/Badges";
-import { ErrorState, LoadMore, errorText } from "../../components/States";
+import { QueryView } from "../../components/QueryView";
+import { LoadMore, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 import { toTaskQuery, type TaskFilters } from "../tasks/filters";
@@ -57,29 +58,31 @@ function Column({
           {query.isPending ? "…" : formatNumber(tasks.length) + (query.hasNextPage ? "+" : "")}
         </span>
       </header>
-      {query.isError && !query.data ? (
-        <ErrorState error={query.error} onRetry={() => void query.refetch()} />
-      ) : query.isPending ? (
-        <div className="board__placeholder" aria-busy="true">
-          <div className="skeleton skeleton--card" />
-          <div className="skeleton skeleton--card" />
-        </div>
-      ) : tasks.length === 0 ? (
-        <p className="board__empty">{t("board.emptyColumn")}</p>
-      ) : (
-        <ul className="board__list">
-          {tasks.map((task) => (
-            <TaskCard
-              key={task.id}
-              task={task}
-              onMove={onMove}
-              describedBy={instructionsId}
-              refocus={refocusId === task.id}
-              onRefocused={onRefocused}
-            />
-          ))}
-        </ul>
-      )}
+      <QueryView
+        query={query}
+        loading={
+          <div className="board__placeholder" aria-busy="true">
+            <div className="skeleton skeleton--card" />
+            <div className="skeleton skeleton--card" />
+          </div>
+        }
+        empty={<p className="board__empty">{t("board.emptyColumn")}</p>}
+      >
+        {() => (
+          <ul className="board__list">
+            {tasks.map((task) => (
+              <TaskCard
+                key={task.id}
+                task={task}
+                onMove={onMove}
+                describedBy={instructionsId}
+                refocus={refocusId === task.id}
+                onRefocused={onRefocused}
+              />
+            ))}
+          </ul>
+        )}
+      </QueryView>
       <LoadMore query={query} />
     </section>
   );

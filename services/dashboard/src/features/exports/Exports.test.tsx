@@ -132,4 +132,15 @@ describe("the exports admin page", () => {
     expect(row).toHaveTextContent("web repo");
     expect(row).toHaveTextContent("Bug");
   });
+
+  it("says why the rules could not be read and reads them again", async () => {
+    fake.rulesFailures = 1;
+    const user = userEvent.setup();
+    renderApp("/admin/exports");
+    const rules = await screen.findByRole("region", { name: "Routing rules" });
+    expect(await within(rules).findByRole("alert")).toHaveTextContent("database unavailable");
+    await user.click(within(rules).getByRole("button", { name: "Try again" }));
+    expect(await within(rules).findByText("No rules: tasks are exported by hand only.")).toBeInTheDocument();
+    expect(within(rules).queryByRole("alert")).not.toBeInTheDocument();
+  });
 });

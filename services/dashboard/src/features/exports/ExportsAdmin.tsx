@@ -1,8 +1,10 @@
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { useChannels } from "../../api/queries";
 import { CATEGORIES, PRIORITIES, TARGET_KINDS, type Category, type ExportTarget, type Priority, type TargetKind } from "../../api/types";
 import { Popover } from "../../components/Popover";
-import { ErrorState, LoadingState, errorText } from "../../components/States";
+import { Field, FormError } from "../../components/FormDialog";
+import { QueryView, type ViewableQuery } from "../../components/QueryView";
+import { LoadingState, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import type { MessageKey } from "../../i18n/en";
 import { useI18n } from "../../i18n/I18nProvider";
@@ -53,6 +55,69 @@ export function ExportsSection() {
   );
 }
 
+/** One panel of the page: a heading, a line of help, the list as a table (or its loading, error or
+ * empty state), then whatever adds to it. */
+function Panel<T>({
+  id,
+  title,
+  help,
+  query,
+  empty,
+  columns,
+  row,
+  children,
+}: {
+  id: string;
+  title: string;
+  help: string;
+  query: ViewableQuery<T[]>;
+  empty: string;
+  columns: string[];
+  row: (item: T) => ReactNode;
+  children?: ReactNode;
+}) {
+  return (
+    <section aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <p className="muted">{help}</p>
+      <QueryView query={query} loading={<LoadingState rows={2} />} empty={<p className="muted">{empty}</p>}>
+        {(items) => (
+          <table className="exports-table">
+            <thead>
+              <tr>
+                {columns.map((column) => (
+                  <th key={column}>{column}</th>
+                ))}
+                <th />
+              </tr>
+            </thead>
+            <tbody>{items.map(row)}</tbody>
+          </table>
+        )}
+      </QueryView>
+      {children}
+    </section>
+  );
+}
+
+/** The switch that turns a target or rule on and off. */
+function EnabledCell({ label, checked, onChange }: { label: string; checked: boolean; onChange: (enabled: boolean) => void }) {
+  return (
+    <td>
+      <input type="checkbox" aria-label={label} checked={checked} onChange={(event) => onChange(event.target.checked)} />
+    </td>
+  );
+}
+
+function DeleteButton({ label, onDelete }: { label: string; onDelete: () => void }) {
+  const { t } = useI18n();
+  return (
+    <button type="button" className="btn btn--ghost btn--sm" onClick={onDelete} aria-label={label}>
+      {t("action.delete")}
+    </button>
+  );
+}
+
 function TargetsPanel() {
   const { t } = useI18n();
   const toast = useToast();
@@ -61,68 +126,49 @@ function TargetsPanel() {
   const remove = useDeleteTarget();
   const fail = (error: unknown) => toast.push({ kind: "error", text: errorText(error, t("state.networkError")) });
   return (
-    <section aria-labelledby="export-targets">
-      <h2 id="export-targets">{t("exports.targets")}</h2>
-      <p className="muted">{t("exports.targetsHelp")}</p>
-      {targets.isPending ? <LoadingState rows={2} /> : null}
-      {targets.isError ? <ErrorState error={targets.error} onRetry={() => void targets.refetch()} /> : null}
-      {targets.data?.length ? (
-        <table className="exports-table">
-          <thead>
-            <tr>
-              <th>{t("exports.field.name")}</th>
-              <th>{t("exports.field.kind")}</th>
-              <th>{t("exports.field.where")}</th>
-              <th>{t("exports.field.syncBack")}</th>
-              <th>{t("exports.field.exports")}</th>
-              <th>{t("exports.field.enabled")}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {targets.data.map((target) => (
-              <tr key={target.id}>
-                <td>{target.name}</td>
-                <td>{t(`exports.kind.${target.kind}`)}</td>
-                <td>
-                  <code>{where(target)}</code>
-                </td>
-                <td>
-                  {target.webhook_path ? (
-                    target.has_webhook_secret ? <code>{target.webhook_path}</code> : <span className="muted">{t("exports.noSyncBack")}</span>
-                  ) : (
-                    "—"
-                  )}
-                </td>
-                <td>{target.exports}</td>
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={t("exports.enable", { name: target.name })}
-                    checked={target.enabled}
-                    onChange={(event) => update.mutate({ id: target.id, patch: { enabled: event.target.checked } }, { onError: fail })}
-                  />
-                </td>
-                <td>
-                  <ReplaceToken target={target} />{" "}
-                  <button
-                    type="button"
-                    className="btn btn--ghost btn--sm"
-                    onClick={() => remove.mutate(target.id, { onError: fail })}
-                    aria-label={t("exports.delete", { name: target.name })}
-                  >
-                    {t("action.delete")}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : targets.data ? (
-        <p className="muted">{t("exports.noTargets")}</p>
-      ) : null}
+    <Panel
+      id="export-targets"
+      title={t("exports.targets")}
+      help={t("exports.targetsHelp")}
+      query={targets}
+      empty={t("exports.noTargets")}
+      columns={[
+        t("exports.field.name"),
+        t("exports.field.kind"),
+        t("exports.field.where"),
+        t("exports.field.syncBack"),
+        t("exports.field.exports"),
+        t("exports.field.enabled"),
+      ]}
+      row={(target) => (
+        <tr key={target.id}>
+          <td>{target.name}</td>
+          <td>{t(`exports.kind.${target.kind}`)}</td>
+          <td>
+            <code>{where(target)}</code>
+          </td>
+          <td>
+            {target.webhook_path ? (
+              target.has_webhook_secret ? <code>{target.webhook_path}</code> : <span className="muted">{t("exports.noSyncBack")}</span>
+            ) : (
+              "—"
+            )}
+          </td>
+          <td>{target.exports}</td>
+          <EnabledCell
+            label={t("exports.enable", { name: target.name })}
+            checked={target.enabled}
+            onChange={(enabled) => update.mutate({ id: target.id, patch: { enabled } }, { onError: fail })}
+          />
+          <td>
+            <ReplaceToken target={target} />{" "}
+            <DeleteButton label={t("exports.delete", { name: target.name })} onDelete={() => remove.mutate(target.id, { onError: fail })} />
+          </td>
+        </tr>
+      )}
+    >
       <NewTargetForm />
-    </section>
+    </Panel>
   );
 }
 
@@ -151,10 +197,9 @@ function ReplaceToken({ target }: { target: ExportTarget }) {
             );
           }}
         >
-          <label className="form__field">
-            {t("exports.field.token")}
+          <Field label={t("exports.field.token")}>
             <input type="password" autoComplete="off" value={token} onChange={(event) => setToken(event.target.value)} required />
-          </label>
+          </Field>
           <div className="form__actions">
             <button type="submit" className="btn btn--primary btn--sm" disabled={!token || update.isPending}>
               {t("action.save")}
@@ -175,7 +220,6 @@ function NewTargetForm() {
   const [config, setConfig] = useState<Record<string, string>>({});
   const [token, setToken] = useState("");
   const [webhookSecret, setWebhookSecret] = useState("");
-  const [error, setError] = useState<string | null>(null);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -193,9 +237,7 @@ function NewTargetForm() {
           setConfig({});
           setToken("");
           setWebhookSecret("");
-          setError(null);
         },
-        onError: (failure) => setError(errorText(failure, t("state.networkError"))),
       },
     );
   };
@@ -204,8 +246,7 @@ function NewTargetForm() {
     <form className="form" onSubmit={submit} aria-labelledby="new-target">
       <h3 id="new-target">{t("exports.newTarget")}</h3>
       <div className="form__row">
-        <label className="form__field">
-          {t("exports.field.kind")}
+        <Field label={t("exports.field.kind")}>
           <select value={kind} onChange={(event) => setKind(event.target.value as TargetKind)}>
             {TARGET_KINDS.map((item) => (
               <option key={item} value={item}>
@@ -213,42 +254,34 @@ function NewTargetForm() {
               </option>
             ))}
           </select>
-        </label>
-        <label className="form__field">
-          {t("exports.field.name")}
+        </Field>
+        <Field label={t("exports.field.name")}>
           <input value={name} onChange={(event) => setName(event.target.value)} required maxLength={200} />
-        </label>
+        </Field>
       </div>
       <div className="form__row">
         {FIELDS[kind].map((field) => (
-          <label key={field.name} className="form__field">
-            {t(field.label)}
+          <Field key={field.name} label={t(field.label)}>
             <input
               value={config[field.name] ?? ""}
               placeholder={field.placeholder}
               required={field.required}
               onChange={(event) => setConfig({ ...config, [field.name]: event.target.value })}
             />
-          </label>
+          </Field>
         ))}
       </div>
       <div className="form__row">
-        <label className="form__field">
-          {t(`exports.tokenLabel.${kind}`)}
+        <Field label={t(`exports.tokenLabel.${kind}`)}>
           <input type="password" autoComplete="off" value={token} onChange={(event) => setToken(event.target.value)} required />
-        </label>
+        </Field>
         {kind !== "webhook" ? (
-          <label className="form__field">
-            {t("exports.field.webhookSecret")}
+          <Field label={t("exports.field.webhookSecret")}>
             <input type="password" autoComplete="off" value={webhookSecret} onChange={(event) => setWebhookSecret(event.target.value)} />
-          </label>
+          </Field>
         ) : null}
       </div>
-      {error ? (
-        <p className="form__error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <FormError error={create.error} />
       <div className="form__actions">
         <button type="submit" className="btn btn--primary" disabled={create.isPending}>
           {t("exports.addTarget")}
@@ -291,59 +324,41 @@ function RulesPanel() {
   };
 
   return (
-    <section aria-labelledby="export-rules">
-      <h2 id="export-rules">{t("exports.rules")}</h2>
-      <p className="muted">{t("exports.rulesHelp")}</p>
-      {rules.data?.length ? (
-        <table className="exports-table">
-          <thead>
-            <tr>
-              <th>{t("exports.field.target")}</th>
-              <th>{t("exports.field.channel")}</th>
-              <th>{t("exports.field.category")}</th>
-              <th>{t("exports.field.priority")}</th>
-              <th>{t("exports.field.enabled")}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {rules.data.map((rule) => (
-              <tr key={rule.id}>
-                <td>{targetName(rule.target_id)}</td>
-                <td>{channelName(rule.channel_id)}</td>
-                <td>{rule.category ? t(`category.${rule.category}` as MessageKey) : t("exports.any")}</td>
-                <td>{rule.priority ? t(`priority.${rule.priority}` as MessageKey) : t("exports.any")}</td>
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={t("exports.enableRule", { id: rule.id })}
-                    checked={rule.enabled}
-                    onChange={(event) => toggle.mutate({ id: rule.id, enabled: event.target.checked }, { onError: fail })}
-                  />
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    className="btn btn--ghost btn--sm"
-                    onClick={() => remove.mutate(rule.id, { onError: fail })}
-                    aria-label={t("exports.deleteRule", { id: rule.id })}
-                  >
-                    {t("action.delete")}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : rules.data ? (
-        <p className="muted">{t("exports.noRules")}</p>
-      ) : null}
+    <Panel
+      id="export-rules"
+      title={t("exports.rules")}
+      help={t("exports.rulesHelp")}
+      query={rules}
+      empty={t("exports.noRules")}
+      columns={[
+        t("exports.field.target"),
+        t("exports.field.channel"),
+        t("exports.field.category"),
+        t("exports.field.priority"),
+        t("exports.field.enabled"),
+      ]}
+      row={(rule) => (
+        <tr key={rule.id}>
+          <td>{targetName(rule.target_id)}</td>
+          <td>{channelName(rule.channel_id)}</td>
+          <td>{rule.category ? t(`category.${rule.category}` as MessageKey) : t("exports.any")}</td>
+          <td>{rule.priority ? t(`priority.${rule.priority}` as MessageKey) : t("exports.any")}</td>
+          <EnabledCell
+            label={t("exports.enableRule", { id: rule.id })}
+            checked={rule.enabled}
+            onChange={(enabled) => toggle.mutate({ id: rule.id, enabled }, { onError: fail })}
+          />
+          <td>
+            <DeleteButton label={t("exports.deleteRule", { id: rule.id })} onDelete={() => remove.mutate(rule.id, { onError: fail })} />
+          </td>
+        </tr>
+      )}
+    >
       {targets.data?.length ? (
         <form className="form" onSubmit={submit} aria-labelledby="new-rule">
           <h3 id="new-rule">{t("exports.newRule")}</h3>
           <div className="form__row">
-            <label className="form__field">
-              {t("exports.field.target")}
+            <Field label={t("exports.field.target")}>
               <select value={targetId} onChange={(event) => setTargetId(event.target.value)} required>
                 <option value="" disabled>
                   {t("exports.pickTarget")}
@@ -354,9 +369,8 @@ function RulesPanel() {
                   </option>
                 ))}
               </select>
-            </label>
-            <label className="form__field">
-              {t("exports.field.channel")}
+            </Field>
+            <Field label={t("exports.field.channel")}>
               <select value={channelId} onChange={(event) => setChannelId(event.target.value)}>
                 <option value="">{t("exports.any")}</option>
                 {(channels.data?.data ?? []).map((channel) => (
@@ -365,11 +379,10 @@ function RulesPanel() {
                   </option>
                 ))}
               </select>
-            </label>
+            </Field>
           </div>
           <div className="form__row">
-            <label className="form__field">
-              {t("exports.field.category")}
+            <Field label={t("exports.field.category")}>
               <select value={category} onChange={(event) => setCategory(event.target.value)}>
                 <option value="">{t("exports.any")}</option>
                 {CATEGORIES.map((item) => (
@@ -378,9 +391,8 @@ function RulesPanel() {
                   </option>
                 ))}
               </select>
-            </label>
-            <label className="form__field">
-              {t("exports.field.priority")}
+            </Field>
+            <Field label={t("exports.field.priority")}>
               <select value={priority} onChange={(event) => setPriority(event.target.value)}>
                 <option value="">{t("exports.any")}</option>
                 {PRIORITIES.map((item) => (
@@ -389,7 +401,7 @@ function RulesPanel() {
                   </option>
                 ))}
               </select>
-            </label>
+            </Field>
           </div>
           <div className="form__actions">
             <button type="submit" className="btn btn--primary" disabled={create.isPending}>
@@ -398,6 +410,6 @@ function RulesPanel() {
           </div>
         </form>
       ) : null}
-    </section>
+    </Panel>
   );
 }

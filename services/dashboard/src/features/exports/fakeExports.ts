@@ -9,6 +9,8 @@ export interface FakeExports {
   rules: ExportRule[];
   /** The bodies of the requests the export routes answered, by "METHOD path". */
   sent: Array<{ route: string; body: unknown }>;
+  /** Answer this many more reads of the rules with a 503. */
+  rulesFailures: number;
 }
 
 function json(body: unknown, status = 200): Response {
@@ -51,7 +53,7 @@ export function makeExport(overrides: Partial<TaskExport> = {}): TaskExport {
 }
 
 export function installFakeExports(api: FakeApi, targets: ExportTarget[] = []): FakeExports {
-  const state: FakeExports = { targets: [...targets], rules: [], sent: [] };
+  const state: FakeExports = { targets: [...targets], rules: [], sent: [], rulesFailures: 0 };
   const fallback = globalThis.fetch;
   const handler = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = input instanceof Request ? input : new Request(String(input), init);
@@ -108,6 +110,10 @@ export function installFakeExports(api: FakeApi, targets: ExportTarget[] = []): 
         const rule = { id: state.rules.length + 1, channel_id: null, category: null, priority: null, enabled: true, created_at: "2026-11-26T10:00:00Z", ...(body as object) } as ExportRule;
         state.rules.push(rule);
         return json(rule, 201);
+      }
+      if (state.rulesFailures > 0) {
+        state.rulesFailures -= 1;
+        return json({ detail: "database unavailable", code: "unavailable" }, 503);
       }
       return json(state.rules);
     }

@@ -1,16 +1,17 @@
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useChannels, useMessageList, usePostMessage, useRetryMessage } from "../../api/queries";
 import { CATEGORIES, MESSAGE_STATUSES, isOneOf, type Message, type MessageQuery } from "../../api/types";
 import { useCan } from "../../auth/session";
 import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityBadge, RelativeTime } from "../../components/Badges";
-import { Dialog } from "../../components/Dialog";
 import "../../components/Feed.css";
+import { Field, FormDialog } from "../../components/FormDialog";
 import { Icon } from "../../components/Icon";
 import { ReadOnlyBadge } from "../../components/ReadOnlyBadge";
 import { useDebouncedField } from "../../hooks/useDebouncedField";
 import { MultiSelectMenu } from "../../components/Popover";
-import { EmptyState, ErrorState, LoadMore, LoadingState, Spinner, errorText } from "../../components/States";
+import { QueryView } from "../../components/QueryView";
+import { EmptyState, LoadMore, Spinner, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { usePageTitle } from "../../hooks/usePageTitle";
 import { useI18n } from "../../i18n/I18nProvider";
@@ -109,9 +110,7 @@ function ComposeDialog({ open, onClose }: { open: boolean; onClose: () => void }
   const [content, setContent] = useState("");
   const [author, setAuthor] = useState("");
   const [channel, setChannel] = useState("api");
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!content.trim()) return;
+  const submit = () =>
     post.mutate(
       { content: content.trim(), author: author.trim() || null, channel: channel.trim() || "api" },
       {
@@ -123,45 +122,33 @@ function ComposeDialog({ open, onClose }: { open: boolean; onClose: () => void }
         },
       },
     );
-  };
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onClose={onClose}
       title={t("inbox.compose")}
-      footer={
+      onSubmit={submit}
+      submitLabel={
         <>
-          <button type="button" className="btn btn--ghost" onClick={onClose}>
-            {t("action.cancel")}
-          </button>
-          <button type="submit" form="compose-form" className="btn btn--primary" disabled={!content.trim() || post.isPending}>
-            <Icon name="send" /> {t("action.send")}
-          </button>
+          <Icon name="send" /> {t("action.send")}
         </>
       }
+      canSubmit={Boolean(content.trim())}
+      pending={post.isPending}
+      error={post.error}
     >
-      <form id="compose-form" className="form" onSubmit={submit}>
-        <label className="form__field">
-          <span>{t("field.message")}</span>
-          <textarea required autoFocus rows={4} value={content} onChange={(event) => setContent(event.target.value)} />
-        </label>
-        <div className="form__row">
-          <label className="form__field">
-            <span>{t("field.author")}</span>
-            <input value={author} onChange={(event) => setAuthor(event.target.value)} maxLength={200} />
-          </label>
-          <label className="form__field">
-            <span>{t("field.channel")}</span>
-            <input value={channel} onChange={(event) => setChannel(event.target.value)} maxLength={200} />
-          </label>
-        </div>
-        {post.isError ? (
-          <p className="form__error" role="alert">
-            {errorText(post.error, t("state.networkError"))}
-          </p>
-        ) : null}
-      </form>
-    </Dialog>
+      <Field label={t("field.message")}>
+        <textarea required autoFocus rows={4} value={content} onChange={(event) => setContent(event.target.value)} />
+      </Field>
+      <div className="form__row">
+        <Field label={t("field.author")}>
+          <input value={author} onChange={(event) => setAuthor(event.target.value)} maxLength={200} />
+        </Field>
+        <Field label={t("field.channel")}>
+          <input value={channel} onChange={(event) => setChannel(event.target.value)} maxLength={200} />
+        </Field>
+      </div>
+    </FormDialog>
   );
 }
 
@@ -288,34 +275,35 @@ export function InboxPage() {
         {messages.isFetching && !messages.isPending ? <Spinner /> : null}
       </div>
       <div className="page__body">
-        {messages.isPending ? (
-          <LoadingState />
-        ) : messages.isError && !messages.data ? (
-          <ErrorState error={messages.error} onRetry={() => void messages.refetch()} />
-        ) : rows.length === 0 ? (
-          <EmptyState
-            icon="inbox"
-            title={t("inbox.empty")}
-            action={
-              canEdit ? (
-                <button type="button" className="btn" onClick={() => setComposing(true)}>
-                  <Icon name="plus" /> {t("inbox.compose")}
-                </button>
-              ) : null
-            }
-          >
-            {t("inbox.emptyHint")}
-          </EmptyState>
-        ) : (
-          <>
-            <ul className="feed" aria-label={t("inbox.feed")} aria-live="off">
-              {rows.map((message) => (
-                <MessageRow key={message.id} message={message} fresh={isFresh(message.id)} />
-              ))}
-            </ul>
-            <LoadMore query={messages} />
-          </>
-        )}
+        <QueryView
+          query={messages}
+          empty={
+            <EmptyState
+              icon="inbox"
+              title={t("inbox.empty")}
+              action={
+                canEdit ? (
+                  <button type="button" className="btn" onClick={() => setComposing(true)}>
+                    <Icon name="plus" /> {t("inbox.compose")}
+                  </button>
+                ) : null
+              }
+            >
+              {t("inbox.emptyHint")}
+            </EmptyState>
+          }
+        >
+          {() => (
+            <>
+              <ul className="feed" aria-label={t("inbox.feed")} aria-live="off">
+                {rows.map((message) => (
+                  <MessageRow key={message.id} message={message} fresh={isFresh(message.id)} />
+                ))}
+              </ul>
+              <LoadMore query={messages} />
+            </>
+          )}
+        </QueryView>
       </div>
       {canEdit ? <ComposeDialog open={composing} onClose={() => setComposing(false)} /> : null}
     </div>

@@ -7,7 +7,8 @@ import { Avatar, CategoryChip, ChannelTag, ConfidenceMeter, PriorityIcon, Relati
 import "../../components/Feed.css";
 import { Icon } from "../../components/Icon";
 import { ReadOnlyBadge } from "../../components/ReadOnlyBadge";
-import { EmptyState, ErrorState, LoadingState, errorText } from "../../components/States";
+import { QueryView } from "../../components/QueryView";
+import { EmptyState, errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { usePageTitle } from "../../hooks/usePageTitle";
 import { useI18n } from "../../i18n/I18nProvider";
@@ -248,59 +249,61 @@ export function ReviewPage() {
         {announcement}
       </div>
       <div className="page__body page__body--split">
-        {list.isPending ? (
-          <LoadingState />
-        ) : list.isError && !list.data ? (
-          <ErrorState error={list.error} onRetry={() => void list.refetch()} />
-        ) : tasks.length === 0 ? (
-          <EmptyState icon="review" title={t("review.empty")}>
-            {t("review.emptyHint")}
-          </EmptyState>
-        ) : (
-          <>
-            <nav className="review-list" aria-label={t("review.queue")}>
-              <ul>
-                {tasks.map((task) => (
-                  <li key={task.id}>
-                    <button
-                      type="button"
-                      className={`review-item${task.id === selected?.id ? " review-item--selected" : ""}`}
-                      aria-current={task.id === selected?.id ? "true" : undefined}
-                      data-review-id={task.id}
-                      data-testid="review-item"
-                      onClick={() => select(task.id)}
-                    >
-                      <PriorityIcon priority={task.priority} />
-                      <span className="review-item__main">
-                        <span className="review-item__title">{task.title}</span>
-                        <span className="review-item__meta">
-                          <span className="card__id">#{task.id}</span>
-                          {task.needs_review ? null : <span className="badge badge--done">{t("task.reviewed")}</span>}
-                          <CategoryChip category={task.category} size="sm" />
-                          <ConfidenceMeter value={task.confidence} />
+        <QueryView
+          query={list}
+          isEmpty={() => tasks.length === 0}
+          empty={
+            <EmptyState icon="review" title={t("review.empty")}>
+              {t("review.emptyHint")}
+            </EmptyState>
+          }
+        >
+          {() => (
+            <>
+              <nav className="review-list" aria-label={t("review.queue")}>
+                <ul>
+                  {tasks.map((task) => (
+                    <li key={task.id}>
+                      <button
+                        type="button"
+                        className={`review-item${task.id === selected?.id ? " review-item--selected" : ""}`}
+                        aria-current={task.id === selected?.id ? "true" : undefined}
+                        data-review-id={task.id}
+                        data-testid="review-item"
+                        onClick={() => select(task.id)}
+                      >
+                        <PriorityIcon priority={task.priority} />
+                        <span className="review-item__main">
+                          <span className="review-item__title">{task.title}</span>
+                          <span className="review-item__meta">
+                            <span className="card__id">#{task.id}</span>
+                            {task.needs_review ? null : <span className="badge badge--done">{t("task.reviewed")}</span>}
+                            <CategoryChip category={task.category} size="sm" />
+                            <ConfidenceMeter value={task.confidence} />
+                          </span>
                         </span>
-                      </span>
-                      <RelativeTime iso={task.created_at} />
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            </nav>
-            {selected ? (
-              <ReviewDetail
-                task={selected}
-                onPatch={(body) => {
-                  if (body.category) actions.setCategory(body.category);
-                  else if (body.priority) actions.setPriority(body.priority);
-                }}
-                onApprove={actions.approve}
-                onNoise={actions.noise}
-                onMerge={actions.merge}
-                readOnly={!canEdit}
-              />
-            ) : null}
-          </>
-        )}
+                        <RelativeTime iso={task.created_at} />
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              </nav>
+              {selected ? (
+                <ReviewDetail
+                  task={selected}
+                  onPatch={(body) => {
+                    if (body.category) actions.setCategory(body.category);
+                    else if (body.priority) actions.setPriority(body.priority);
+                  }}
+                  onApprove={actions.approve}
+                  onNoise={actions.noise}
+                  onMerge={actions.merge}
+                  readOnly={!canEdit}
+                />
+              ) : null}
+            </>
+          )}
+        </QueryView>
       </div>
       <MergeDialog
         source={selected ?? null}

@@ -6,7 +6,8 @@ import type { TaskPatch } from "../../api/types";
 import { CategoryChip, PriorityBadge } from "../../components/Badges";
 import { Icon } from "../../components/Icon";
 import { ReadOnlyBadge } from "../../components/ReadOnlyBadge";
-import { ErrorState, LoadingState, errorText } from "../../components/States";
+import { QueryView } from "../../components/QueryView";
+import { errorText } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { usePageTitle } from "../../hooks/usePageTitle";
 import { useI18n } from "../../i18n/I18nProvider";
@@ -33,8 +34,7 @@ export function TaskPage() {
   const [merging, setMerging] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const canEdit = useCan("editor");
-  const task = query.data;
-  usePageTitle(task ? `#${task.id} ${task.title}` : t("task.title"));
+  usePageTitle(query.data ? `#${query.data.id} ${query.data.title}` : t("task.title"));
 
   const patch = (body: TaskPatch) =>
     update.mutate(
@@ -48,84 +48,73 @@ export function TaskPage() {
     </Link>
   );
 
-  if (query.isPending) {
-    return (
-      <BarePage header={back}>
-        <LoadingState />
-      </BarePage>
-    );
-  }
-  if (!task) {
-    return (
-      <BarePage header={back}>
-        <ErrorState error={query.error} onRetry={() => void query.refetch()} />
-      </BarePage>
-    );
-  }
-
   return (
-    <div className="page">
-      <header className="page__header">
-        {back}
-        <span className="breadcrumb muted">#{task.id}</span>
-        <span className="page__spacer" />
-        {canEdit ? (
-          <>
-            <button type="button" className="btn" onClick={() => setMerging(true)}>
-              <Icon name="merge" /> {t("action.merge")}
-            </button>
-            <button type="button" className="btn btn--danger" onClick={() => setConfirmDelete(true)}>
-              <Icon name="trash" /> {t("action.delete")}
-            </button>
-          </>
-        ) : (
-          <ReadOnlyBadge />
-        )}
-      </header>
-      <div className="page__body detail">
-        <div className="detail__main">
-          {task.merged_into_id ? (
-            <p className="notice">
-              {t("task.mergedInto")} <Link to={`/tasks/${task.merged_into_id}`}>#{task.merged_into_id}</Link>
-            </p>
-          ) : null}
-          <InlineTitle task={task} onSave={canEdit ? (title) => patch({ title }) : null} />
-          <div className="detail__chips">
-            <CategoryChip category={task.category} />
-            <PriorityBadge priority={task.priority} />
-            {task.needs_review ? <span className="badge badge--review">{t("task.needsReview")}</span> : null}
-            {task.labels.map((label) => (
-              <span key={label} className="label-tag">
-                {label}
-              </span>
-            ))}
+    <QueryView query={query} frame={(state) => <BarePage header={back}>{state}</BarePage>}>
+      {(task) => (
+        <div className="page">
+          <header className="page__header">
+            {back}
+            <span className="breadcrumb muted">#{task.id}</span>
+            <span className="page__spacer" />
+            {canEdit ? (
+              <>
+                <button type="button" className="btn" onClick={() => setMerging(true)}>
+                  <Icon name="merge" /> {t("action.merge")}
+                </button>
+                <button type="button" className="btn btn--danger" onClick={() => setConfirmDelete(true)}>
+                  <Icon name="trash" /> {t("action.delete")}
+                </button>
+              </>
+            ) : (
+              <ReadOnlyBadge />
+            )}
+          </header>
+          <div className="page__body detail">
+            <div className="detail__main">
+              {task.merged_into_id ? (
+                <p className="notice">
+                  {t("task.mergedInto")} <Link to={`/tasks/${task.merged_into_id}`}>#{task.merged_into_id}</Link>
+                </p>
+              ) : null}
+              <InlineTitle task={task} onSave={canEdit ? (title) => patch({ title }) : null} />
+              <div className="detail__chips">
+                <CategoryChip category={task.category} />
+                <PriorityBadge priority={task.priority} />
+                {task.needs_review ? <span className="badge badge--review">{t("task.needsReview")}</span> : null}
+                {task.labels.map((label) => (
+                  <span key={label} className="label-tag">
+                    {label}
+                  </span>
+                ))}
+              </div>
+              <Description task={task} onSave={canEdit ? (description) => patch({ description }) : null} />
+              <TaskMessages task={task} />
+              <ClassificationHistory task={task} />
+              <ActivityLog task={task} />
+              <ExportList task={task} canEdit={canEdit} />
+            </div>
+            <aside className="detail__side" aria-label={t("task.properties")}>
+              {/* A disabled fieldset disables every control in it: viewers read the properties. */}
+              <fieldset className="detail__props" disabled={!canEdit}>
+                <TaskProperties task={task} onPatch={patch} />
+              </fieldset>
+              <p className="muted detail__count">{plural("count.messages", task.message_count)}</p>
+            </aside>
           </div>
-          <Description task={task} onSave={canEdit ? (description) => patch({ description }) : null} />
-          <TaskMessages task={task} />
-          <ClassificationHistory task={task} />
-          <ActivityLog task={task} />
-          <ExportList task={task} canEdit={canEdit} />
+          {canEdit ? (
+            <>
+              <MergeDialog
+                source={task}
+                open={merging}
+                onClose={() => setMerging(false)}
+                onMerged={(target) => void navigate(`/tasks/${target.id}`)}
+              />
+              <DeleteTaskDialog task={task} open={confirmDelete} onClose={() => setConfirmDelete(false)} />
+            </>
+          ) : null}
         </div>
-        <aside className="detail__side" aria-label={t("task.properties")}>
-          {/* A disabled fieldset disables every control in it: viewers read the properties. */}
-          <fieldset className="detail__props" disabled={!canEdit}>
-            <TaskProperties task={task} onPatch={patch} />
-          </fieldset>
-          <p className="muted detail__count">{plural("count.messages", task.message_count)}</p>
-        </aside>
-      </div>
-      {canEdit ? (
-        <>
-          <MergeDialog
-            source={task}
-            open={merging}
-            onClose={() => setMerging(false)}
-            onMerged={(target) => void navigate(`/tasks/${target.id}`)}
-          />
-          <DeleteTaskDialog task={task} open={confirmDelete} onClose={() => setConfirmDelete(false)} />
-        </>
-      ) : null}
-    </div>
+      )}
+    </QueryView>
   );
 }
 

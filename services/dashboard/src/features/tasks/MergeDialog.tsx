@@ -2,9 +2,10 @@ import { useEffect, useState } from "react";
 import { useMergeTask, useTaskList } from "../../api/queries";
 import type { Task } from "../../api/types";
 import { CategoryChip, PriorityIcon, StatusIcon } from "../../components/Badges";
-import { Dialog } from "../../components/Dialog";
+import { FormDialog } from "../../components/FormDialog";
 import { Icon } from "../../components/Icon";
-import { Spinner, errorText } from "../../components/States";
+import { QueryView } from "../../components/QueryView";
+import { Spinner } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 import "./MergeDialog.css";
@@ -68,20 +69,19 @@ function MergeForm({ source, open, onClose, onMerged }: MergeDialogProps) {
   };
 
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onClose={onClose}
       title={source ? t("merge.title", { id: source.id }) : t("action.merge")}
-      footer={
+      onSubmit={submit}
+      submitLabel={
         <>
-          <button type="button" className="btn btn--ghost" onClick={onClose}>
-            {t("action.cancel")}
-          </button>
-          <button type="button" className="btn btn--primary" onClick={submit} disabled={target === null || merge.isPending}>
-            <Icon name="merge" /> {target !== null ? t("merge.into", { id: target }) : t("action.merge")}
-          </button>
+          <Icon name="merge" /> {target !== null ? t("merge.into", { id: target }) : t("action.merge")}
         </>
       }
+      canSubmit={target !== null}
+      pending={merge.isPending}
+      error={merge.error}
     >
       <p className="muted">{t("merge.help")}</p>
       <label className="search-field search-field--block">
@@ -106,24 +106,26 @@ function MergeForm({ source, open, onClose, onMerged }: MergeDialogProps) {
         />
       </label>
       <div className="merge-list" role="radiogroup" aria-label={t("merge.candidates")}>
-        {candidates.isPending ? <Spinner /> : null}
-        {rows.map((task) => (
-          <label key={task.id} className={`merge-option${target === task.id ? " merge-option--chosen" : ""}`}>
-            <input type="radio" name="merge-target" checked={target === task.id} onChange={() => setChosen(task.id)} />
-            <StatusIcon status={task.status} />
-            <span className="card__id">#{task.id}</span>
-            <span className="merge-option__title">{task.title}</span>
-            <PriorityIcon priority={task.priority} />
-            <CategoryChip category={task.category} size="sm" />
-          </label>
-        ))}
-        {!candidates.isPending && rows.length === 0 ? <p className="muted">{t("merge.none")}</p> : null}
+        <QueryView
+          query={candidates}
+          loading={<Spinner />}
+          isEmpty={() => rows.length === 0}
+          empty={<p className="muted">{t("merge.none")}</p>}
+        >
+          {() =>
+            rows.map((task) => (
+              <label key={task.id} className={`merge-option${target === task.id ? " merge-option--chosen" : ""}`}>
+                <input type="radio" name="merge-target" checked={target === task.id} onChange={() => setChosen(task.id)} />
+                <StatusIcon status={task.status} />
+                <span className="card__id">#{task.id}</span>
+                <span className="merge-option__title">{task.title}</span>
+                <PriorityIcon priority={task.priority} />
+                <CategoryChip category={task.category} size="sm" />
+              </label>
+            ))
+          }
+        </QueryView>
       </div>
-      {merge.isError ? (
-        <p className="form__error" role="alert">
-          {errorText(merge.error, t("state.networkError"))}
-        </p>
-      ) : null}
-    </Dialog>
+    </FormDialog>
   );
 }

@@ -1,9 +1,8 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { useNavigate } from "react-router";
 import { useCreateTask } from "../../api/queries";
 import { CATEGORIES, PRIORITIES, type Category, type Priority } from "../../api/types";
-import { Dialog } from "../../components/Dialog";
-import { errorText } from "../../components/States";
+import { Field, FormDialog } from "../../components/FormDialog";
 import { useToast } from "../../components/Toasts";
 import { useI18n } from "../../i18n/I18nProvider";
 
@@ -33,9 +32,7 @@ export function NewTaskDialog({ open, onClose }: { open: boolean; onClose: () =>
     create.reset();
   };
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!title.trim()) return;
+  const submit = () =>
     create.mutate(
       {
         title: title.trim(),
@@ -57,71 +54,52 @@ export function NewTaskDialog({ open, onClose }: { open: boolean; onClose: () =>
         },
       },
     );
-  };
 
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onClose={onClose}
       title={t("task.new")}
-      footer={
-        <>
-          <button type="button" className="btn btn--ghost" onClick={onClose}>
-            {t("action.cancel")}
-          </button>
-          <button type="submit" form="new-task-form" className="btn btn--primary" disabled={!title.trim() || create.isPending}>
-            {t("action.create")}
-          </button>
-        </>
-      }
+      onSubmit={submit}
+      submitLabel={t("action.create")}
+      canSubmit={Boolean(title.trim())}
+      pending={create.isPending}
+      error={create.error}
     >
-      <form id="new-task-form" className="form" onSubmit={submit}>
-        <label className="form__field">
-          <span>{t("field.title")}</span>
-          <input required autoFocus value={title} onChange={(event) => setTitle(event.target.value)} maxLength={200} />
-        </label>
-        <label className="form__field">
-          <span>{t("field.description")}</span>
-          <textarea rows={4} value={description} onChange={(event) => setDescription(event.target.value)} />
-        </label>
-        <div className="form__row">
-          <label className="form__field">
-            <span>{t("field.category")}</span>
-            <select value={category} onChange={(event) => setCategory(event.target.value as Category)}>
-              {CATEGORIES.map((value) => (
-                <option key={value} value={value}>
-                  {label("category", value)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="form__field">
-            <span>{t("field.priority")}</span>
-            <select value={priority} onChange={(event) => setPriority(event.target.value as Priority)}>
-              {PRIORITIES.map((value) => (
-                <option key={value} value={value}>
-                  {label("priority", value)}
-                </option>
-              ))}
-            </select>
-          </label>
-        </div>
-        <div className="form__row">
-          <label className="form__field">
-            <span>{t("field.assignee")}</span>
-            <input value={assignee} onChange={(event) => setAssignee(event.target.value)} maxLength={200} />
-          </label>
-          <label className="form__field">
-            <span>{t("field.labels")}</span>
-            <input value={labels} onChange={(event) => setLabels(event.target.value)} placeholder={t("field.labelsHint")} />
-          </label>
-        </div>
-        {create.isError ? (
-          <p className="form__error" role="alert">
-            {errorText(create.error, t("state.networkError"))}
-          </p>
-        ) : null}
-      </form>
-    </Dialog>
+      <Field label={t("field.title")}>
+        <input required autoFocus value={title} onChange={(event) => setTitle(event.target.value)} maxLength={200} />
+      </Field>
+      <Field label={t("field.description")}>
+        <textarea rows={4} value={description} onChange={(event) => setDescription(event.target.value)} />
+      </Field>
+      <div className="form__row">
+        <Field label={t("field.category")}>
+          <select value={category} onChange={(event) => setCategory(event.target.value as Category)}>
+            {CATEGORIES.map((value) => (
+              <option key={value} value={value}>
+                {label("category", value)}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label={t("field.priority")}>
+          <select value={priority} onChange={(event) => setPriority(event.target.value as Priority)}>
+            {PRIORITIES.map((value) => (
+              <option key={value} value={value}>
+                {label("priority", value)}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+      <div className="form__row">
+        <Field label={t("field.assignee")}>
+          <input value={assignee} onChange={(event) => setAssignee(event.target.value)} maxLength={200} />
+        </Field>
+        <Field label={t("field.labels")}>
+          <input value={labels} onChange={(event) => setLabels(event.target.value)} placeholder={t("field.labelsHint")} />
+        </Field>
+      </div>
+    </FormDialog>
   );
 }

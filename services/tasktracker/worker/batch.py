@@ -1,0 +1,135 @@
+"""Classification jobs in groups: the jobs a worker has in hand at once are claimed, classified and
+recorded together, and each job finishes (and is acknowledged) only after its group's commit.
+
+Like the API's `unit_of_work.GroupCommit`, there is no waiting window: a job that comes while no group
+is open starts one at once (a lone message goes straight through), and jobs that come while groups are
+busy gather and go together in the next one, so the batch size follows the load. Per group:
+
+1. one unit claims every message (one UPDATE; `classification.claim_batch`);
+2. outside any transaction, one `classify_each` call classifies the texts (the built-in model in one
+   vectorised call; an LLM one call per text, concurrently, as separate jobs would);
+3. one unit records every result (`classification.record_batch`: a handful of statements for the group).
+
+Every promise of the one-job path holds: a job's future resolves only after its results are committed,
+so its acknowledgement (`WHEN_EXECUTED`) follows the commit; a job that fails is not acknowledged and
+comes back; exactly-once results come from the same conditional UPDATEs. A failure stays with its own
+message: a text the classifier could not handle fails only its job, and if the group's record unit
+fails, each message is recorded again in a unit of its own (the one-job `record`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from tasktracker.ai.base import classify_each
+from tasktracker.classification import service as classification
+from tasktracker.classification.open_tasks import OpenTasks
+from tasktracker.classification.schemas import Classification
+from tasktracker.classification.service import Exhausted, Outcome
+from tasktracker.runtime import Runtime
+from tasktracker.unit_of_work import unit_of_work
+
+log = logging.getLogger(__name__)
+
+Job = tuple[int, "asyncio.Future[Outcome]"]
+
+
+class ClassifyGroups:
+    """Gathers the concurrently delivered `messages.classify` jobs of a process into groups."""
+
+    def __init__(self, runtime: Runtime, *, max_batch: int, max_groups: int = 2) -> None:
+        self.runtime = runtime
+        self.max_batch = max_batch
+        self.max_groups = max_groups
+        self.open_tasks = OpenTasks()
+        self._queue: list[Job] = []
+        self._groups = 0
+        self.sizes: list[int] = []  # the size of each group run (tests, the benchmark's log)
+
+    async def submit(self, message_id: int) -> Outcome:
+        """Classify one message with whatever else is in hand; returns once its results are committed."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((message_id, future))
+        self._start()
+        return await future
+
+    def _start(self) -> None:
+        if self._queue and self._groups < self.max_groups:
+            self._groups += 1
+            asyncio.get_running_loop().create_task(self._drain(), name="classify-group")
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                group, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+                try:
+                    await self._run(group)
+                except BaseException as exc:
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+        finally:
+            self._groups -= 1
+            self._start()
+
+    async def _run(self, group: list[Job]) -> None:
+        runtime, settings = self.runtime, self.runtime.settings
+        self.sizes.append(len(group))
+        async with unit_of_work(runtime) as uow:
+            claims = await classification.claim_batch(uow.session, settings, [m for m, _ in group])
+        todo: list[tuple[int, asyncio.Future[Outcome], str]] = []
+        for message_id, future in group:
+            content = claims.pop(message_id, None)  # a second delivery in the group finds it taken
+            if isinstance(content, Exhausted):
+                _resolve(future, Outcome(message_id, skipped=True, failed=True))
+            elif content is None:
+                _resolve(future, Outcome(message_id, skipped=True))
+            else:
+                todo.append((message_id, future, content))
+        if not todo:
+            return
+
+        results = await classify_each(runtime.classifier, [content for _, _, content in todo])
+        runs: list[tuple[int, asyncio.Future[Outcome], Classification]] = []
+        for (message_id, future, _), result in zip(todo, results, strict=True):
+            if isinstance(result, Exception):  # not acknowledged: delivered again after ack_wait
+                if not future.done():
+                    future.set_exception(result)
+            else:
+                runs.append((message_id, future, result))
+        if not runs:
+            return
+
+        try:
+            async with unit_of_work(runtime) as uow:
+                outcomes = await classification.record_batch(
+                    uow, settings, [(m, r) for m, _, r in runs], self.open_tasks
+                )
+        except Exception:
+            log.warning("recording a group of %d failed; recording them one by one", len(runs), exc_info=True)
+            await self._record_each(runs)
+            return
+        for (_, future, _), outcome in zip(runs, outcomes, strict=True):
+            _resolve(future, outcome)
+
+    async def _record_each(self, runs: list[tuple[int, asyncio.Future[Outcome], Classification]]) -> None:
+        runtime = self.runtime
+        for message_id, future, result in runs:
+            try:
+                async with unit_of_work(runtime) as uow:
+                    outcome = await classification.record(uow, runtime.settings, message_id, result)
+                    if outcome.skipped:  # another delivery finished first: keep nothing of this run
+                        uow.discard()
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            _resolve(future, outcome)
+
+
+def _resolve(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
+    if not future.done():  # the job went away (cancelled); its results are stored all the same
+        future.set_result(outcome)

@@ -1,0 +1,70 @@
+"""The worker's duplicate index answers exactly what `duplicates.best_match` answers (issue 13): the same
+task and the same score, for every message against many open tasks, at several thresholds."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from tasktracker.ai.builtin import bundled_data
+from tasktracker.classification import duplicates
+from tasktracker.classification.duplicate_index import CandidateSet, Prepared
+from tasktracker.classification.open_tasks import Matcher
+
+
+def _texts() -> list[str]:
+    pairs = [json.loads(line) for line in bundled_data("duplicates.jsonl").read_text().splitlines() if line]
+    dev = [json.loads(line)["text"] for line in bundled_data("dev.jsonl").read_text().splitlines() if line]
+    return [p["a"] for p in pairs] + [p["b"] for p in pairs] + dev
+
+
+@pytest.mark.parametrize("threshold", [0.75, 0.4])
+def test_the_index_gives_the_best_match_of_the_plain_matcher(threshold: float) -> None:
+    texts = _texts()
+    rng = random.Random(13)
+    checked = linked = 0
+    for _ in range(8):
+        # Open tasks drawn from the labelled pairs (so true repeats are among them), some with a number.
+        candidates = [
+            (i + 1, rng.choice(texts) + (f" #{i}" if rng.random() < 0.3 else "")) for i in range(200)
+        ]
+        index = CandidateSet([(task_id, Prepared.of(text)) for task_id, text in candidates])
+        for message in rng.sample(texts, 20):
+            expected = duplicates.best_match(message, candidates, threshold)
+            assert index.best_match(message, threshold) == expected, message
+            checked += 1
+            linked += expected is not None
+    assert linked > checked / 10  # the comparison covered many real links, not only "no match"
+
+
+def test_a_batch_sees_its_own_new_tasks_first_and_keeps_the_window_size() -> None:
+    texts = _texts()
+    candidates = [(i + 1, text) for i, text in enumerate(texts[:200])]
+    matcher = Matcher(CandidateSet([(task_id, Prepared.of(text)) for task_id, text in candidates]))
+    matcher.add(-1, texts[300])  # a task the batch made: newest, so listed first
+    message = texts[300] + " (again)"
+    window = [(-1, texts[300]), *candidates[:199]]  # what the listing would give after its INSERT
+    assert matcher.best_match(message, 0.75) == duplicates.best_match(message, window, 0.75)
+    assert matcher.best_match(message, 0.75) is not None
+
+
+def test_answers_stay_the_same_when_the_feature_numbering_starts_over(monkeypatch) -> None:
+    """The numbering of features is bounded: when it starts over, tasks prepared before are prepared
+    again, and a set built before answers by scoring every task (never with stale columns)."""
+    from tasktracker.classification import duplicate_index
+
+    texts = _texts()
+    candidates = [(i + 1, text) for i, text in enumerate(texts[:120])]
+    prepared = [(task_id, Prepared.of(text)) for task_id, text in candidates]
+    old = CandidateSet(prepared)
+    monkeypatch.setattr(duplicate_index, "_VOCABULARY_LIMIT", 10)
+    new = CandidateSet(prepared)  # starts the numbering over
+    assert not prepared[0][1].current
+    # The set built before scores every task rather than read its rows with the new numbering.
+    assert old.reachable(duplicates.prepared(texts[100]), 0.5) == list(range(len(candidates)))
+    for message in texts[100:130]:
+        expected = duplicates.best_match(message, candidates, 0.5)
+        assert new.best_match(message, 0.5) == expected
+        assert old.best_match(message, 0.5) == expected

@@ -1,0 +1,142 @@
+"""The worker's groups (`worker/batch.py`): jobs in hand at once are claimed, classified and recorded
+together, with every promise of the one-job path (exactly once, failures kept to their own message)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tasktracker.api.app import create_app
+from tasktracker.classification import service as classification
+from tasktracker.classification.schemas import Classification
+from tasktracker.models import Issue, Message, Task
+from tasktracker.runtime import Role, Runtime, build_runtime
+from tasktracker.worker.batch import ClassifyGroups
+from tests.support.app import ScriptedClassifier, serve
+
+
+class Poisoned(ScriptedClassifier):
+    """Fails on any text that says "poison" (and has no batch call: one call per text)."""
+
+    async def classify(self, text: str) -> Classification:
+        if "poison" in text:
+            raise RuntimeError("this text breaks the model")
+        return await super().classify(text)
+
+
+async def _store(settings: Any, contents: list[str]) -> list[int]:
+    app = create_app(settings, role=Role.api, migrate=True, classifier=ScriptedClassifier())
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        items = [{"content": c, "channel": "group", "external_id": f"g{i}"} for i, c in enumerate(contents)]
+        answer = await client.post("/api/messages/batch", json={"messages": items})
+        assert answer.status_code == 202, answer.text
+        return [m["id"] for m in answer.json()["data"]]
+
+
+async def _rows(runtime: Runtime) -> tuple[dict[int, str], dict[int, int], list[Task]]:
+    async with runtime.sessions() as session:
+        status = dict((await session.execute(select(Message.id, Message.status))).tuples().all())
+        issues = dict(
+            (await session.execute(select(Issue.message_id, func.count()).group_by(Issue.message_id)))
+            .tuples()
+            .all()
+        )
+        tasks = list((await session.scalars(select(Task).order_by(Task.id))).all())
+    return status, issues, tasks
+
+
+async def test_jobs_in_hand_go_through_as_one_group(make_settings) -> None:
+    settings = make_settings()
+    contents = [f"bug: report {i} crashes on page {i}" for i in range(8)] + ["hello all", "hello again"]
+    contents.append("bug: report 3 crashes on page 3")  # a repeat of a message of the same group
+    ids = await _store(settings, contents)
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    groups = ClassifyGroups(runtime, max_batch=64)
+    try:
+        outcomes = await asyncio.gather(*(groups.submit(m) for m in ids))
+        status, issues, tasks = await _rows(runtime)
+    finally:
+        await runtime.stop()
+    assert groups.sizes == [len(ids)]  # no waiting window, and nothing split what was in hand
+    assert set(status.values()) == {"classified"} and all(issues[m] == 1 for m in ids)
+    assert len(tasks) == 8 and sum(o.task_created for o in outcomes) == 8
+    repeat = outcomes[-1]
+    assert repeat.duplicate_of == outcomes[3].task_id and not repeat.task_created
+    assert next(t for t in tasks if t.id == repeat.duplicate_of).message_count == 2
+    assert outcomes[8].task_id is None and outcomes[9].task_id is None  # noise: no task
+
+
+async def test_two_workers_given_the_same_jobs_record_each_message_once(make_settings) -> None:
+    settings = make_settings()
+    ids = await _store(settings, [f"feature: export format {i}" for i in range(6)])
+    workers = [
+        build_runtime(settings, Role.worker, classifier=ScriptedClassifier(delay=0.05)) for _ in range(2)
+    ]
+    groups = [ClassifyGroups(w, max_batch=64) for w in workers]
+    try:
+        # Every job delivered twice to each worker: four deliveries of each message at once.
+        outcomes = await asyncio.gather(*(g.submit(m) for g in groups for m in [*ids, *ids]))
+        status, issues, tasks = await _rows(workers[0])
+    finally:
+        for w in workers:
+            await w.stop()
+    assert set(status.values()) == {"classified"}
+    assert all(issues[m] == 1 for m in ids)  # one classification run recorded per message
+    assert len(tasks) == len(ids) and sorted(t.source_message_id for t in tasks) == sorted(ids)
+    assert sum(not o.skipped for o in outcomes) == len(ids)
+
+
+async def test_one_message_the_model_cannot_handle_fails_only_its_own_job(make_settings) -> None:
+    settings = make_settings()
+    ids = await _store(settings, ["bug: one", "task: poison pill", "feature: three"])
+    runtime = build_runtime(settings, Role.worker, classifier=Poisoned())
+    groups = ClassifyGroups(runtime, max_batch=64)
+    try:
+        results = await asyncio.gather(*(groups.submit(m) for m in ids), return_exceptions=True)
+        status, _, tasks = await _rows(runtime)
+    finally:
+        await runtime.stop()
+    assert isinstance(results[1], RuntimeError)  # not acknowledged: delivered again after ack_wait
+    assert not isinstance(results[0], BaseException) and not isinstance(results[2], BaseException)
+    assert status[ids[0]] == status[ids[2]] == "classified"
+    assert status[ids[1]] == "classifying"  # claimed; the sweep or the redelivery takes it over
+    assert len(tasks) == 2
+
+
+async def test_a_group_whose_record_fails_is_recorded_one_by_one(make_settings, monkeypatch) -> None:
+    settings = make_settings()
+    ids = await _store(settings, ["bug: alpha", "bug: beta", "hello"])
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the group's unit failed")
+
+    monkeypatch.setattr(classification, "record_batch", broken)
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    groups = ClassifyGroups(runtime, max_batch=64)
+    try:
+        outcomes = await asyncio.gather(*(groups.submit(m) for m in ids))
+        status, issues, tasks = await _rows(runtime)
+    finally:
+        await runtime.stop()
+    assert set(status.values()) == {"classified"} and all(issues[m] == 1 for m in ids)
+    assert [o.task_created for o in outcomes] == [True, True, False] and len(tasks) == 2
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+async def test_a_lone_job_starts_a_group_at_once(make_settings, repeat: bool) -> None:
+    """No waiting window: one message, then another after the first finished, each in its own group."""
+    settings = make_settings()
+    ids = await _store(settings, ["task: first", "task: second" if not repeat else "task: first"])
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    groups = ClassifyGroups(runtime, max_batch=64)
+    try:
+        first = await asyncio.wait_for(groups.submit(ids[0]), 30)
+        second = await asyncio.wait_for(groups.submit(ids[1]), 30)
+    finally:
+        await runtime.stop()
+    assert groups.sizes == [1, 1]
+    assert first.task_created and (second.duplicate_of == first.task_id) is repeat
