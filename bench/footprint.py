@@ -8,6 +8,7 @@ first 200. The soak length is `--soak-s` (the issue asks 600 s; the default is s
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import subprocess
 import sys
@@ -113,7 +114,9 @@ async def soak(options: Options) -> dict[str, Any]:
         samples: list[tuple[float, float, float]] = []
         load_args = topology.load_args("paced", concurrency=8, rate=200, duration=duration)
         loop = asyncio.get_running_loop()
-        load = loop.run_in_executor(None, run_load, load_args)
+        # the load runs for `duration`: give it a margin to finish and report (a timeout of exactly
+        # `duration` killed a 600 s soak at its end)
+        load = loop.run_in_executor(None, functools.partial(run_load, load_args, timeout=duration + 120))
         started = time.perf_counter()
         while not load.done():
             samples.append((time.perf_counter() - started, rss_mb(api), rss_mb(worker)))

@@ -65,7 +65,7 @@ def draw_comparison(before: dict[str, Any], after: dict[str, Any], out_dir: Path
         ax.set_title(f"{name}\n×{change:.2f}", fontsize=8)
         ax.set_ylabel(new[name]["unit"], fontsize=8)
         ax.tick_params(labelsize=8)
-    fig.suptitle("Issue 13: before (main, via --source) and after, same machine, minutes apart")
+    fig.suptitle("Issue 13: before (grey: the --before results file) and after (blue: this run)")
     fig.tight_layout()
     path = out_dir / "changes.png"
     fig.savefig(path, dpi=110)
