@@ -161,24 +161,10 @@ async def _task_for(
         linked = await tasks_service.link_message(session, match[0], message.id, match[1])
         if linked is not None:  # None: the task was deleted meanwhile
             return linked, False, match[0]
-    defaults = await channels_service.routing_defaults(session, message.channel_id)
-    data = TaskCreate.model_construct(  # values of our own making, already within the limits
-        title=result.title or message.content[:TITLE_MAX],
-        description=message.content,
-        category=result.category,
-        priority=result.priority,
-        assignee=defaults.assignee,
-        labels=list(defaults.labels),
+    new = await _new_task(session, settings, message, issue, result)
+    task, created = await tasks_service.create(
+        session, new.data, tasks_service.SYSTEM_ACTOR, source=new.source
     )
-    source = tasks_service.FromMessage(
-        message_id=message.id,
-        issue_id=issue.id,
-        channel_id=message.channel_id,
-        confidence=result.confidence,
-        needs_review=needs_review(result, settings.review_threshold, settings.priority_review_threshold),
-        model=result.model,
-    )
-    task, created = await tasks_service.create(session, data, tasks_service.SYSTEM_ACTOR, source=source)
     return task, created, None
 
 
