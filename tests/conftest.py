@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from tasktracker.config import Settings, load_settings
 from tests.support.databases import PostgresPool, SqliteTemplate
 from tests.support.services import Nats, Postgres
+
+SEED_ENV = "TASKTRACKER_BUILTIN_MODEL_SEED_DIR"
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,25 @@ def nats_server() -> Iterator[Nats]:
     server = Nats()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def builtin_model_seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The built-in model, trained once for the session into a seed directory that every runtime and
+    every process the tests start loads it from (`TASKTRACKER_BUILTIN_MODEL_SEED_DIR`), as a container
+    loads the one trained at image build, instead of training it again (~2 s) in each fresh data dir.
+    Tests of training itself call `BuiltinClassifier.load_or_train` without a seed."""
+    from tasktracker.ai.builtin import BuiltinClassifier
+
+    seed = tmp_path_factory.mktemp("builtin-model-seed")
+    BuiltinClassifier.load_or_train(seed)
+    previous = os.environ.get(SEED_ENV)
+    os.environ[SEED_ENV] = str(seed)
+    yield seed
+    if previous is None:
+        os.environ.pop(SEED_ENV, None)
+    else:
+        os.environ[SEED_ENV] = previous
 
 
 @pytest.fixture(scope="session")
