@@ -8,6 +8,7 @@ does (`b` is the new message) and links them when the score reaches the threshol
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,33 @@ MIN_PRECISION = 0.9
 MAX_MISTAKES = 50
 CANDIDATES_PER_MESSAGE = 200  # what tasks.repository.open_candidates returns at most
 _FIELDS = {"a", "b", "duplicate", "lang", "kind"}
+
+
+_UKRAINIAN = re.compile(r"[іїєґ]")
+_RUSSIAN = re.compile(r"[ыэъё]")
+_CYRILLIC = re.compile(r"[а-яёіїєґ]")
+_LATIN = re.compile(r"[a-z]")
+
+
+def language(text: str) -> str:
+    """`latin`, `uk`, `ru` or `cyrillic` (Cyrillic without a letter that only one of the two has)."""
+    lowered = text.lower()
+    if len(_CYRILLIC.findall(lowered)) <= len(_LATIN.findall(lowered)):
+        return "latin"
+    if _UKRAINIAN.search(lowered):
+        return "uk"
+    if _RUSSIAN.search(lowered):
+        return "ru"
+    return "cyrillic"
+
+
+def across_languages(a: str, b: str) -> bool:
+    """The two texts are in two languages or scripts (Ukrainian and Russian told apart by their letters)."""
+    first, second = language(a), language(b)
+    if first == second:
+        return False
+    # Cyrillic without a telling letter may be either Ukrainian or Russian: the same language then.
+    return "latin" in (first, second) or "cyrillic" not in (first, second)
 
 
 class DuplicatesDataError(ValueError):
