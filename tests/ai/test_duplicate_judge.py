@@ -287,3 +287,38 @@ def test_the_index_finds_the_close_calls_the_plain_matcher_finds() -> None:
         # A close call is never a pair the matcher links, nor one with a slot conflict.
         match = duplicates.best_match(pair.b, tasks, 0.75)
         assert all(match is None or task_id != match[0] for task_id, _ in plain)
+
+
+# The command ------------------------------------------------------------------------------------------------
+
+
+def test_eval_duplicates_with_the_llm_prints_both_and_writes_them(fake_ollama, tmp_path, monkeypatch) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from tasktracker.ai.duplicates_eval import register
+
+    fake_ollama.add_model(MODEL)
+    fake_ollama.script(SAME, DIFFERENT)
+    for name, value in {
+        "OLLAMA_BASE_URL": fake_ollama.base_url,
+        "TASKTRACKER_OLLAMA_MODEL": MODEL,
+        "TASKTRACKER_LLM_CONCURRENCY": "1",
+        "TASKTRACKER_OLLAMA_RETRIES": "0",
+        "TASKTRACKER_DATA_DIR": str(tmp_path / "data"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # two commands: typer keeps the subcommand name
+    out = tmp_path / "report.json"
+    data = _pairs(tmp_path / "pairs.jsonl")
+    result = CliRunner().invoke(
+        app, ["eval-duplicates", "--data", str(data), "--model", "ollama", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "matcher + LLM" in result.output and "the gate would say: on" in result.output
+    opinion = json.loads(out.read_text())["second_opinion"]
+    assert (
+        opinion["asked"] == 2 and opinion["alone"]["recall"] == 0.5 and opinion["with_llm"]["recall"] == 1.0
+    )

@@ -38,6 +38,8 @@ from pydantic_ai.framing import register_tag, wrap
 from pydantic_ai.models import create_async_httpx2_client
 from pydantic_ai.models.ollama import OllamaModel
 from pydantic_ai.providers.ollama import OllamaProvider
+from rich.console import Console
+from rich.table import Table
 
 from tasktracker.ai.builtin import bundled_data
 from tasktracker.ai.champion import dev_slice, load_cached, save_cached
@@ -262,6 +264,58 @@ def gate_key(settings: Settings, llm_model: str, prompt_version: str, data: byte
     digest.update(json.dumps([*parts, settings.duplicate_threshold, settings.duplicate_llm_band]).encode())
     digest.update(data)
     return digest.hexdigest()[:16]
+
+
+def second_opinion_on(settings: Settings, pairs: Sequence[LabelledPair]) -> SecondOpinionReport | None:
+    """`tasktracker eval-duplicates --model ollama`: matcher + LLM against the matcher alone on `pairs`
+    (every close call asked, one at a time per `llm_concurrency`); None when the LLM is not ready."""
+    from rich.progress import Progress
+
+    async def run() -> SecondOpinionReport | None:
+        judge = LLMDuplicateJudge(settings)
+        try:
+            if not await judge.ready():
+                return None
+            with Progress(transient=True) as bar:
+                task = bar.add_task("second opinions", total=None)
+                return await measure(
+                    judge,
+                    pairs,
+                    threshold=settings.duplicate_threshold,
+                    band=settings.duplicate_llm_band,
+                    llm_model=judge.name,
+                    prompt_version=judge.prompt_version,
+                    concurrency=settings.llm_concurrency,
+                    progress=lambda: bar.advance(task),
+                )
+        finally:
+            await judge.aclose()
+
+    return asyncio.run(run())
+
+
+def render_second_opinion(report: SecondOpinionReport, console: Console) -> None:
+    table = Table(
+        title=(
+            f"Second opinion of {report.llm_model} ({report.prompt_version}) on close calls "
+            f"[{report.band:g}, {report.threshold:g}): {report.asked} asked, {report.said_same} said same, "
+            f"{report.errors} failed"
+        ),
+        title_justify="left",
+    )
+    for column in ("", "precision", "recall", "linked right / wrong", "across languages: recall"):
+        table.add_column(column, justify="left" if not column else "right")
+    for name, rates in (("matcher alone", report.alone), ("matcher + LLM", report.with_llm)):
+        across = "–" if rates.across_recall is None else f"{rates.across_recall:.3f}"
+        table.add_row(
+            name,
+            f"{rates.precision:.3f}",
+            f"{rates.recall:.3f}",
+            f"{rates.linked_right} / {rates.linked_wrong}",
+            f"{across} (of {report.across_duplicates})",
+        )
+    console.print(table)
+    console.print(f"the gate would say: {'on' if report.enabled else 'off'}: {report.reason}", soft_wrap=True)
 
 
 # In the worker --------------------------------------------------------------------------------------------

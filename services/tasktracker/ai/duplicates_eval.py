@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import BaseModel
@@ -131,6 +131,9 @@ class DuplicatesReport(BaseModel):
     by_kind: dict[str, KindMetrics]
     match_ms_per_message: float
     mistakes: list[PairMistake]
+    # `--model ollama`: matcher alone and matcher + the LLM's second opinion on close calls
+    # (`ai/duplicate_judge.SecondOpinionReport`).
+    second_opinion: dict[str, Any] | None = None
 
 
 # Reading ------------------------------------------------------------------------------------------------
@@ -453,16 +456,37 @@ def eval_duplicates(
     plot: Annotated[
         Path | None, typer.Option(help="Write the threshold / precision-recall plot here.")
     ] = None,
+    model: Annotated[
+        Literal["matcher", "ollama"],
+        typer.Option(help="`ollama`: also the configured LLM as a second opinion on close calls."),
+    ] = "matcher",
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="Only N pairs spread evenly over the file (for a slow LLM).")
+    ] = None,
 ) -> None:
-    """Measure duplicate detection on labelled message pairs: precision, recall, F1, a threshold sweep."""
+    """Measure duplicate detection on labelled message pairs: precision, recall, F1, a threshold sweep;
+    with `--model ollama`, precision and recall with and without the LLM's second opinion."""
+    settings = settings_or_exit()
     if threshold is None:
-        threshold = settings_or_exit().duplicate_threshold
+        threshold = settings.duplicate_threshold
     try:
         pairs = read_pairs(data or bundled_pairs())
     except DuplicatesDataError as exc:
         fail(str(exc), 2)
+    if sample is not None and sample < len(pairs):
+        step = len(pairs) / sample
+        pairs = [pairs[int(i * step)] for i in range(sample)]
     report = evaluate_duplicates(pairs, threshold, data_name=str(data) if data else f"bundled {BUNDLED}")
-    render(report, Console())
+    console = Console()
+    render(report, console)
+    if model == "ollama":
+        from tasktracker.ai.duplicate_judge import render_second_opinion, second_opinion_on
+
+        opinion = second_opinion_on(settings.model_copy(update={"duplicate_threshold": threshold}), pairs)
+        if opinion is None:
+            fail(f"the LLM is not ready at {settings.ollama_base_url} with model {settings.ollama_model}", 1)
+        render_second_opinion(opinion, console)
+        report.second_opinion = opinion.model_dump()
     try:
         if out is not None:
             write_json(report, out)
