@@ -322,3 +322,14 @@ def test_eval_duplicates_with_the_llm_prints_both_and_writes_them(fake_ollama, t
     assert (
         opinion["asked"] == 2 and opinion["alone"]["recall"] == 0.5 and opinion["with_llm"]["recall"] == 1.0
     )
+
+
+def test_the_gate_leaves_out_the_pairs_the_prompt_shows_and_never_reads_the_check_pairs() -> None:
+    from tasktracker.ai.duplicate_judge import PROMPT_NAME, TUNING_PAIRS, tuning_pairs
+    from tasktracker.ai.prompts import load_prompt
+
+    prompt = load_prompt(PROMPT_NAME).text
+    everything, kept = tuning_pairs(""), tuning_pairs(prompt)
+    assert len(everything) - len(kept) == 8  # every example of the prompt is a tuning pair, left out
+    assert all(f"<task>{p.a}</task>\n<message>{p.b}</message>" not in prompt for p in kept)
+    assert "duplicates_check.jsonl" not in TUNING_PAIRS

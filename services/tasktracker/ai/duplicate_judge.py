@@ -59,7 +59,7 @@ TUNING_PAIRS = ("duplicates.jsonl", "duplicates_second.jsonl")  # never duplicat
 MIN_PRECISION = 0.95
 MAX_ERROR_SHARE = 0.1  # an LLM that fails more of the gate's calls than this has not proven itself
 RETRY_AFTER_S = 300.0  # an undecided gate (LLM unreachable) is tried again this much later
-_EXAMPLE = re.compile(r"<task>(.*?)</task>\s*<message>(.*?)</message>", re.S)
+_EXAMPLE = re.compile(r"^<task>([^\n]*)</task>\n<message>([^\n]*)</message>$", re.M)  # the few-shot pairs
 
 
 class DuplicateAnswer(BaseModel):
