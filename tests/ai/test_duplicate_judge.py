@@ -128,7 +128,11 @@ async def test_a_different_answer_links_nothing(make_settings, fake_ollama) -> N
 
 @pytest.mark.parametrize("failure", ["error", "timeout"])
 async def test_an_llm_failure_is_no_link_and_the_job_succeeds(make_settings, fake_ollama, failure) -> None:
+    from prometheus_client import REGISTRY
+
     settings = _settings(make_settings, fake_ollama, duplicate_llm_timeout_s=0.3)
+    label = {"answer": "failed" if failure == "error" else "late"}
+    before = REGISTRY.get_sample_value("tasktracker_duplicate_opinions_total", label) or 0
     runtime, groups = await _worker(settings)
     try:
         await _open_tasks(settings, groups, [DARK_MODE])
@@ -141,6 +145,7 @@ async def test_an_llm_failure_is_no_link_and_the_job_succeeds(make_settings, fak
     assert outcome.task_created and outcome.duplicate_of is None and not outcome.skipped
     assert len(tasks) == 2
     assert runtime.duplicate_judge is not None and runtime.duplicate_judge.failed == 1
+    assert REGISTRY.get_sample_value("tasktracker_duplicate_opinions_total", label) == before + 1
 
 
 async def test_at_most_k_best_scored_close_calls_per_message(make_settings, fake_ollama) -> None:

@@ -50,6 +50,7 @@ from tasktracker.ai.prompts import load_prompt
 from tasktracker.classification import duplicates
 from tasktracker.classification.duplicates import CloseCall
 from tasktracker.config import DuplicateLLMMode, Settings, normalise_ollama_url
+from tasktracker.metrics import DUPLICATE_OPINIONS
 
 log = logging.getLogger(__name__)
 
@@ -423,14 +424,18 @@ class SecondOpinion:
             answers = await asyncio.gather(
                 *(self.judge(c.text, text) for c in ranked), return_exceptions=True
             )
+            found = None
             for call, answer in zip(ranked, answers, strict=True):
                 if isinstance(answer, BaseException):
                     self.failed += 1
+                    DUPLICATE_OPINIONS.labels("failed").inc()
                     log.warning("duplicate judge gave no answer (no link): %s", answer)
-                elif answer:
-                    self.linked += 1
-                    return call.task_id, call.score
-            return None
+                else:
+                    DUPLICATE_OPINIONS.labels("same" if answer else "different").inc()
+                    if answer and found is None:
+                        self.linked += 1
+                        found = call.task_id, call.score
+            return found
 
         started = time.perf_counter()
         jobs = {m: asyncio.ensure_future(one(text, calls)) for m, (text, calls) in close_calls.items()}
@@ -439,6 +444,7 @@ class SecondOpinion:
             job.cancel()
         if pending:
             self.failed += len(pending)
+            DUPLICATE_OPINIONS.labels("late").inc(len(pending))
             log.warning(
                 "duplicate judge: %d message(s) not answered within %.0f s (no link)",
                 len(pending),
