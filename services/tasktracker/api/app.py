@@ -68,7 +68,7 @@ def create_app(
             from tasktracker.migrations import upgrade
 
             await upgrade(runtime.engine, settings=settings)
-        hub = Hub(settings.ws_queue_size)
+        hub = Hub(settings.ws_queue_size, settings.ws_heartbeat_s)
         app.state.runtime = runtime
         app.state.hub = hub
         if runtime.engine.dialect.name == "postgresql":  # SQLite has one connection: nothing to group
