@@ -42,3 +42,30 @@ async def test_wake_gives_the_clients_task_something_to_look_at_even_with_nothin
     hub.broadcast(events.heartbeat())
     client.wake()  # a full queue wakes the task anyway: no error
     assert client.queue.qsize() == 1
+
+
+async def test_listeners_get_every_event_internal_ones_included_from_the_hubs_one_subscription() -> None:
+    bus = InProcessBus()
+    seen: list[str] = []
+
+    class Recorder:
+        def on_event(self, event: events.Event) -> None:
+            seen.append(event.type)
+
+        def on_gap(self) -> None:  # pragma: no cover - the in-process bus never fails
+            seen.append("gap")
+
+    hub = Hub()
+    client = hub.register(object())  # type: ignore[arg-type]
+    hub.start(bus, [Recorder()])
+    try:
+        await asyncio.sleep(0)  # the hub subscribes
+        await bus.publish(events.access_changed(7))
+        await bus.publish(events.task_deleted(1))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert seen == ["access.changed", "task.deleted"]
+        assert _types(client.queue) == ["task.deleted"]  # internal events stay in the process
+        assert len(bus._subscribers) == 1
+    finally:
+        await hub.stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,10 +73,7 @@ def create_app(
             app.state.intake = GroupCommit(runtime, messages_service.store_group)
         principals = access.cache_of(app)
         async with running(runtime):
-            hub.start(runtime.bus)
-            follower = asyncio.create_task(
-                access.follow_access_changes(runtime.bus, principals), name="access-changes"
-            )
+            hub.start(runtime.bus, [access.AccessFollower(principals)])
             await bootstrap.accounts(runtime, announce_login)
             log.info(
                 "tasktracker %s started (%s, %s)",
@@ -89,9 +84,6 @@ def create_app(
             try:
                 yield
             finally:
-                follower.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await follower
                 await hub.stop()
 
     app = FastAPI(

@@ -4,6 +4,9 @@ Broadcasting never awaits a client, so a client that stops reading cannot stall 
 gets the same feed, so the silence that calls for a heartbeat is the feed's: one timer here puts a
 heartbeat in every queue once nothing was broadcast for `heartbeat_s`, instead of a timer per client
 per event (docs/benchmarks.md, Fan-out).
+
+The hub's subscription is the process's only one to the bus: `Listener`s in the process (the API's
+credential cache) are fed from it, so each event crosses from NATS and is parsed once per process.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
+from typing import Protocol
 
 from fastapi import WebSocket
 
@@ -39,6 +44,15 @@ class Client:
             self.queue.put_nowait(WAKE)
 
 
+class Listener(Protocol):
+    """Something in the process that follows the bus through the hub."""
+
+    def on_event(self, event: Event) -> None: ...
+
+    def on_gap(self) -> None:
+        """The subscription failed and is being renewed: events may have been missed meanwhile."""
+
+
 class Hub:
     def __init__(self, queue_size: int = 256, heartbeat_s: float = 20.0) -> None:
         self.queue_size = queue_size
@@ -47,8 +61,10 @@ class Hub:
         self._pump: asyncio.Task[None] | None = None
         self._beat: asyncio.Task[None] | None = None
         self._last_sent = 0.0  # loop time of the last broadcast
+        self.listeners: list[Listener] = []
 
-    def start(self, bus: EventBus) -> None:
+    def start(self, bus: EventBus, listeners: Iterable[Listener] = ()) -> None:
+        self.listeners = list(listeners)
         self._last_sent = asyncio.get_running_loop().time()
         self._pump = asyncio.create_task(self._run(bus), name="ws-hub-pump")
         self._beat = asyncio.create_task(self._heartbeats(), name="ws-hub-heartbeat")
@@ -66,11 +82,18 @@ class Hub:
         while True:
             try:
                 async for event in bus.subscribe():
+                    for listener in self.listeners:
+                        try:
+                            listener.on_event(event)
+                        except Exception:
+                            log.exception("an event listener failed on %s", event.type)
                     self.broadcast(event)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("event subscription failed; resubscribing")
+                for listener in self.listeners:
+                    listener.on_gap()
                 await asyncio.sleep(1)
 
     async def _heartbeats(self) -> None:
@@ -84,6 +107,8 @@ class Hub:
         if event.type in INTERNAL_EVENTS:
             return
         self._last_sent = asyncio.get_running_loop().time()
+        if not self.clients:
+            return
         payload = event.model_dump_json()
         for client in list(self.clients):
             if client.dropped:
