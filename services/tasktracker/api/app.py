@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -16,14 +15,9 @@ from tasktracker import __version__
 from tasktracker.ai.base import Classifier
 from tasktracker.api import access, bootstrap, docs, openapi, scrape, system, ws
 from tasktracker.api.access import public, requires
-from tasktracker.api.errors import CatchUnhandled, install_error_handlers
-from tasktracker.api.hosts import ForwardedHeaders, TrustedHosts
-from tasktracker.api.http_metrics import HttpMetrics
-from tasktracker.api.input_guard import InputGuard
-from tasktracker.api.limits import BodySizeLimit, HeaderSizeLimit
-from tasktracker.api.options import AnswerOptions
+from tasktracker.api.edge import Edge
+from tasktracker.api.errors import install_error_handlers
 from tasktracker.api.rate_limit import RateLimits
-from tasktracker.api.security_headers import SecurityHeaders
 from tasktracker.api.server import uvicorn_options
 from tasktracker.api.tracing import http_telemetry
 from tasktracker.auth import endpoints as accounts
@@ -101,24 +95,16 @@ def create_app(
     openapi.install(app)
     docs.install(app, settings.effective_api_docs)
     install_error_handlers(app)
-    # Added innermost first: a request passes HttpMetrics, SecurityHeaders, HeaderSizeLimit,
-    # ForwardedHeaders, TrustedHosts, CORS, BodySizeLimit, InputGuard, AnswerOptions, CatchUnhandled, then the routes.
-    app.add_middleware(CatchUnhandled)
-    app.add_middleware(AnswerOptions)
-    app.add_middleware(InputGuard)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    if settings.cors_origin_list:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origin_list,  # exact origins only: the settings refuse "*"
-            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-            allow_headers=["content-type", "authorization", "traceparent"],
-        )
-    app.add_middleware(TrustedHosts, allowed=settings.trusted_host_list)
-    app.add_middleware(ForwardedHeaders, allowed=settings.forwarded_allow_list)
-    app.add_middleware(HeaderSizeLimit)  # before anything reads a header
-    app.add_middleware(SecurityHeaders)  # on every answer, refusals of the layers inside included
-    app.add_middleware(HttpMetrics)  # outermost: counts what every other layer answered too
+    # One layer between uvicorn and the routes does what nine middlewares did (api/edge.py): metrics,
+    # security headers, header and body size limits, forwarded headers, trusted hosts, CORS, the input
+    # guard, OPTIONS and the JSON 500.
+    app.add_middleware(
+        Edge,
+        max_body_bytes=settings.max_body_bytes,
+        trusted_hosts=settings.trusted_host_list,
+        forwarded_allow=settings.forwarded_allow_list,
+        cors_origins=settings.cors_origin_list,
+    )
     # Every route has a rule (tests/test_access.py): reads need a viewer, writes an editor, accounts
     # and channel changes an admin (on the endpoints); webhooks check their own signatures.
     viewer = [requires(UserRole.viewer)]
