@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from tasktracker.config import Settings, load_settings
+from tests.support.databases import PostgresPool, SqliteTemplate
 from tests.support.services import Nats, Postgres
 
 
@@ -28,36 +28,37 @@ def nats_server() -> Iterator[Nats]:
     server.stop()
 
 
-async def _create_pg_database(base: str) -> str:
-    name = f"tt_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
+@pytest.fixture(scope="session")
+def postgres_pool(postgres_server: Postgres) -> Iterator[PostgresPool]:
+    pool = PostgresPool(postgres_server.url)
+    yield pool
+    pool.close()
 
 
-async def _drop_pg_database(base: str, name: str) -> None:
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database on each backend."""
+    """A fresh database on each backend: migrated to head with every table empty, as after
+    `tasktracker migrate` (tests/support/databases.py); without the schema for tests marked
+    `empty_database`."""
+    migrated = request.node.get_closest_marker("empty_database") is None
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        if migrated:
+            template: SqliteTemplate = request.getfixturevalue("sqlite_template")
+            await template.copy_to(path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
-    server: Postgres = request.getfixturevalue("postgres_server")
-    name = await _create_pg_database(server.url)
+    pool: PostgresPool = request.getfixturevalue("postgres_pool")
+    name = await pool.take(migrated)
     try:
-        yield f"{server.url.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+        yield pool.url(name)
     finally:
-        await _drop_pg_database(server.url, name)
+        await pool.give_back(name, migrated)
 
 
 @pytest.fixture
