@@ -424,11 +424,11 @@ def _register_extensions() -> None:
 
     bot_cli.register(app)
     from tasktracker.ai import cli as ai_cli
-    from tasktracker.ai import duplicates_eval
+    from tasktracker.ai import duplicates_cli
     from tasktracker.corrections import load_corrections
 
     ai_cli.register(app, load_corrections=load_corrections)
-    duplicates_eval.register(app)
+    duplicates_cli.register(app)
 
 
 # The long-running processes are core commands: they skip importing the extensions (the evaluation

@@ -301,7 +301,7 @@ def test_eval_duplicates_with_the_llm_prints_both_and_writes_them(fake_ollama, t
     import typer
     from typer.testing import CliRunner
 
-    from tasktracker.ai.duplicates_eval import register
+    from tasktracker.ai.duplicates_cli import register
 
     fake_ollama.add_model(MODEL)
     fake_ollama.script(SAME, DIFFERENT)

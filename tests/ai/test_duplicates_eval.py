@@ -9,13 +9,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from tasktracker.ai.duplicates_cli import register
 from tasktracker.ai.duplicates_eval import (
     SWEEP,
     DuplicatesDataError,
     bundled_pairs,
     evaluate_duplicates,
     read_pairs,
-    register,
 )
 from tasktracker.classification.duplicates import best_match, similarity
 from tasktracker.config import Settings, get_settings
