@@ -28,6 +28,15 @@ CLASSIFY_MESSAGE = "messages.classify"
 PUSH_EXPORT = "exports.push"
 STATUS_HEADER = "Status"  # how nats-py hands over a JetStream status reply (nats.js.api.Header.STATUS)
 HEARTBEAT = "100"
+GROUPS_AT_ONCE = 2  # a worker's classification groups that run at once (`worker/batch.py`)
+
+
+def jobs_in_hand(settings: Settings) -> int:
+    """The jobs a worker process holds at once: enough to fill every group that runs at once, and one
+    more group's worth waiting. With only one group's worth in hand, a group that finished left the
+    next to start with the few jobs that had come in meanwhile (groups of ~14 under a backlog, where
+    64 fit, and a statement per message where a group costs ~14 in all)."""
+    return settings.worker_concurrency * (GROUPS_AT_ONCE + 1)
 
 
 class JetStreamBroker(PullBasedJetStreamBroker):
@@ -105,12 +114,14 @@ def create_broker(settings: Settings) -> AsyncBroker:
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=settings.job_ack_wait_s,
             max_deliver=settings.job_max_deliver,
-            max_ack_pending=max(settings.worker_concurrency * 4, 64),
+            # The jobs in hand and as many requested but not yet handed over (`listen`).
+            max_ack_pending=max(2 * jobs_in_hand(settings), 64),
             filter_subject=settings.nats_subject,
         ),
-        # Fetch as many jobs per pull request as the worker runs at once: one round trip for a
-        # handful of jobs instead of one each (they wait acknowledged-pending, far inside ack_wait).
-        pull_consume_batch=settings.worker_concurrency,
+        # Ask for as many jobs per pull request as the worker holds: one round trip for all of them
+        # (they wait acknowledged-pending, far inside ack_wait). A request of one group's worth was
+        # answered only once the loop was free of the group running, so groups starved.
+        pull_consume_batch=jobs_in_hand(settings),
         pull_consume_timeout=5.0,
         name="tasktracker",
         max_reconnect_attempts=-1,

@@ -23,6 +23,7 @@ import asyncio
 import logging
 
 from tasktracker.ai.base import classify_each
+from tasktracker.broker import GROUPS_AT_ONCE
 from tasktracker.classification import service as classification
 from tasktracker.classification.open_tasks import OpenTasks
 from tasktracker.classification.schemas import Classification
@@ -38,7 +39,7 @@ Job = tuple[int, "asyncio.Future[Outcome]"]
 class ClassifyGroups:
     """Gathers the concurrently delivered `messages.classify` jobs of a process into groups."""
 
-    def __init__(self, runtime: Runtime, *, max_batch: int, max_groups: int = 2) -> None:
+    def __init__(self, runtime: Runtime, *, max_batch: int, max_groups: int = GROUPS_AT_ONCE) -> None:
         self.runtime = runtime
         self.max_batch = max_batch
         self.max_groups = max_groups

@@ -19,7 +19,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
 from tasktracker import telemetry
-from tasktracker.broker import CLASSIFY_MESSAGE, PUSH_EXPORT
+from tasktracker.broker import CLASSIFY_MESSAGE, PUSH_EXPORT, jobs_in_hand
 from tasktracker.classification import service as classification
 from tasktracker.config import ClassifierMode
 from tasktracker.exports import jobs as export_jobs
@@ -81,7 +81,7 @@ class Worker:
                     broker=self.runtime.broker,
                     executor=executor,
                     run_startup=False,
-                    max_async_tasks=self.settings.worker_concurrency,
+                    max_async_tasks=jobs_in_hand(self.settings),
                     ack_type=AcknowledgeType.WHEN_EXECUTED,  # ack after the job's transaction committed
                     wait_tasks_timeout=self.settings.shutdown_grace_s,
                 )
