@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
@@ -45,40 +46,63 @@ class JetStreamBroker(PullBasedJetStreamBroker):
     with jobs handed over as they arrive (`listen`)."""
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
-        """Each job as soon as it arrives, in pulls of up to `pull_consume_batch`.
+        """taskiq's view of `pull_batches`: each job on its own."""
+        async for jobs in self.pull_batches():
+            for message in jobs:
+                yield AckableMessage(data=message.data, ack=message.ack)
+
+    async def pull_batches(self) -> AsyncGenerator[list[Msg], None]:
+        """The jobs as they arrive, each time all of those that came together, in pulls of up to
+        `pull_consume_batch`.
 
         taskiq-nats loops on nats-py's `fetch(batch, timeout)`, which, once the stream is empty, waits
         until the whole batch has arrived or the timeout (5 s) is over before it returns any job: at a
         low rate a lone message waited seconds. Here one pull request of up to `batch` jobs (expiring
-        after the timeout) is kept open, and each job is yielded the moment it comes; the next request
-        goes out when the batch is used up or the request expired (JetStream's 408), or when nothing came
-        within its lifetime (a request lost in a reconnect). At most `batch` jobs are requested and not
-        yet handed over, so the receiver's limits still bound what this process holds.
+        after the timeout) is kept open, and the jobs are handed over the moment they come; the next
+        request goes out when the batch is used up or the request expired (JetStream's 408), or when
+        nothing came within its lifetime (a request lost in a reconnect). At most `batch` jobs are
+        requested and not yet handed over, so the consumer's own limit still bounds what this process
+        holds. The replies are gathered by a subscription callback (no task per job, as
+        `Subscription.next_msg` makes), so a busy worker takes what came meanwhile in one piece.
         """
         batch, timeout = self.pull_consume_batch, self.pull_consume_timeout or 5.0
         stream = self.stream_config.name or self.stream_name
         pull_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{self.durable}"
-        inbox = self.client.new_inbox()
-        subscription = await self.client.subscribe(inbox)
         request = json.dumps({"batch": batch, "expires": int(timeout * 1e9)}).encode()
+        arrived: list[Msg] = []
+        came = asyncio.Event()
+
+        async def gather(message: Msg) -> None:
+            arrived.append(message)
+            came.set()
+
+        subscription = await self.client.subscribe(self.client.new_inbox(), cb=gather)
         try:
             while True:
-                await self.client.publish(pull_subject, request, reply=inbox)
+                await self.client.publish(pull_subject, request, reply=subscription.subject)
                 remaining, deadline = batch, time.monotonic() + timeout + 1.0
-                while remaining:
-                    try:
-                        message = await subscription.next_msg(timeout=max(deadline - time.monotonic(), 0.01))
-                    except TimeoutError:
-                        break
-                    status = message.headers.get(STATUS_HEADER) if message.headers else None
-                    if status == HEARTBEAT:
-                        continue
-                    if status:  # 408 expired, 404 nothing to give, 409 consumer changed: ask again
+                while remaining > 0:
+                    if not arrived:
+                        came.clear()
+                        try:
+                            await asyncio.wait_for(came.wait(), max(deadline - time.monotonic(), 0.01))
+                        except TimeoutError:
+                            break
+                    replies, arrived[:] = arrived[:], []
+                    jobs, status = [], None
+                    for message in replies:
+                        code = message.headers.get(STATUS_HEADER) if message.headers else None
+                        if code is None:
+                            jobs.append(message)
+                        elif code != HEARTBEAT:
+                            status = code  # 408 expired, 404 nothing to give, 409 consumer changed
+                    remaining -= len(jobs)
+                    if jobs:
+                        yield jobs
+                    if status is not None:  # the request is over: ask again
                         if status != "408":  # not the normal end of a request: do not spin on it
                             await asyncio.sleep(0.1)
                         break
-                    remaining -= 1
-                    yield AckableMessage(data=message.data, ack=message.ack)
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
