@@ -188,16 +188,14 @@ class CandidateSet:
         text: str | duplicates.Text,
         threshold: float,
         *,
-        first: CandidateSet | None = None,
+        first: Sequence[tuple[int, duplicates.Text]] = (),
         rows: int | None = None,
     ) -> tuple[int, float] | None:
         """What `duplicates.best_match(text, candidates, threshold)` returns when the candidates are
-        the tasks of `first` followed by this set's first `rows` tasks (all when None)."""
+        `first` followed by this set's first `rows` tasks (all when None)."""
         target = text if isinstance(text, duplicates.Text) else duplicates.prepared(text)
         best: tuple[int, float] | None = None
-        scored = []
-        if first is not None:  # bounded like this set's own rows, not each scored exactly
-            scored += [(first.ids[row], first.texts[row]) for row in first.reachable(target, threshold)]
+        scored = [(task_id, prepared) for task_id, prepared in first]
         scored += [
             (self.ids[row], self.texts[row])
             for row in self.reachable(target, threshold)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tasktracker.classification import duplicates
 from tasktracker.classification.duplicate_index import CandidateSet, Prepared
 from tasktracker.classification.schemas import Category
 from tasktracker.config import Settings
@@ -74,24 +75,15 @@ class OpenTasks:
 
 class Matcher:
     """One batch's view of a channel's candidates: the listing, plus the tasks the batch itself made
-    (newest first, as `open_candidates` would list them after their INSERTs).
-
-    The batch's own tasks are stacked like the listing (a small `CandidateSet`, built again after each
-    one added), so a message is scored exactly only against those of them that could reach the
-    threshold: scoring each of a group's up to 64 new tasks with `duplicates._score` was the largest
-    single cost of a group."""
+    (newest first, as `open_candidates` would list them after their INSERTs)."""
 
     def __init__(self, candidates: CandidateSet) -> None:
         self.candidates = candidates
-        self.new: list[tuple[int, Prepared]] = []
-        self._new_set: CandidateSet | None = None
+        self.new: list[tuple[int, duplicates.Text]] = []
 
     def best_match(self, text: str, threshold: float) -> tuple[int, float] | None:
         rows = max(0, CANDIDATES - len(self.new))
-        if self._new_set is None:
-            self._new_set = CandidateSet(self.new[:CANDIDATES])
-        return self.candidates.best_match(text, threshold, first=self._new_set, rows=rows)
+        return self.candidates.best_match(text, threshold, first=self.new[:CANDIDATES], rows=rows)
 
     def add(self, task_id: int, text: str) -> None:
-        self.new.insert(0, (task_id, Prepared.of(text)))
-        self._new_set = None
+        self.new.insert(0, (task_id, duplicates.prepared(text)))
