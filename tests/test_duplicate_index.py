@@ -52,7 +52,7 @@ def test_a_batch_sees_its_own_new_tasks_first_and_keeps_the_window_size() -> Non
 
 @pytest.mark.parametrize("threshold", [0.75, 0.4])
 def test_a_batch_with_many_new_tasks_gets_the_plain_matchers_answers(threshold: float) -> None:
-    """A group's own new tasks are bounded like the listing's (`Matcher`): the same answer as scoring each."""
+    """A group's own new tasks (`Matcher.add`), many of them, within the window: the plain matcher's answers."""
     texts = _texts()
     rng = random.Random(31)
     listing = [(i + 1, rng.choice(texts)) for i in range(180)]
