@@ -11,8 +11,8 @@ busy gather and go together in the next one, so the batch size follows the load.
 3. one unit records every result (`classification.record_batch`: a handful of statements for the group).
 
 Every promise of the one-job path holds: a job's future resolves only after its results are committed,
-so its acknowledgement (`WHEN_EXECUTED`) follows the commit; a job that fails is not acknowledged and
-comes back; exactly-once results come from the same conditional UPDATEs. A failure stays with its own
+so its acknowledgement (`WHEN_EXECUTED`) follows the commit; a job that fails leaves its message claimed,
+and the sweep sends it again once the claim is stale; exactly-once results come from the same conditional UPDATEs. A failure stays with its own
 message: a text the classifier could not handle fails only its job, and if the group's record unit
 fails, each message is recorded again in a unit of its own (the one-job `record`).
 """
@@ -96,7 +96,7 @@ class ClassifyGroups:
         results = await classify_each(runtime.classifier, [content for _, _, content in todo])
         runs: list[tuple[int, asyncio.Future[Outcome], Classification]] = []
         for (message_id, future, _), result in zip(todo, results, strict=True):
-            if isinstance(result, Exception):  # not acknowledged: delivered again after ack_wait
+            if isinstance(result, Exception):  # its message stays claimed: the sweep sends it again
                 if not future.done():
                     future.set_exception(result)
             else:
