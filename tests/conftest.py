@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from tasktracker.config import Settings, load_settings
+from tests.support.databases import PostgresPool, SqliteTemplate
 from tests.support.services import Nats, Postgres
+
+SEED_ENV = "TASKTRACKER_BUILTIN_MODEL_SEED_DIR"
 
 
 @pytest.fixture(scope="session")
@@ -28,36 +31,56 @@ def nats_server() -> Iterator[Nats]:
     server.stop()
 
 
-async def _create_pg_database(base: str) -> str:
-    name = f"tt_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
+@pytest.fixture(scope="session", autouse=True)
+def builtin_model_seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The built-in model, trained once for the session into a seed directory that every runtime and
+    every process the tests start loads it from (`TASKTRACKER_BUILTIN_MODEL_SEED_DIR`), as a container
+    loads the one trained at image build, instead of training it again (~2 s) in each fresh data dir.
+    Tests of training itself call `BuiltinClassifier.load_or_train` without a seed."""
+    from tasktracker.ai.builtin import BuiltinClassifier
+
+    seed = tmp_path_factory.mktemp("builtin-model-seed")
+    BuiltinClassifier.load_or_train(seed)
+    previous = os.environ.get(SEED_ENV)
+    os.environ[SEED_ENV] = str(seed)
+    yield seed
+    if previous is None:
+        os.environ.pop(SEED_ENV, None)
+    else:
+        os.environ[SEED_ENV] = previous
 
 
-async def _drop_pg_database(base: str, name: str) -> None:
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+@pytest.fixture(scope="session")
+def postgres_pool(postgres_server: Postgres) -> Iterator[PostgresPool]:
+    pool = PostgresPool(postgres_server.url)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database on each backend."""
+    """A fresh database on each backend: migrated to head with every table empty, as after
+    `tasktracker migrate` (tests/support/databases.py); without the schema for tests marked
+    `empty_database`."""
+    migrated = request.node.get_closest_marker("empty_database") is None
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        if migrated:
+            template: SqliteTemplate = request.getfixturevalue("sqlite_template")
+            await template.copy_to(path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
-    server: Postgres = request.getfixturevalue("postgres_server")
-    name = await _create_pg_database(server.url)
+    pool: PostgresPool = request.getfixturevalue("postgres_pool")
+    name = await pool.take(migrated)
     try:
-        yield f"{server.url.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+        yield pool.url(name)
     finally:
-        await _drop_pg_database(server.url, name)
+        await pool.give_back(name, migrated)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -17,6 +18,7 @@ def _modelled(obj: object, name: str | None, type_: str, reflected: bool, compar
     return not (reflected and compare_to is None and (getattr(table, "name", None), name) in DATABASE_ONLY)
 
 
+@pytest.mark.empty_database
 async def test_upgrade_matches_models_and_downgrades(make_settings) -> None:
     engine = create_engine(make_settings())
     try:

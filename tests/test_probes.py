@@ -195,6 +195,7 @@ async def test_worker_without_its_broker_is_alive_but_not_ready(worker_env) -> N
     assert proc.returncode == 0
 
 
+@pytest.mark.empty_database
 async def test_wait_for_head_returns_once_the_schema_is_migrated(make_settings) -> None:
     from tasktracker.db import create_engine
     from tasktracker.migrations import upgrade, wait_for_head

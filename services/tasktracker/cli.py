@@ -67,6 +67,7 @@ def _serve(
             role=Role(role),
             migrate=migrate,
             announce_login=_local_url(settings, bind_host, bind_port) if announce_login else None,
+            freeze_heap=True,
         )
     except ConfigError as exc:
         typer.echo(f"configuration error: {exc}", err=True)

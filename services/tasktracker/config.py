@@ -47,6 +47,14 @@ class ClassifierMode(StrEnum):
     builtin = "builtin"  # the built-in model only
 
 
+class DuplicateLLMMode(StrEnum):
+    """Whether the LLM gives a second opinion on duplicate close calls."""
+
+    auto = "auto"  # when an LLM is configured, once it has beaten the matcher alone on the tuning pairs
+    on = "on"  # always (the gate still runs, to report)
+    off = "off"  # never
+
+
 class TracingMode(StrEnum):
     """Where spans go."""
 
@@ -261,6 +269,15 @@ class Settings(BaseSettings):
 
     duplicate_window_h: float = Field(default=72.0, gt=0)
     duplicate_threshold: float = Field(default=0.75, gt=0, le=1.0)
+    # The LLM as a second opinion on close calls (`ai/duplicate_judge.py`): pairs scoring in
+    # [duplicate_llm_band, duplicate_threshold) without a slot conflict, at most
+    # `duplicate_llm_candidates` per message, all of a message's calls within `duplicate_llm_timeout_s`.
+    duplicate_llm: DuplicateLLMMode = DuplicateLLMMode.auto
+    duplicate_llm_band: float = Field(default=0.2, gt=0, lt=1.0)
+    duplicate_llm_candidates: int = Field(default=3, ge=1, le=20)
+    duplicate_llm_timeout_s: float = Field(default=30.0, gt=0)
+    # The gate: tuning pairs matcher + LLM is measured on against the matcher alone (cached).
+    duplicate_llm_eval_pairs: int = Field(default=120, ge=10, le=2000)
 
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     telegram_api_url: str | None = None
@@ -522,6 +539,13 @@ class Settings(BaseSettings):
     @property
     def embedded_broker(self) -> bool:
         return not self.nats_url
+
+    @property
+    def duplicate_llm_wanted(self) -> bool:
+        """Whether a worker builds the duplicate judge: forced on, or auto with an LLM configured."""
+        return self.duplicate_llm is DuplicateLLMMode.on or (
+            self.duplicate_llm is DuplicateLLMMode.auto and self.classifier is not ClassifierMode.builtin
+        )
 
     @property
     def llm_run_timeout_s(self) -> float:

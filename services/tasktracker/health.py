@@ -51,4 +51,8 @@ async def readiness(runtime: Runtime, timeout_s: float = CHECK_TIMEOUT_S) -> Rea
     # Which model answers and why (champion/challenger: the LLM only once it beat the built-in model).
     if (choice := getattr(runtime.classifier, "status", None)) is not None:
         checks["classifier_choice"] = choice
+    # Whether the LLM judges duplicate close calls, and why (it too must have earned it).
+    if runtime.duplicate_judge is not None:
+        runtime.duplicate_judge.start()  # a worker's first readiness check starts the gate
+        checks["duplicate_llm"] = runtime.duplicate_judge.status
     return Readiness(checks)

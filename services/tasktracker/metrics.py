@@ -52,6 +52,9 @@ RATE_LIMITED = Counter(
     "tasktracker_rate_limited_total", "Requests refused with 429 by a rate limit", ["limit"]
 )
 RETRAINS = Counter("tasktracker_retrains_total", "Retrainings of the built-in model", ["outcome"])
+DUPLICATE_OPINIONS = Counter(
+    "tasktracker_duplicate_opinions_total", "Duplicate close calls put to the LLM, by answer", ["answer"]
+)
 
 UNMATCHED_ROUTE = "unmatched"
 

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
@@ -24,6 +25,9 @@ from tasktracker.corrections import Retrainer
 from tasktracker.db import create_engine, create_sessionmaker
 from tasktracker.events.bus import EventBus, InProcessBus, NatsBus
 from tasktracker.unit_of_work import JobSender
+
+if TYPE_CHECKING:
+    from tasktracker.ai.duplicate_judge import SecondOpinion
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,8 @@ class Runtime:
     bus: EventBus
     classifier: Classifier
     retrainer: Retrainer | None = None
+    # The LLM's second opinion on duplicate close calls (a worker with an LLM configured), else None.
+    duplicate_judge: SecondOpinion | None = None
     broker_ready: asyncio.Event = field(default_factory=asyncio.Event)
     job_sender: JobSender | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -87,10 +93,11 @@ class Runtime:
                 await self.broker.shutdown()
         with contextlib.suppress(Exception):
             await self.bus.stop()
-        close = getattr(self.classifier, "aclose", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                await close()
+        for resource in (self.classifier, self.duplicate_judge):
+            close = getattr(resource, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
         await self.engine.dispose()
 
 
@@ -109,6 +116,7 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
     engine = create_engine(settings)
     sessions = create_sessionmaker(engine)
     retrainer = None
+    judge = None
     deferred = False
     if classifier is None and role is Role.api:
         from tasktracker.ai.factory import DeferredClassifier
@@ -121,6 +129,13 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
         classifiers = build_classifiers(settings)
         classifier = classifiers.chain
         retrainer = Retrainer(settings, sessions, classifiers.builtin)
+        if settings.duplicate_llm_wanted:
+            from tasktracker.ai.duplicate_judge import build_second_opinion
+
+            # The classifier's LLM limit, so both together stay within `llm_concurrency`.
+            judge = build_second_opinion(
+                settings, getattr(getattr(classifier, "llm", None), "semaphore", None)
+            )
     bus: EventBus = (
         InProcessBus()
         if settings.embedded_broker
@@ -135,6 +150,7 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
         bus=bus,
         classifier=classifier,
         retrainer=retrainer,
+        duplicate_judge=judge,
     )
     if deferred:
         log.debug("classifier deferred until the first /api/classify")

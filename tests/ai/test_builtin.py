@@ -12,11 +12,13 @@ from scipy import sparse
 from tasktracker.ai import builtin
 from tasktracker.ai.base import Classifier
 from tasktracker.ai.builtin import (
+    URGENT_MARGIN,
     BuiltinClassifier,
     BuiltinModel,
     DatasetError,
     LabelledExample,
     bundled_data,
+    decide_priority,
     read_examples,
     retrain,
 )
@@ -436,3 +438,13 @@ def test_rule_cues_carry_the_priority_rules(text, cue):
 )
 def test_a_question_is_actionable_when_it_asks_someone_to_do_work(question, needs_work):
     assert builtin.rules.question_needs_work(question) is needs_work
+
+
+def test_an_unsure_urgent_gives_way_to_the_next_level_and_a_question_is_never_urgent():
+    classes = np.array(["high", "low", "medium", "urgent"])  # the head's (alphabetical) order
+    sure = np.array([0.2, 0.05, 0.05, 0.7])
+    unsure = np.array([0.15, 0.05, 0.4, URGENT_MARGIN - 0.01])
+    assert decide_priority(classes, sure, Category.bug) == (Priority.urgent, pytest.approx(0.7))
+    priority, confidence = decide_priority(classes, unsure, Category.bug)
+    assert priority is Priority.medium and confidence == pytest.approx(0.4 / unsure.sum())
+    assert decide_priority(classes, sure, Category.question)[0] is Priority.high

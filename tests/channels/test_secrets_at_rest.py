@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tasktracker.channels.signing import generic_signature
@@ -114,6 +115,7 @@ async def test_key_rotation_keeps_every_channel_working(make_settings, database_
     assert SecretBox([NEW_KEY]).open(await _stored_secret(old)) == SECRET
 
 
+@pytest.mark.empty_database
 async def test_migration_encrypts_existing_plain_text_secrets_and_downgrade_restores_them(
     make_settings,
 ) -> None:

@@ -30,6 +30,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel
 from sklearn.metrics import f1_score
@@ -41,6 +42,8 @@ from tasktracker.config import Settings
 
 log = logging.getLogger(__name__)
 
+_Cached = TypeVar("_Cached", bound=BaseModel)
+_Row = TypeVar("_Row")
 MAX_ERROR_SHARE = 0.1  # an LLM that fails more calls than this on dev has not proven itself
 RETRY_AFTER_S = 300.0  # an undecided duel (LLM unreachable) is tried again this much later
 
@@ -62,7 +65,7 @@ class Duel(BaseModel):
     reason: str
 
 
-def dev_slice(examples: Sequence[LabelledExample], size: int) -> list[LabelledExample]:
+def dev_slice(examples: Sequence[_Row], size: int) -> list[_Row]:
     """At most `size` rows spread evenly over the file (dev is grouped by category and language)."""
     if len(examples) <= size:
         return list(examples)
@@ -146,25 +149,27 @@ async def run_duel(
     )
 
 
-def _load(path: Path) -> Duel | None:
+def load_cached(path: Path, kind: type[_Cached]) -> _Cached | None:
+    """A cached measurement (a duel, the duplicate judge's gate), or None when absent or unreadable."""
     try:
-        return Duel.model_validate_json(path.read_text(encoding="utf-8"))
+        return kind.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable duel result %s: %s", path, exc)
+        log.warning("ignoring unreadable cached result %s: %s", path, exc)
         return None
 
 
-def _save(duel: Duel, path: Path) -> None:
+def save_cached(result: BaseModel, path: Path) -> None:
+    """Write a measurement atomically; a read-only data dir only means it is measured again next start."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(duel.model_dump_json(indent=2))
+            out.write(result.model_dump_json(indent=2))
         os.replace(temp, path)
-    except OSError as exc:  # a read-only data dir: the duel runs again next start
-        log.warning("could not cache the duel result at %s: %s", path, exc)
+    except OSError as exc:
+        log.warning("could not cache the result at %s: %s", path, exc)
 
 
 class ChampionClassifier:
@@ -234,7 +239,7 @@ class ChampionClassifier:
             / "models"
             / (f"llm-duel-{duel_key(self.llm_model, self.prompt_version, data, size)}.json")
         )
-        duel = _load(path)
+        duel = load_cached(path, Duel)
         if duel is None:
             if not await self.llm.ready():
                 self._retry_at = asyncio.get_running_loop().time() + RETRY_AFTER_S
@@ -257,7 +262,7 @@ class ChampionClassifier:
                 self._retry_at = asyncio.get_running_loop().time() + RETRY_AFTER_S
                 log.info("%s answered no dev row; built-in model meanwhile, retry later", self.llm_model)
                 return
-            _save(duel, path)
+            save_cached(duel, path)
         self.duel = duel
         level = logging.INFO if duel.llm_wins or self.force_llm else logging.WARNING
         log.log(level, "classifier choice: %s", self.status)

@@ -8,13 +8,14 @@ does (`b` is the new message) and links them when the score reaches the threshol
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import BaseModel
@@ -31,6 +32,33 @@ MIN_PRECISION = 0.9
 MAX_MISTAKES = 50
 CANDIDATES_PER_MESSAGE = 200  # what tasks.repository.open_candidates returns at most
 _FIELDS = {"a", "b", "duplicate", "lang", "kind"}
+
+
+_UKRAINIAN = re.compile(r"[іїєґ]")
+_RUSSIAN = re.compile(r"[ыэъё]")
+_CYRILLIC = re.compile(r"[а-яёіїєґ]")
+_LATIN = re.compile(r"[a-z]")
+
+
+def language(text: str) -> str:
+    """`latin`, `uk`, `ru` or `cyrillic` (Cyrillic without a letter that only one of the two has)."""
+    lowered = text.lower()
+    if len(_CYRILLIC.findall(lowered)) <= len(_LATIN.findall(lowered)):
+        return "latin"
+    if _UKRAINIAN.search(lowered):
+        return "uk"
+    if _RUSSIAN.search(lowered):
+        return "ru"
+    return "cyrillic"
+
+
+def across_languages(a: str, b: str) -> bool:
+    """The two texts are in two languages or scripts (Ukrainian and Russian told apart by their letters)."""
+    first, second = language(a), language(b)
+    if first == second:
+        return False
+    # Cyrillic without a telling letter may be either Ukrainian or Russian: the same language then.
+    return "latin" in (first, second) or "cyrillic" not in (first, second)
 
 
 class DuplicatesDataError(ValueError):
@@ -103,6 +131,9 @@ class DuplicatesReport(BaseModel):
     by_kind: dict[str, KindMetrics]
     match_ms_per_message: float
     mistakes: list[PairMistake]
+    # `--model ollama`: matcher alone and matcher + the LLM's second opinion on close calls
+    # (`ai/duplicate_judge.SecondOpinionReport`).
+    second_opinion: dict[str, Any] | None = None
 
 
 # Reading ------------------------------------------------------------------------------------------------
@@ -425,16 +456,37 @@ def eval_duplicates(
     plot: Annotated[
         Path | None, typer.Option(help="Write the threshold / precision-recall plot here.")
     ] = None,
+    model: Annotated[
+        Literal["matcher", "ollama"],
+        typer.Option(help="`ollama`: also the configured LLM as a second opinion on close calls."),
+    ] = "matcher",
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="Only N pairs spread evenly over the file (for a slow LLM).")
+    ] = None,
 ) -> None:
-    """Measure duplicate detection on labelled message pairs: precision, recall, F1, a threshold sweep."""
+    """Measure duplicate detection on labelled message pairs: precision, recall, F1, a threshold sweep;
+    with `--model ollama`, precision and recall with and without the LLM's second opinion."""
+    settings = settings_or_exit()
     if threshold is None:
-        threshold = settings_or_exit().duplicate_threshold
+        threshold = settings.duplicate_threshold
     try:
         pairs = read_pairs(data or bundled_pairs())
     except DuplicatesDataError as exc:
         fail(str(exc), 2)
+    if sample is not None and sample < len(pairs):
+        step = len(pairs) / sample
+        pairs = [pairs[int(i * step)] for i in range(sample)]
     report = evaluate_duplicates(pairs, threshold, data_name=str(data) if data else f"bundled {BUNDLED}")
-    render(report, Console())
+    console = Console()
+    render(report, console)
+    if model == "ollama":
+        from tasktracker.ai.duplicate_judge import render_second_opinion, second_opinion_on
+
+        opinion = second_opinion_on(settings.model_copy(update={"duplicate_threshold": threshold}), pairs)
+        if opinion is None:
+            fail(f"the LLM is not ready at {settings.ollama_base_url} with model {settings.ollama_model}", 1)
+        render_second_opinion(opinion, console)
+        report.second_opinion = opinion.model_dump()
     try:
         if out is not None:
             write_json(report, out)

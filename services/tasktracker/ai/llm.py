@@ -29,7 +29,7 @@ import logging
 import time
 from typing import Self
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_ai import (
     Agent,
     ModelAPIError,
@@ -105,7 +105,7 @@ def message_prompt(text: str) -> str:
     return wrap(MESSAGE_TAG, text)
 
 
-def llm_model_settings(settings: Settings) -> OpenAIChatModelSettings:
+def llm_model_settings(settings: Settings, answer: type[BaseModel] = ModelAnswer) -> OpenAIChatModelSettings:
     model_settings = OpenAIChatModelSettings(
         temperature=0.0,
         timeout=settings.ollama_timeout_s,
@@ -117,7 +117,7 @@ def llm_model_settings(settings: Settings) -> OpenAIChatModelSettings:
         # llama-cpp-python's server constrains generation to `{"type": "json_object", "schema": ...}`
         # and does not know OpenAI's `json_schema` type; the schema also goes in the prompt.
         model_settings["extra_body"] = {
-            "response_format": {"type": "json_object", "schema": ModelAnswer.model_json_schema()}
+            "response_format": {"type": "json_object", "schema": answer.model_json_schema()}
         }
     return model_settings
 
@@ -152,7 +152,8 @@ class OllamaClassifier:
             name="classify",
         )
         self._agent.output_validator(self._check_answer)
-        self._semaphore = asyncio.Semaphore(settings.llm_concurrency)
+        # Shared with the duplicate judge (`duplicate_judge.py`): one limit for all LLM calls of a process.
+        self.semaphore = asyncio.Semaphore(settings.llm_concurrency)
         self._run_timeout_s = settings.llm_run_timeout_s
         self._ready_ttl_s = ready_ttl_s
         self._ready_timeout_s = ready_timeout_s
@@ -167,7 +168,7 @@ class OllamaClassifier:
         return ModelAnswer.model_validate(checked.model_dump(mode="json"))
 
     async def classify(self, text: str) -> Classification:
-        async with self._semaphore:
+        async with self.semaphore:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(self._run_timeout_s):

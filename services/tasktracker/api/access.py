@@ -23,8 +23,6 @@ bind only).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -44,8 +42,7 @@ from tasktracker.auth.rules import public
 from tasktracker.config import Settings
 from tasktracker.errors import AppError, Forbidden, NotAuthenticated
 from tasktracker.events import schemas as events
-from tasktracker.events.bus import EventBus
-from tasktracker.events.schemas import EventType
+from tasktracker.events.schemas import Event, EventType
 from tasktracker.models.user import Role
 from tasktracker.runtime import Runtime
 from tasktracker.unit_of_work import UnitOfWork, unit_of_work
@@ -269,22 +266,21 @@ def access_changed(app: Any, uow: UnitOfWork, user_id: int) -> None:
     uow.after_commit(drop)
 
 
-async def follow_access_changes(bus: EventBus, cache: PrincipalCache) -> None:
-    """Drop cached credentials when any process says a user's access changed (runs for the app's life)."""
-    while True:
-        try:
-            async for event in bus.subscribe():
-                if event.type is EventType.access_changed:
-                    user_id = event.data.get("user_id")
-                    if isinstance(user_id, int):
-                        cache.drop_user(user_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("access-change subscription failed; resubscribing", exc_info=True)
-            cache.clear()  # whatever was missed meanwhile: ask the database again
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.sleep(1)
+class AccessFollower:
+    """Drops cached credentials when any process says a user's access changed. A `Listener` of the
+    process's hub, which feeds it from its one subscription to the bus."""
+
+    def __init__(self, cache: PrincipalCache) -> None:
+        self.cache = cache
+
+    def on_event(self, event: Event) -> None:
+        if event.type is EventType.access_changed:
+            user_id = event.data.get("user_id")
+            if isinstance(user_id, int):
+                self.cache.drop_user(user_id)
+
+    def on_gap(self) -> None:
+        self.cache.clear()  # whatever was missed meanwhile: ask the database again
 
 
 # The rule of a route ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Send
 
 from tasktracker.db import database_unavailable
 from tasktracker.errors import AppError
@@ -82,33 +82,3 @@ async def send_json_error(send: Send, status: int, detail: str, code: str) -> No
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-class CatchUnhandled:
-    """Answers an unexpected exception with the JSON 500 and ends the request there.
-
-    Starlette's outermost middleware would answer the same 500 but then re-raise, and uvicorn closes a
-    connection whose app raised: a keep-alive client's next request on it would fail with a reset.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as exc:
-            if started:  # too late for a clean answer: let the server drop the connection
-                raise
-            log.exception("unhandled error", exc_info=exc)
-            await send_json_error(send, 500, "internal server error", "internal_error")

@@ -1,6 +1,6 @@
-"""Who may address the API, and whose `X-Forwarded-*` headers count.
+"""Who may address the API, and whose `X-Forwarded-*` headers count (both applied by `api/edge.py`).
 
-* `TrustedHosts`: a request whose `Host` is not a configured name (`TASKTRACKER_TRUSTED_HOSTS`; the
+* `host_trusted`: a request whose `Host` is not a configured name (`TASKTRACKER_TRUSTED_HOSTS`; the
   loopback names always) is refused with 400 `untrusted_host`: a page on a rebinding domain that
   resolves to a loopback install cannot talk to it. Health checks pass whatever the Host (probes
   address pods by IP and learn nothing from them).
@@ -17,7 +17,7 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any, cast
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tasktracker.api.errors import send_json_error
@@ -42,28 +42,28 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
     return False
 
 
-class TrustedHosts:
-    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
-        self.app = app
-        self.allowed = allowed
+def host_trusted(scope: Scope, allowed: list[str]) -> bool:
+    """Whether the request's `Host` is one served here (health checks pass whatever it is)."""
+    if scope["path"].startswith(UNCHECKED_PATHS):
+        return True
+    return host_allowed(host_of(_host_header(scope)), allowed)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(UNCHECKED_PATHS):
-            await self.app(scope, receive, send)
-            return
-        header = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
-        if host_allowed(host_of(header), self.allowed):
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "untrusted_host"})
-            return
-        await send_json_error(
-            send,
-            400,
-            f"Host {header[:100]!r} is not served here: add it to TASKTRACKER_TRUSTED_HOSTS",
-            "untrusted_host",
-        )
+
+def _host_header(scope: Scope) -> str:
+    return next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+
+
+async def refuse_host(scope: Scope, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": "untrusted_host"})
+        return
+    header = _host_header(scope)
+    await send_json_error(
+        send,
+        400,
+        f"Host {header[:100]!r} is not served here: add it to TASKTRACKER_TRUSTED_HOSTS",
+        "untrusted_host",
+    )
 
 
 def _host_only(hop: str) -> str:
@@ -80,15 +80,19 @@ def _networks(allowed: list[str]) -> list[IPv4Network | IPv6Network] | None:
     return [ip_network(item, strict=False) for item in allowed]
 
 
-class ForwardedHeaders:
-    """Outermost, so it sees the real peer: from a trusted proxy, uvicorn's own middleware applies
-    `X-Forwarded-For/-Proto`; from anyone else every forwarding header is dropped."""
+async def _nothing(scope: Any, receive: Any, send: Any) -> None:
+    return None
 
-    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
-        self.app = app
+
+class ForwardedHeaders:
+    """Applied first, so it sees the real peer: from a trusted proxy, uvicorn's own middleware applies
+    `X-Forwarded-For/-Proto` to the scope; from anyone else every forwarding header is dropped."""
+
+    def __init__(self, allowed: list[str]) -> None:
         self.networks = _networks(allowed)
-        # uvicorn's own, typed with its ASGI types; the peer has been checked by then.
-        self.proxied: Any = ProxyHeadersMiddleware(cast(Any, app), trusted_hosts="*")
+        # uvicorn's own, typed with its ASGI types, run for what it does to the scope; the peer has
+        # been checked by then.
+        self.proxied: Any = ProxyHeadersMiddleware(cast(Any, _nothing), trusted_hosts="*")
 
     def trusts(self, scope: Scope) -> bool:
         if self.networks is None:
@@ -122,15 +126,12 @@ class ForwardedHeaders:
         headers = [(k, v) for k, v in scope["headers"] if k != b"x-forwarded-for"]
         scope["headers"] = [*headers, (b"x-forwarded-for", client.encode("latin1"))]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+    async def apply(self, scope: Scope) -> None:
+        """Rewrite an HTTP or WebSocket scope as its forwarding headers say, if they are to be believed."""
         if self.trusts(scope):
             self._client_of_chain(scope)
-            await self.proxied(scope, receive, send)
+            await self.proxied(scope, None, None)
             return
         scope["headers"] = [
             (k, v) for k, v in scope["headers"] if not (k.startswith(b"x-forwarded-") or k == b"forwarded")
         ]
-        await self.app(scope, receive, send)

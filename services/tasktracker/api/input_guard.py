@@ -1,4 +1,5 @@
-"""Input no database can store, refused before any endpoint sees it, the same way on SQLite and PostgreSQL.
+"""Input no database can store, refused before any endpoint sees it, the same way on SQLite and PostgreSQL
+(checked by `api/edge.py` on every HTTP request and WebSocket handshake).
 
 * NUL (`\\u0000`) and lone UTF-16 surrogates (`\\ud800`) in a JSON body, a query parameter or the path:
   PostgreSQL cannot store a NUL in text, and a surrogate cannot be encoded as UTF-8. Refused (422, or
@@ -21,7 +22,7 @@ import math
 import re
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from tasktracker.api.errors import send_json_error
 
@@ -104,48 +105,8 @@ def check_url(scope: Scope) -> None:
         raise Refused(422, "invalid_characters", "a query parameter contains a NUL character")
 
 
-class InputGuard:
-    """ASGI middleware applying the checks above to every HTTP request and WebSocket handshake."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        try:
-            check_url(scope)
-        except Refused as refused:
-            await self._refuse(scope, send, refused)
-            return
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
-            await self.app(scope, receive, send)
-            return
-        messages: list[Message] = []
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        try:
-            check_json_body(b"".join(chunks))
-        except Refused as refused:
-            await self._refuse(scope, send, refused)
-            return
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
-
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send, refused: Refused) -> None:
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": refused.code})
-            return
-        await send_json_error(send, refused.status, refused.detail, refused.code)
+async def refuse(scope: Scope, send: Send, refused: Refused) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": refused.code})
+        return
+    await send_json_error(send, refused.status, refused.detail, refused.code)

@@ -1,4 +1,4 @@
-"""Security headers on every HTTP answer of the API.
+"""Security headers on every HTTP answer of the API (set by `api/edge.py`).
 
 * `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer` and `X-Frame-Options: DENY`
   (with CSP's `frame-ancestors 'none'`: nothing may frame any page of the app) everywhere;
@@ -17,7 +17,7 @@ HSTS is the TLS terminator's to send (the app does not know whether it is reache
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message
 
 DASHBOARD_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -46,25 +46,11 @@ def policy_for(path: str, content_type: str) -> str:
     return API_CSP
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in COMMON.items():
-                    headers.setdefault(name, value)
-                headers.setdefault(
-                    "Content-Security-Policy", policy_for(scope["path"], headers.get("content-type", ""))
-                )
-                if scope["path"].startswith("/api/"):
-                    headers.setdefault("Cache-Control", "no-store")
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+def add_security_headers(message: Message, path: str) -> None:
+    """Set the headers above on an `http.response.start` message (those the endpoint set stay)."""
+    headers = MutableHeaders(scope=message)
+    for name, value in COMMON.items():
+        headers.setdefault(name, value)
+    headers.setdefault("Content-Security-Policy", policy_for(path, headers.get("content-type", "")))
+    if path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")

@@ -3,6 +3,10 @@
 The WebSocket protocol is uvicorn's own with a bounded send side: a socket send buffer of
 `SEND_BUFFER_BYTES`, and a peer that leaves it full (stops reading) for `ws_send_timeout_s` is cut
 off, so a stalled dashboard can neither pin server memory nor hold its connection open.
+
+Frames go out uncompressed (no `permessage-deflate`): the feed's events are a few hundred bytes of
+JSON, and compressing each one once per client cost a sixth of the API's CPU in a fan-out to 1,000
+clients (py-spy, docs/benchmarks.md, Fan-out) plus a compressor's state per connection.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     )
     return {
         "ws": protocol,
+        "ws_per_message_deflate": False,  # see the module's docstring
         # X-Forwarded-* are applied by the app itself, from trusted proxies only (api/hosts.py).
         "proxy_headers": False,
     }

@@ -32,6 +32,8 @@ class ClientConfig(BaseModel):
     classifier: str
     # Which model answers and why (auto mode: the LLM only once it has beaten the built-in model on dev).
     classifier_status: str | None = None
+    # Whether the LLM judges duplicate close calls and why (a process that runs jobs with an LLM).
+    duplicate_llm_status: str | None = None
     review_threshold: float
     embedded: bool
     max_message_bytes: int
@@ -99,6 +101,7 @@ async def client_config(request: Request, runtime: RuntimeDep) -> ClientConfig:
         ws_url=websocket_url(request),
         classifier=runtime.classifier.name,
         classifier_status=getattr(runtime.classifier, "status", None),
+        duplicate_llm_status=runtime.duplicate_judge.status if runtime.duplicate_judge is not None else None,
         review_threshold=settings.review_threshold,
         embedded=settings.embedded_broker,
         max_message_bytes=settings.max_message_bytes,

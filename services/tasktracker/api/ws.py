@@ -22,7 +22,7 @@ from tasktracker import __version__
 from tasktracker.api.access import WebSocketPrincipal
 from tasktracker.config import Settings
 from tasktracker.events import schemas as events
-from tasktracker.events.hub import SLOW_CLIENT_CLOSE_CODE, Hub
+from tasktracker.events.hub import SLOW_CLIENT_CLOSE_CODE, WAKE, Hub
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -58,43 +58,34 @@ async def events_socket(websocket: WebSocket, principal: WebSocketPrincipal) -> 
         return
     client = hub.register(websocket)
     reader = asyncio.create_task(_drain_incoming(websocket))
+    reader.add_done_callback(lambda _: client.wake())  # a client gone is noticed at once
     timeout = settings.ws_send_timeout_s
-
-    async def send(payload: str) -> None:
-        await asyncio.wait_for(websocket.send_text(payload), timeout)
-
+    # One task per client, woken only by its queue (events and the hub's heartbeats). Sends are not
+    # wrapped in a timeout: while the socket's buffer has room a send does not wait, and a client that
+    # leaves it full for `ws_send_timeout_s` is cut off by the server (api/server.py), which ends the
+    # send. No task, `wait` or timer is made per event (docs/benchmarks.md, Fan-out).
     try:
-        await send(events.hello(__version__).model_dump_json())
+        await websocket.send_text(events.hello(__version__).model_dump_json())
         while True:
+            payload = await client.queue.get()
             if reader.done():
                 if reader.result() == UNSUPPORTED_DATA:
-                    await asyncio.wait_for(
-                        websocket.close(code=UNSUPPORTED_DATA, reason="this feed takes no binary frames"),
-                        timeout,
-                    )
+                    async with asyncio.timeout(timeout):
+                        await websocket.close(
+                            code=UNSUPPORTED_DATA, reason="this feed takes no binary frames"
+                        )
                 return
             if client.dropped:
-                await asyncio.wait_for(
-                    websocket.close(code=SLOW_CLIENT_CLOSE_CODE, reason="too slow; reconnect and refetch"),
-                    timeout,
-                )
+                async with asyncio.timeout(timeout):
+                    await websocket.close(
+                        code=SLOW_CLIENT_CLOSE_CODE, reason="too slow; reconnect and refetch"
+                    )
                 return
-            # Wait for an event, a heartbeat's silence, or the client going away (noticed at once).
-            getter = asyncio.create_task(client.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, reader}, timeout=settings.ws_heartbeat_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-                if reader.done():
-                    continue
-                payload: str | None = events.heartbeat().model_dump_json()
-            else:
-                payload = getter.result()
             if payload is None:  # server shutting down
                 await websocket.close(code=1001)
                 return
-            await send(payload)
+            if payload != WAKE:
+                await websocket.send_text(payload)
     except (WebSocketDisconnect, RuntimeError, OSError, TimeoutError):
         pass  # gone, or not reading: the server cuts a stalled connection (api/server.py)
     finally:

@@ -206,3 +206,28 @@ class CandidateSet:
             if score >= threshold and (best is None or score > best[1]):
                 best = (task_id, score)
         return best
+
+    def close_calls(
+        self,
+        text: str | duplicates.Text,
+        low: float,
+        threshold: float,
+        limit: int,
+        *,
+        first: Sequence[tuple[int, duplicates.Text]] = (),
+        rows: int | None = None,
+    ) -> list[tuple[int, float]]:
+        """What `duplicates.close_calls` returns for the candidates `best_match` would see: the rows
+        whose bound reaches `low` are scored exactly, in order, the best `limit` kept."""
+        target = text if isinstance(text, duplicates.Text) else duplicates.prepared(text)
+        scored = list(first) + [
+            (self.ids[row], self.texts[row])
+            for row in self.reachable(target, low)
+            if rows is None or row < rows
+        ]
+        found = [
+            (task_id, score)
+            for task_id, candidate in scored
+            if (score := duplicates.close_call(target, candidate, low, threshold)) is not None
+        ]
+        return sorted(found, key=lambda item: -item[1])[:limit]

@@ -37,6 +37,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 
 from tasktracker.classification import concepts
@@ -523,3 +524,38 @@ def best_match(text: str, candidates: list[tuple[int, str]], threshold: float) -
         if score >= threshold and (best is None or score > best[1]):
             best = (candidate_id, score)
     return best
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCall:
+    """An open task a new message comes near (`close_call`), with the task's text and the score."""
+
+    task_id: int
+    text: str
+    score: float
+
+
+def close_call(a: Text, b: Text, low: float, threshold: float) -> float | None:
+    """The score of a pair the matcher does not link but that comes near: at least `low`, below
+    `threshold`, and without a slot conflict (a conflict says "another request" however close the
+    words). Such a pair is worth a second opinion (`ai/duplicate_judge.py`); None for any other pair."""
+    if not a.norm or not b.norm or a.norm == b.norm or not a.tokens or not b.tokens:
+        return None
+    score = max(_overlap(a, b, low), _cosine(a, b), _concept_overlap(a, b))
+    if not low <= score < threshold or conflict(a, b):
+        return None
+    return score
+
+
+def close_calls(
+    text: str, candidates: list[tuple[int, str]], low: float, threshold: float, limit: int
+) -> list[tuple[int, float]]:
+    """Up to `limit` candidates that are close calls for `text` (see `close_call`), best-scored first.
+    Meant for a message that `best_match` links to nothing."""
+    target = Text(text)
+    found = [
+        (candidate_id, score)
+        for candidate_id, candidate_text in candidates
+        if (score := close_call(target, prepared(candidate_text), low, threshold)) is not None
+    ]
+    return sorted(found, key=lambda item: -item[1])[:limit]

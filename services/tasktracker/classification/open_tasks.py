@@ -85,5 +85,14 @@ class Matcher:
         rows = max(0, CANDIDATES - len(self.new))
         return self.candidates.best_match(text, threshold, first=self.new[:CANDIDATES], rows=rows)
 
+    def close_calls(self, text: str, low: float, threshold: float, limit: int) -> list[tuple[int, float]]:
+        """The open tasks (not this batch's) `text` comes near without reaching `threshold`: see
+        `duplicates.close_calls`."""
+        return self.candidates.close_calls(text, low, threshold, limit, rows=CANDIDATES)
+
+    def lists(self, task_id: int) -> bool:
+        """Whether the task is among this batch's candidates (open, in the window) as of now."""
+        return task_id in self.candidates.ids or any(task_id == new_id for new_id, _ in self.new)
+
     def add(self, task_id: int, text: str) -> None:
         self.new.insert(0, (task_id, duplicates.prepared(text)))

@@ -8,7 +8,7 @@ a second task.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -85,9 +85,17 @@ async def claim(session: AsyncSession, settings: Settings, message_id: int) -> s
     return message.content
 
 
-async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: Classification) -> Outcome:
+async def record(
+    uow: UnitOfWork,
+    settings: Settings,
+    message_id: int,
+    result: Classification,
+    opinion: tuple[int, float] | None = None,
+) -> Outcome:
     """Store a classification and its task in the caller's unit, exactly once per message; queue its events.
 
+    `opinion`: an open task the LLM called the same request (`close_calls`, asked outside any
+    transaction); linked when the matcher links nothing and the task is still a candidate.
     `skipped` when another delivery of the job finished first: the caller must then discard the unit.
     """
     session = uow.session
@@ -105,6 +113,8 @@ async def record(uow: UnitOfWork, settings: Settings, message_id: int, result: C
         since = utcnow() - timedelta(hours=settings.duplicate_window_h)
         candidates = await tasks_service.open_candidates(session, message.channel_id, CATEGORIES, since)
         match = duplicates.best_match(message.content, candidates, settings.duplicate_threshold)
+        if match is None and opinion is not None and any(task_id == opinion[0] for task_id, _ in candidates):
+            match = opinion
         task, outcome.task_created, outcome.duplicate_of = await _task_for(
             session, settings, message, issue, result, match
         )
@@ -199,7 +209,11 @@ async def claim_batch(
 
 
 async def record_batch(
-    uow: UnitOfWork, settings: Settings, runs: Sequence[tuple[int, Classification]], open_tasks: OpenTasks
+    uow: UnitOfWork,
+    settings: Settings,
+    runs: Sequence[tuple[int, Classification]],
+    open_tasks: OpenTasks,
+    opinions: Mapping[int, tuple[int, float]] | None = None,
 ) -> list[Outcome]:
     """`record` for many messages in the caller's unit, one outcome per run, in order.
 
@@ -209,7 +223,8 @@ async def record_batch(
     against `open_tasks` (which also sees the tasks this batch makes), one multi-row INSERT of the new
     tasks (a repeat of one of them within the batch is counted on it), the messages' category and task
     id, the activity rows, and the events: about ten statements for the batch, plus two for each link
-    to a task made before it.
+    to a task made before it. `opinions`: message id -> an open task the LLM called the same request
+    (`close_calls`), linked when the matcher links nothing and the task is still a candidate.
     """
     session = uow.session
     outcomes = [Outcome(message_id, classification=result) for message_id, result in runs]
@@ -236,6 +251,8 @@ async def record_batch(
             matchers[message.channel_id] = await open_tasks.matcher(session, settings, message.channel_id)
         matcher = matchers[message.channel_id]
         match = matcher.best_match(message.content, settings.duplicate_threshold)
+        if match is None and opinions and message_id in opinions and matcher.lists(opinions[message_id][0]):
+            match = opinions[message_id]
         if match is not None and match[0] > 0:
             linked = await tasks_service.link_message(session, match[0], message_id, match[1])
             if linked is not None:  # None: the task was deleted meanwhile
@@ -268,6 +285,51 @@ async def record_batch(
         await _queue_events(uow, session, won[runs[i][0]], issues[i], tasks.get(i), outcomes[i])
     await exports_service.route_new_tasks(uow, settings, routed)
     return outcomes
+
+
+async def close_calls(
+    session: AsyncSession,
+    settings: Settings,
+    open_tasks: OpenTasks,
+    runs: Sequence[tuple[int, Classification]],
+) -> dict[int, tuple[str, list[duplicates.CloseCall]]]:
+    """For the LLM's second opinion (`ai/duplicate_judge.py`), read-only: for each run that would make a
+    task and that the matcher links to nothing, the message's text and its close calls (open tasks of
+    its channel scoring in [`duplicate_llm_band`, `duplicate_threshold`) without a slot conflict, the
+    best `duplicate_llm_candidates`, with their texts). A handful of statements for the batch; the
+    caller asks the LLM after its unit ends and passes the answers to `record_batch` or `record`."""
+    found: dict[int, tuple[str, list[duplicates.CloseCall]]] = {}
+    matchers: dict[int | None, Matcher] = {}
+    scored: dict[int, list[tuple[int, float]]] = {}
+    texts: dict[int, str] = {}
+    for message_id, result in runs:
+        if not (result.actionable and result.category != Category.noise):
+            continue
+        message = await messages_service.get(session, message_id)
+        if message is None:
+            continue
+        if message.channel_id not in matchers:
+            matchers[message.channel_id] = await open_tasks.matcher(session, settings, message.channel_id)
+        matcher = matchers[message.channel_id]
+        if matcher.best_match(message.content, settings.duplicate_threshold) is not None:
+            continue
+        calls = matcher.close_calls(
+            message.content,
+            settings.duplicate_llm_band,
+            settings.duplicate_threshold,
+            settings.duplicate_llm_candidates,
+        )
+        if calls:
+            scored[message_id], texts[message_id] = calls, message.content
+    task_texts = await tasks_service.candidate_texts(
+        session, sorted({task_id for calls in scored.values() for task_id, _ in calls})
+    )
+    for message_id, calls in scored.items():
+        found[message_id] = (
+            texts[message_id],
+            [duplicates.CloseCall(t, task_texts[t], score) for t, score in calls if t in task_texts],
+        )
+    return found
 
 
 async def _new_task(

@@ -8,7 +8,10 @@ busy gather and go together in the next one, so the batch size follows the load.
 1. one unit claims every message (one UPDATE; `classification.claim_batch`);
 2. outside any transaction, one `classify_each` call classifies the texts (the built-in model in one
    vectorised call; an LLM one call per text, concurrently, as separate jobs would);
-3. one unit records every result (`classification.record_batch`: a handful of statements for the group).
+3. with the LLM's second opinion on duplicates enabled (`ai/duplicate_judge.py`), one read-only unit
+   finds the close calls of the messages the matcher links to nothing (`classification.close_calls`),
+   and the LLM judges them outside any transaction, bounded by `duplicate_llm_timeout_s`;
+4. one unit records every result (`classification.record_batch`: a handful of statements for the group).
 
 Every promise of the one-job path holds: a job's future resolves only after its results are committed,
 so its acknowledgement (`WHEN_EXECUTED`) follows the commit; a job that fails leaves its message claimed,
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 
 from tasktracker.ai.base import classify_each
 from tasktracker.broker import GROUPS_AT_ONCE
@@ -104,24 +108,31 @@ class ClassifyGroups:
         if not runs:
             return
 
+        opinions = await second_opinions(runtime, self.open_tasks, [(m, r) for m, _, r in runs])
         try:
             async with unit_of_work(runtime) as uow:
                 outcomes = await classification.record_batch(
-                    uow, settings, [(m, r) for m, _, r in runs], self.open_tasks
+                    uow, settings, [(m, r) for m, _, r in runs], self.open_tasks, opinions
                 )
         except Exception:
             log.warning("recording a group of %d failed; recording them one by one", len(runs), exc_info=True)
-            await self._record_each(runs)
+            await self._record_each(runs, opinions)
             return
         for (_, future, _), outcome in zip(runs, outcomes, strict=True):
             _resolve(future, outcome)
 
-    async def _record_each(self, runs: list[tuple[int, asyncio.Future[Outcome], Classification]]) -> None:
+    async def _record_each(
+        self,
+        runs: list[tuple[int, asyncio.Future[Outcome], Classification]],
+        opinions: Mapping[int, tuple[int, float]],
+    ) -> None:
         runtime = self.runtime
         for message_id, future, result in runs:
             try:
                 async with unit_of_work(runtime) as uow:
-                    outcome = await classification.record(uow, runtime.settings, message_id, result)
+                    outcome = await classification.record(
+                        uow, runtime.settings, message_id, result, opinions.get(message_id)
+                    )
                     if outcome.skipped:  # another delivery finished first: keep nothing of this run
                         uow.discard()
             except Exception as exc:
@@ -129,6 +140,26 @@ class ClassifyGroups:
                     future.set_exception(exc)
                 continue
             _resolve(future, outcome)
+
+
+async def second_opinions(
+    runtime: Runtime, open_tasks: OpenTasks, runs: Sequence[tuple[int, Classification]]
+) -> dict[int, tuple[int, float]]:
+    """The LLM's duplicate links for `runs` (message id -> open task, score), {} when it is not enabled.
+    Never raises: a failure here costs only the links, never the job."""
+    judge = runtime.duplicate_judge
+    if judge is None:
+        return {}
+    judge.start()
+    if not judge.enabled:
+        return {}
+    try:
+        async with unit_of_work(runtime) as uow:  # read-only; the LLM is asked after it ends
+            calls = await classification.close_calls(uow.session, runtime.settings, open_tasks, runs)
+        return await judge.review(calls)
+    except Exception:
+        log.warning("duplicate second opinion failed; matching without it", exc_info=True)
+        return {}
 
 
 def _resolve(future: asyncio.Future[Outcome], outcome: Outcome) -> None:

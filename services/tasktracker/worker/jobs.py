@@ -13,11 +13,12 @@ from opentelemetry.trace import SpanKind
 from tasktracker import telemetry
 from tasktracker.broker import CLASSIFY_MESSAGE
 from tasktracker.classification import service as classification
+from tasktracker.classification.open_tasks import OpenTasks
 from tasktracker.classification.service import Exhausted, Outcome
 from tasktracker.metrics import CLASSIFICATION_LATENCY, JOBS, model_family
 from tasktracker.runtime import Runtime
 from tasktracker.unit_of_work import unit_of_work
-from tasktracker.worker.batch import ClassifyGroups
+from tasktracker.worker.batch import ClassifyGroups, second_opinions
 
 
 async def classify_message(
@@ -58,9 +59,10 @@ async def _classify(runtime: Runtime, message_id: int) -> Outcome:
         return Outcome(message_id, skipped=True)
 
     result = await runtime.classifier.classify(content)  # outside any transaction: may take seconds
+    opinion = (await second_opinions(runtime, OpenTasks(), [(message_id, result)])).get(message_id)
 
     async with unit_of_work(runtime) as uow:
-        outcome = await classification.record(uow, runtime.settings, message_id, result)
+        outcome = await classification.record(uow, runtime.settings, message_id, result, opinion)
         if outcome.skipped:  # another delivery of this job finished first: keep nothing of this run
             uow.discard()
     return outcome

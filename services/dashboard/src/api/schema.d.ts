@@ -961,6 +961,8 @@ export interface components {
             classifier: string;
             /** Classifier Status */
             classifier_status?: string | null;
+            /** Duplicate Llm Status */
+            duplicate_llm_status?: string | null;
             /** Embedded */
             embedded: boolean;
             /** Max Message Bytes */
