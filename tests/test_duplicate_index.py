@@ -50,6 +50,27 @@ def test_a_batch_sees_its_own_new_tasks_first_and_keeps_the_window_size() -> Non
     assert matcher.best_match(message, 0.75) is not None
 
 
+@pytest.mark.parametrize("threshold", [0.75, 0.4])
+def test_a_batch_with_many_new_tasks_gets_the_plain_matchers_answers(threshold: float) -> None:
+    """A group's own new tasks (`Matcher.add`), many of them, within the window: the plain matcher's answers."""
+    texts = _texts()
+    rng = random.Random(31)
+    listing = [(i + 1, rng.choice(texts)) for i in range(180)]
+    matcher = Matcher(CandidateSet([(task_id, Prepared.of(text)) for task_id, text in listing]))
+    made: list[tuple[int, str]] = []  # newest first
+    matched = 0
+    for k, message in enumerate(rng.sample(texts, 120)):
+        message = message + (f" #{k}" if rng.random() < 0.3 else "")
+        window = [*made[:200], *listing[: max(0, 200 - len(made))]]
+        expected = duplicates.best_match(message, window, threshold)
+        assert matcher.best_match(message, threshold) == expected, message
+        matched += expected is not None and expected[0] < 0
+        if expected is None:
+            made.insert(0, (-(len(made) + 1), message))
+            matcher.add(made[0][0], message)
+    assert len(made) > 30 and matched > 0  # the window had many of the batch's own tasks, some matched
+
+
 def test_answers_stay_the_same_when_the_feature_numbering_starts_over(monkeypatch) -> None:
     """The numbering of features is bounded: when it starts over, tasks prepared before are prepared
     again, and a set built before answers by scoring every task (never with stale columns)."""

@@ -140,3 +140,29 @@ async def test_a_lone_job_starts_a_group_at_once(make_settings, repeat: bool) ->
         await runtime.stop()
     assert groups.sizes == [1, 1]
     assert first.task_created and (second.duplicate_of == first.task_id) is repeat
+
+
+@pytest.mark.parametrize("contents", [["hello", "thanks all"], ["task: first", "task: first"]])
+async def test_a_group_that_makes_no_new_task_is_recorded_as_a_group(
+    make_settings, monkeypatch, contents: list[str]
+) -> None:
+    """Noise only, or a repeat of a task made earlier: the group's unit inserts no task (it used to send an
+    empty INSERT, fail on its NOT NULL columns, and fall back to one unit per message)."""
+    settings = make_settings()
+    ids = await _store(settings, contents)
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    groups = ClassifyGroups(runtime, max_batch=64)
+    try:
+        first = await groups.submit(ids[0])
+
+        async def one_by_one(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("the group's unit failed and fell back to one unit per message")
+
+        monkeypatch.setattr(classification, "record", one_by_one)
+        second = await asyncio.wait_for(groups.submit(ids[1]), 30)
+        status, issues, tasks = await _rows(runtime)
+    finally:
+        await runtime.stop()
+    assert set(status.values()) == {"classified"} and all(issues[m] == 1 for m in ids)
+    assert len(tasks) == (1 if first.task_created else 0)
+    assert second.duplicate_of == first.task_id and not second.task_created

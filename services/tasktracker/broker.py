@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
@@ -28,6 +29,15 @@ CLASSIFY_MESSAGE = "messages.classify"
 PUSH_EXPORT = "exports.push"
 STATUS_HEADER = "Status"  # how nats-py hands over a JetStream status reply (nats.js.api.Header.STATUS)
 HEARTBEAT = "100"
+GROUPS_AT_ONCE = 2  # a worker's classification groups that run at once (`worker/batch.py`)
+
+
+def jobs_in_hand(settings: Settings) -> int:
+    """The jobs a worker process holds at once: enough to fill every group that runs at once, and one
+    more group's worth waiting. With only one group's worth in hand, a group that finished left the
+    next to start with the few jobs that had come in meanwhile (groups of ~14 under a backlog, where
+    64 fit, and a statement per message where a group costs ~14 in all)."""
+    return settings.worker_concurrency * (GROUPS_AT_ONCE + 1)
 
 
 class JetStreamBroker(PullBasedJetStreamBroker):
@@ -36,40 +46,63 @@ class JetStreamBroker(PullBasedJetStreamBroker):
     with jobs handed over as they arrive (`listen`)."""
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
-        """Each job as soon as it arrives, in pulls of up to `pull_consume_batch`.
+        """taskiq's view of `pull_batches`: each job on its own."""
+        async for jobs in self.pull_batches():
+            for message in jobs:
+                yield AckableMessage(data=message.data, ack=message.ack)
+
+    async def pull_batches(self) -> AsyncGenerator[list[Msg], None]:
+        """The jobs as they arrive, each time all of those that came together, in pulls of up to
+        `pull_consume_batch`.
 
         taskiq-nats loops on nats-py's `fetch(batch, timeout)`, which, once the stream is empty, waits
         until the whole batch has arrived or the timeout (5 s) is over before it returns any job: at a
         low rate a lone message waited seconds. Here one pull request of up to `batch` jobs (expiring
-        after the timeout) is kept open, and each job is yielded the moment it comes; the next request
-        goes out when the batch is used up or the request expired (JetStream's 408), or when nothing came
-        within its lifetime (a request lost in a reconnect). At most `batch` jobs are requested and not
-        yet handed over, so the receiver's limits still bound what this process holds.
+        after the timeout) is kept open, and the jobs are handed over the moment they come; the next
+        request goes out when the batch is used up or the request expired (JetStream's 408), or when
+        nothing came within its lifetime (a request lost in a reconnect). At most `batch` jobs are
+        requested and not yet handed over, so the consumer's own limit still bounds what this process
+        holds. The replies are gathered by a subscription callback (no task per job, as
+        `Subscription.next_msg` makes), so a busy worker takes what came meanwhile in one piece.
         """
         batch, timeout = self.pull_consume_batch, self.pull_consume_timeout or 5.0
         stream = self.stream_config.name or self.stream_name
         pull_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{self.durable}"
-        inbox = self.client.new_inbox()
-        subscription = await self.client.subscribe(inbox)
         request = json.dumps({"batch": batch, "expires": int(timeout * 1e9)}).encode()
+        arrived: list[Msg] = []
+        came = asyncio.Event()
+
+        async def gather(message: Msg) -> None:
+            arrived.append(message)
+            came.set()
+
+        subscription = await self.client.subscribe(self.client.new_inbox(), cb=gather)
         try:
             while True:
-                await self.client.publish(pull_subject, request, reply=inbox)
+                await self.client.publish(pull_subject, request, reply=subscription.subject)
                 remaining, deadline = batch, time.monotonic() + timeout + 1.0
-                while remaining:
-                    try:
-                        message = await subscription.next_msg(timeout=max(deadline - time.monotonic(), 0.01))
-                    except TimeoutError:
-                        break
-                    status = message.headers.get(STATUS_HEADER) if message.headers else None
-                    if status == HEARTBEAT:
-                        continue
-                    if status:  # 408 expired, 404 nothing to give, 409 consumer changed: ask again
+                while remaining > 0:
+                    if not arrived:
+                        came.clear()
+                        try:
+                            await asyncio.wait_for(came.wait(), max(deadline - time.monotonic(), 0.01))
+                        except TimeoutError:
+                            break
+                    replies, arrived[:] = arrived[:], []
+                    jobs, status = [], None
+                    for message in replies:
+                        code = message.headers.get(STATUS_HEADER) if message.headers else None
+                        if code is None:
+                            jobs.append(message)
+                        elif code != HEARTBEAT:
+                            status = code  # 408 expired, 404 nothing to give, 409 consumer changed
+                    remaining -= len(jobs)
+                    if jobs:
+                        yield jobs
+                    if status is not None:  # the request is over: ask again
                         if status != "408":  # not the normal end of a request: do not spin on it
                             await asyncio.sleep(0.1)
                         break
-                    remaining -= 1
-                    yield AckableMessage(data=message.data, ack=message.ack)
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
@@ -105,12 +138,14 @@ def create_broker(settings: Settings) -> AsyncBroker:
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=settings.job_ack_wait_s,
             max_deliver=settings.job_max_deliver,
-            max_ack_pending=max(settings.worker_concurrency * 4, 64),
+            # The jobs in hand and as many requested but not yet handed over (`listen`).
+            max_ack_pending=max(2 * jobs_in_hand(settings), 64),
             filter_subject=settings.nats_subject,
         ),
-        # Fetch as many jobs per pull request as the worker runs at once: one round trip for a
-        # handful of jobs instead of one each (they wait acknowledged-pending, far inside ack_wait).
-        pull_consume_batch=settings.worker_concurrency,
+        # Ask for as many jobs per pull request as the worker holds: one round trip for all of them
+        # (they wait acknowledged-pending, far inside ack_wait). A request of one group's worth was
+        # answered only once the loop was free of the group running, so groups starved.
+        pull_consume_batch=jobs_in_hand(settings),
         pull_consume_timeout=5.0,
         name="tasktracker",
         max_reconnect_attempts=-1,

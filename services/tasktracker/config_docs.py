@@ -166,7 +166,7 @@ DESCRIPTIONS: dict[str, str] = {
     "job_ack_wait_s": "a job not acknowledged within this is delivered again (above the slowest LLM call)",
     "job_max_deliver": "deliveries of a job before its message is marked failed",
     "job_max_age_s": "jobs older than this leave the stream",
-    "worker_concurrency": "jobs a worker process runs at once",
+    "worker_concurrency": "the most jobs one classification group holds (a worker holds three groups' worth)",
     "enqueue_timeout_s": "longest a request waits for the broker to take a job; while it is disconnected none is tried (the sweep sends it later)",
     "shutdown_grace_s": "on SIGTERM, running jobs get this long to finish",
     "sweep_interval_s": "how often a worker looks for messages whose job was lost",

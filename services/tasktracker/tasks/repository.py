@@ -82,6 +82,8 @@ async def insert_for_messages(
 ) -> list[tuple[Task, bool]]:
     """`insert_for_message` for many messages in one INSERT: in the order given, each message's task
     and whether this call made it (a message whose task exists already gets that task)."""
+    if not rows:  # an executemany of no rows would run the INSERT once with no values at all
+        return []
     # One statement compiled once (SQLAlchemy's "insertmanyvalues" batches the rows into it), where a
     # multi-row VALUES of a different length each time would be compiled afresh for every batch.
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite

@@ -14,8 +14,8 @@ busy gather and go together in the next one, so the batch size follows the load.
 4. one unit records every result (`classification.record_batch`: a handful of statements for the group).
 
 Every promise of the one-job path holds: a job's future resolves only after its results are committed,
-so its acknowledgement (`WHEN_EXECUTED`) follows the commit; a job that fails is not acknowledged and
-comes back; exactly-once results come from the same conditional UPDATEs. A failure stays with its own
+so its acknowledgement (`WHEN_EXECUTED`) follows the commit; a job that fails leaves its message claimed,
+and the sweep sends it again once the claim is stale; exactly-once results come from the same conditional UPDATEs. A failure stays with its own
 message: a text the classifier could not handle fails only its job, and if the group's record unit
 fails, each message is recorded again in a unit of its own (the one-job `record`).
 """
@@ -27,6 +27,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from tasktracker.ai.base import classify_each
+from tasktracker.broker import GROUPS_AT_ONCE
 from tasktracker.classification import service as classification
 from tasktracker.classification.open_tasks import OpenTasks
 from tasktracker.classification.schemas import Classification
@@ -42,7 +43,7 @@ Job = tuple[int, "asyncio.Future[Outcome]"]
 class ClassifyGroups:
     """Gathers the concurrently delivered `messages.classify` jobs of a process into groups."""
 
-    def __init__(self, runtime: Runtime, *, max_batch: int, max_groups: int = 2) -> None:
+    def __init__(self, runtime: Runtime, *, max_batch: int, max_groups: int = GROUPS_AT_ONCE) -> None:
         self.runtime = runtime
         self.max_batch = max_batch
         self.max_groups = max_groups
@@ -99,7 +100,7 @@ class ClassifyGroups:
         results = await classify_each(runtime.classifier, [content for _, _, content in todo])
         runs: list[tuple[int, asyncio.Future[Outcome], Classification]] = []
         for (message_id, future, _), result in zip(todo, results, strict=True):
-            if isinstance(result, Exception):  # not acknowledged: delivered again after ack_wait
+            if isinstance(result, Exception):  # its message stays claimed: the sweep sends it again
                 if not future.done():
                     future.set_exception(result)
             else:

@@ -33,7 +33,7 @@ async def classify_message(
             else:
                 outcome = await _classify(runtime, message_id)
         except Exception:
-            JOBS.labels(CLASSIFY_MESSAGE, "error").inc()  # not acknowledged: delivered again
+            JOBS.labels(CLASSIFY_MESSAGE, "error").inc()  # the sweep sends it again (claim gone stale)
             raise
         record_outcome(outcome)
         if span.is_recording():

@@ -19,7 +19,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
 from tasktracker import telemetry
-from tasktracker.broker import CLASSIFY_MESSAGE, PUSH_EXPORT
+from tasktracker.broker import CLASSIFY_MESSAGE, PUSH_EXPORT, jobs_in_hand
 from tasktracker.classification import service as classification
 from tasktracker.config import ClassifierMode
 from tasktracker.exports import jobs as export_jobs
@@ -27,6 +27,7 @@ from tasktracker.runtime import Runtime, cancel_all
 from tasktracker.unit_of_work import send_classification_jobs, unit_of_work
 from tasktracker.worker import jobs
 from tasktracker.worker.batch import ClassifyGroups
+from tasktracker.worker.consumer import consumer_for
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +75,30 @@ class Worker:
         await self._sweep_loop()
 
     async def _receive(self) -> None:
-        """Consume jobs until `_finish` is set; then let in-flight jobs finish (bounded by the grace period)."""
+        """Consume jobs until `_finish` is set; then let in-flight jobs finish (bounded by the grace period).
+
+        On JetStream the worker's own consumer (`worker/consumer.py`) takes each pull's jobs at once and
+        gives the classification jobs straight to their groups; other brokers go through taskiq's
+        `Receiver` alone."""
         with ThreadPoolExecutor(max_workers=2) as executor:
-            while not self._finish.is_set():
-                receiver = Receiver(
+
+            def receiver() -> Receiver:
+                return Receiver(
                     broker=self.runtime.broker,
                     executor=executor,
                     run_startup=False,
-                    max_async_tasks=self.settings.worker_concurrency,
+                    max_async_tasks=jobs_in_hand(self.settings),
                     ack_type=AcknowledgeType.WHEN_EXECUTED,  # ack after the job's transaction committed
                     wait_tasks_timeout=self.settings.shutdown_grace_s,
                 )
+
+            while not self._finish.is_set():
+                consumer = consumer_for(self.runtime, self.groups, receiver, jobs_in_hand(self.settings))
                 try:
-                    await receiver.listen(self._finish)
+                    if consumer is not None:
+                        await consumer.run(self._finish, self.settings.shutdown_grace_s)
+                    else:
+                        await receiver().listen(self._finish)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
