@@ -22,7 +22,6 @@ It also reports what the model costs: load time, resident memory, latency one at
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -35,34 +34,10 @@ import numpy as np
 import psutil
 
 from tasktracker.ai.builtin import bundled_data
-from tasktracker.ai.duplicates_eval import LabelledPair, read_pairs
+from tasktracker.ai.duplicates_eval import LabelledPair, across_languages, read_pairs
 from tasktracker.classification import duplicates
 
 NGRAM_THRESHOLD = 0.75
-_UKRAINIAN = re.compile(r"[іїєґ]")
-_RUSSIAN = re.compile(r"[ыэъё]")
-_CYRILLIC = re.compile(r"[а-яёіїєґ]")
-_LATIN = re.compile(r"[a-z]")
-
-
-def language(text: str) -> str:
-    """`latin`, `uk`, `ru` or `cyrillic` (Cyrillic without a letter that only one of the two has)."""
-    lowered = text.lower()
-    if len(_CYRILLIC.findall(lowered)) <= len(_LATIN.findall(lowered)):
-        return "latin"
-    if _UKRAINIAN.search(lowered):
-        return "uk"
-    if _RUSSIAN.search(lowered):
-        return "ru"
-    return "cyrillic"
-
-
-def across_languages(a: str, b: str) -> bool:
-    first, second = language(a), language(b)
-    if first == second:
-        return False
-    # Cyrillic without a telling letter may be either Ukrainian or Russian: the same language then.
-    return "latin" in (first, second) or "cyrillic" not in (first, second)
 
 
 @dataclass

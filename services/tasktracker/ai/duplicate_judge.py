@@ -172,6 +172,25 @@ def _rates(pairs: Sequence[LabelledPair], linked: Sequence[bool], across: Sequen
     )
 
 
+async def measure_as_configured(
+    judge: LLMDuplicateJudge,
+    pairs: Sequence[LabelledPair],
+    settings: Settings,
+    progress: Callable[[], None] | None = None,
+) -> SecondOpinionReport:
+    """`measure` with the threshold, band and concurrency the worker runs with."""
+    return await measure(
+        judge,
+        pairs,
+        threshold=settings.duplicate_threshold,
+        band=settings.duplicate_llm_band,
+        llm_model=judge.name,
+        prompt_version=judge.prompt_version,
+        concurrency=settings.llm_concurrency,
+        progress=progress,
+    )
+
+
 async def measure(
     judge: Judge,
     pairs: Sequence[LabelledPair],
@@ -279,16 +298,7 @@ def second_opinion_on(settings: Settings, pairs: Sequence[LabelledPair]) -> Seco
                 return None
             with Progress(transient=True) as bar:
                 task = bar.add_task("second opinions", total=None)
-                return await measure(
-                    judge,
-                    pairs,
-                    threshold=settings.duplicate_threshold,
-                    band=settings.duplicate_llm_band,
-                    llm_model=judge.name,
-                    prompt_version=judge.prompt_version,
-                    concurrency=settings.llm_concurrency,
-                    progress=lambda: bar.advance(task),
-                )
+                return await measure_as_configured(judge, pairs, settings, lambda: bar.advance(task))
         finally:
             await judge.aclose()
 
@@ -389,15 +399,7 @@ class SecondOpinion:
                 return
             log.info("measuring %s as duplicate judge on %d tuning pairs", judge.name, len(pairs))
             try:
-                report = await measure(
-                    judge,
-                    pairs,
-                    threshold=settings.duplicate_threshold,
-                    band=settings.duplicate_llm_band,
-                    llm_model=judge.name,
-                    prompt_version=judge.prompt_version,
-                    concurrency=settings.llm_concurrency,
-                )
+                report = await measure_as_configured(judge, pairs, settings)
             except Exception:
                 log.exception("measuring the duplicate judge failed")
                 self._retry_at = asyncio.get_running_loop().time() + RETRY_AFTER_S
