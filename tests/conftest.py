@@ -66,7 +66,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh database on each backend: migrated to head with every table empty, as after
     `tasktracker migrate` (tests/support/databases.py); without the schema for tests marked
-    `empty_database`."""
+    `empty_database`; on PostgreSQL one no test has used for tests marked `fresh_database`."""
     migrated = request.node.get_closest_marker("empty_database") is None
     if request.param == "sqlite":
         path = tmp_path / "test.db"
@@ -76,11 +76,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield f"sqlite+aiosqlite:///{path}"
         return
     pool: PostgresPool = request.getfixturevalue("postgres_pool")
-    name = await pool.take(migrated)
+    fresh = request.node.get_closest_marker("fresh_database") is not None
+    name = await pool.take(migrated, fresh)
     try:
         yield pool.url(name)
     finally:
-        await pool.give_back(name, migrated)
+        await pool.give_back(name, migrated, reuse=not fresh)
 
 
 @pytest.fixture

@@ -198,6 +198,7 @@ async def _planned(session: AsyncSession, run: Any) -> str:
     return "\n".join(row[0] for row in rows)
 
 
+@pytest.mark.fresh_database  # plans depend on the tables' pages and statistics, which emptying keeps
 async def test_postgres_answers_each_list_query_from_its_index(
     sessions: async_sessionmaker[AsyncSession], database_url: str
 ) -> None:

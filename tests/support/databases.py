@@ -14,7 +14,9 @@ half of the suite's time. Now a test gets a database that is exactly what a fres
   database dropped as before. The pool's databases are dropped at the end of the session.
 
 A test that needs a database without the schema (migration tests) asks with
-`@pytest.mark.empty_database`.
+`@pytest.mark.empty_database`. An emptied database is the same to every query but not to the planner: its
+tables keep their pages and statistics until vacuumed, so a test that checks query plans asks for one no
+test has used with `@pytest.mark.fresh_database`.
 """
 
 from __future__ import annotations
@@ -114,8 +116,9 @@ class PostgresPool:
         self._all.discard(name)
         self.dropped += 1
 
-    async def take(self, migrated: bool) -> str:
-        if migrated and self._free:
+    async def take(self, migrated: bool, fresh: bool = False) -> str:
+        """`fresh`: a database no test has used, whatever the pool holds."""
+        if migrated and self._free and not fresh:
             self.reused += 1
             return self._free.pop()
         name = await self._create()
@@ -129,9 +132,9 @@ class PostgresPool:
                     await conn.close()
         return name
 
-    async def give_back(self, name: str, migrated: bool) -> None:
+    async def give_back(self, name: str, migrated: bool, reuse: bool = True) -> None:
         """Empty the database for the next test if its schema is untouched; drop it otherwise."""
-        if migrated and await self._empty(name):
+        if migrated and reuse and await self._empty(name):
             self._free.append(name)
         else:
             await self._drop(name)
