@@ -172,8 +172,50 @@ def save_cached(result: BaseModel, path: Path) -> None:
         log.warning("could not cache the result at %s: %s", path, exc)
 
 
-class ChampionClassifier:
+class BackgroundDecision:
+    """Whether to trust an LLM, decided once in the background (from the cache when it is there): the
+    dev duel of the classifier, the gate of the duplicate judge. `start` is idempotent and cheap (each
+    classification or group calls it); a decision that could not be made (the LLM unreachable) is tried
+    again `RETRY_AFTER_S` later."""
+
+    _task_name = "llm-decision"
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._retry_at = 0.0
+
+    def _decided(self) -> bool:
+        raise NotImplementedError
+
+    async def _decide(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Decide in the background; nothing to do once decided, while deciding or before the retry."""
+        loop = asyncio.get_running_loop()
+        if self._decided() or (self._task is not None and not self._task.done()):
+            return
+        if loop.time() < self._retry_at:
+            return
+        self._task = loop.create_task(self._decide(), name=self._task_name)
+
+    async def _wait_decided(self) -> None:
+        self.start()
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    def _retry_later(self) -> None:
+        self._retry_at = asyncio.get_running_loop().time() + RETRY_AFTER_S
+
+    def _stop_deciding(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+class ChampionClassifier(BackgroundDecision):
     """The LLM chain in front of the built-in model, trusted only as far as the dev duel allows."""
+
+    _task_name = "llm-duel"
 
     def __init__(
         self,
@@ -194,8 +236,7 @@ class ChampionClassifier:
         self.llm_model = getattr(llm, "name", "llm")
         self.prompt_version: str | None = getattr(llm, "prompt_version", None)
         self.duel: Duel | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._retry_at = 0.0
+        super().__init__()
 
     @property
     def name(self) -> str:
@@ -216,19 +257,11 @@ class ChampionClassifier:
             return f"{self.llm_model} (forced by TASKTRACKER_CLASSIFIER=ollama): {self.duel.reason}"
         return f"{'LLM' if self.duel.llm_wins else 'built-in model'}: {self.duel.reason}"
 
-    def start(self) -> None:
-        """Decide the duel in the background (from the cache when it is there); idempotent."""
-        loop = asyncio.get_running_loop()
-        if self.duel is not None or (self._task is not None and not self._task.done()):
-            return
-        if loop.time() < self._retry_at:
-            return
-        self._task = loop.create_task(self._decide(), name="llm-duel")
+    def _decided(self) -> bool:
+        return self.duel is not None
 
     async def wait_decided(self) -> Duel | None:
-        self.start()
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        await self._wait_decided()
         return self.duel
 
     async def _decide(self) -> None:
@@ -242,7 +275,7 @@ class ChampionClassifier:
         duel = load_cached(path, Duel)
         if duel is None:
             if not await self.llm.ready():
-                self._retry_at = asyncio.get_running_loop().time() + RETRY_AFTER_S
+                self._retry_later()
                 log.info("%s is not ready; the built-in model answers meanwhile", self.llm_model)
                 return
             log.info("measuring %s against the built-in model on %d dev rows", self.llm_model, size)
@@ -259,7 +292,7 @@ class ChampionClassifier:
                 log.exception("the dev duel failed")
                 duel = None
             if duel is None:
-                self._retry_at = asyncio.get_running_loop().time() + RETRY_AFTER_S
+                self._retry_later()
                 log.info("%s answered no dev row; built-in model meanwhile, retry later", self.llm_model)
                 return
             save_cached(duel, path)
@@ -301,8 +334,7 @@ class ChampionClassifier:
         return await self.builtin.ready()
 
     async def aclose(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        self._stop_deciding()
         close = getattr(self.chain, "aclose", None)
         if close is not None:
             await close()

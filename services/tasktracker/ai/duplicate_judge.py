@@ -42,7 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tasktracker.ai.builtin import bundled_data
-from tasktracker.ai.champion import dev_slice, load_cached, save_cached
+from tasktracker.ai.champion import BackgroundDecision, dev_slice, load_cached, save_cached
 from tasktracker.ai.duplicates_eval import LabelledPair, across_languages, read_pairs
 from tasktracker.ai.llm import MESSAGE_TAG, llm_model_settings
 from tasktracker.ai.ollama_models import OllamaModelsError, has_model
@@ -59,7 +59,6 @@ TASK_TAG = register_tag("task")
 TUNING_PAIRS = ("duplicates.jsonl", "duplicates_second.jsonl")  # never duplicates_check.jsonl
 MIN_PRECISION = 0.95
 MAX_ERROR_SHARE = 0.1  # an LLM that fails more of the gate's calls than this has not proven itself
-RETRY_AFTER_S = 300.0  # an undecided gate (LLM unreachable) is tried again this much later
 _EXAMPLE = re.compile(r"^<task>([^\n]*)</task>\n<message>([^\n]*)</message>$", re.M)  # the few-shot pairs
 
 
@@ -332,8 +331,10 @@ def render_second_opinion(report: SecondOpinionReport, console: Console) -> None
 # In the worker --------------------------------------------------------------------------------------------
 
 
-class SecondOpinion:
+class SecondOpinion(BackgroundDecision):
     """The duplicate judge as the worker uses it: gated, bounded, and never a reason for a job to fail."""
+
+    _task_name = "duplicate-judge-gate"
 
     def __init__(
         self,
@@ -350,8 +351,7 @@ class SecondOpinion:
         self.asked = 0
         self.linked = 0
         self.failed = 0
-        self._task: asyncio.Task[None] | None = None
-        self._retry_at = 0.0
+        super().__init__()
 
     @property
     def enabled(self) -> bool:
@@ -368,19 +368,11 @@ class SecondOpinion:
             return f"on (forced by TASKTRACKER_DUPLICATE_LLM=on): {self.report.reason}"
         return f"{'on' if self.report.enabled else 'off'}: {self.report.reason}"
 
-    def start(self) -> None:
-        """Decide the gate in the background (from the cache when it is there); idempotent."""
-        loop = asyncio.get_running_loop()
-        if self.report is not None or (self._task is not None and not self._task.done()):
-            return
-        if loop.time() < self._retry_at:
-            return
-        self._task = loop.create_task(self._decide(), name="duplicate-judge-gate")
+    def _decided(self) -> bool:
+        return self.report is not None
 
     async def wait_decided(self) -> SecondOpinionReport | None:
-        self.start()
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        await self._wait_decided()
         return self.report
 
     async def _decide(self) -> None:
@@ -392,7 +384,7 @@ class SecondOpinion:
         report = load_cached(path, SecondOpinionReport)
         if report is None:
             if not await judge.ready():
-                self._retry_at = asyncio.get_running_loop().time() + RETRY_AFTER_S
+                self._retry_later()
                 log.info(
                     "%s is not ready; duplicates are matched without a second opinion meanwhile", judge.name
                 )
@@ -402,7 +394,7 @@ class SecondOpinion:
                 report = await measure_as_configured(judge, pairs, settings)
             except Exception:
                 log.exception("measuring the duplicate judge failed")
-                self._retry_at = asyncio.get_running_loop().time() + RETRY_AFTER_S
+                self._retry_later()
                 return
             save_cached(report, path)
         self.report = report
@@ -463,8 +455,7 @@ class SecondOpinion:
         return opinions
 
     async def aclose(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        self._stop_deciding()
         await self.judge.aclose()
 
 
