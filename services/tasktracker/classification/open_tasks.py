@@ -69,6 +69,13 @@ class OpenTasks:
             channel.candidates = CandidateSet(ordered)
         return Matcher(channel.candidates)
 
+    def made(self, channel_id: int | None, task_id: int, version: datetime, text: str) -> None:
+        """A task this process has just made (in a unit not yet committed): prepared now, so the next
+        listing that shows it at this version needs no read of its text. Until a listing shows it, it
+        is never a candidate, so a unit that rolls back leaves nothing wrong behind."""
+        channel = self._channels.setdefault(channel_id, _Channel())
+        channel.prepared[task_id] = (version, Prepared.of(text))
+
     def forget(self) -> None:
         self._channels.clear()
 

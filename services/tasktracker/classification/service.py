@@ -234,8 +234,7 @@ async def record_batch(
     for i in set(range(len(runs))) - set(mine):
         outcomes[i].skipped = True  # another delivery of this job finished first
     issues = {i: Issue(message_id=runs[i][0], **runs[i][1].model_dump()) for i in mine}
-    session.add_all(issues.values())
-    await session.flush()
+    await messages_service.insert_issues(session, list(issues.values()))
 
     matchers: dict[int | None, Matcher] = {}
     tasks: dict[int, Task] = {}
@@ -244,7 +243,6 @@ async def record_batch(
     for i in mine:
         message_id, result = runs[i]
         message, outcome = won[message_id], outcomes[i]
-        message.category = result.category.value
         if not (result.actionable and result.category != Category.noise):
             continue
         if message.channel_id not in matchers:
@@ -274,12 +272,15 @@ async def record_batch(
         tasks[i], outcomes[i].task_id, outcomes[i].task_created = task, task.id, created
         if created:
             routed.append(task)
+            assert task.id is not None
+            open_tasks.made(task.channel_id, task.id, task.updated_at, task.description or task.title)
     for i, k in repeats:
         task = stored[k][0]
         tasks[i], outcomes[i].task_id, outcomes[i].duplicate_of = task, task.id, task.id
-    for i in mine:
-        won[runs[i][0]].task_id = outcomes[i].task_id
-    await session.flush()  # the messages' category and task id, the activity rows
+    await messages_service.set_results_many(
+        session, [(runs[i][0], runs[i][1].category.value, outcomes[i].task_id) for i in mine]
+    )
+    await session.flush()  # the activity rows
 
     for i in mine:
         await _queue_events(uow, session, won[runs[i][0]], issues[i], tasks.get(i), outcomes[i])

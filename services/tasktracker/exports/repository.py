@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new
+from tasktracker.db import execute_dml, insert_new, table_of
 from tasktracker.models import (
     CLOSED_STATUSES,
     ExportRule,
@@ -87,20 +87,20 @@ async def matching_targets(
     return sorted(int(t) for t in (await session.execute(stmt)).scalars())
 
 
+_rules, _targets = table_of(ExportRule), table_of(ExportTarget)
+# Read for every group a worker records: built once and run as Core (see messages.repository).
+_ENABLED_RULES = (
+    select(_rules.c.target_id, _rules.c.channel_id, _rules.c.category, _rules.c.priority)
+    .join(_targets, _targets.c.id == _rules.c.target_id)
+    .where(_rules.c.enabled, _targets.c.enabled)
+)
+
+
 async def enabled_rules(session: AsyncSession) -> list[tuple[int, int | None, str | None, str | None]]:
     """(target id, channel id, category, priority) of every enabled rule of an enabled target: what
     `matching_targets` filters, read once for many tasks."""
-    stmt = (
-        select(
-            col(ExportRule.target_id),
-            col(ExportRule.channel_id),
-            col(ExportRule.category),
-            col(ExportRule.priority),
-        )
-        .join(ExportTarget, col(ExportTarget.id) == col(ExportRule.target_id))
-        .where(col(ExportRule.enabled), col(ExportTarget.enabled))
-    )
-    return [(int(t), c, cat, p) for t, c, cat, p in (await session.execute(stmt)).all()]
+    connection = await session.connection()
+    return [(int(t), c, cat, p) for t, c, cat, p in await connection.execute(_ENABLED_RULES)]
 
 
 # Exports -----------------------------------------------------------------------------------------------

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, insert_new_rows, search, utcnow
+from tasktracker.db import execute_dml, insert_new, insert_new_rows, search, table_of, utcnow
 from tasktracker.models import Issue, Message, MessageStatus
 from tasktracker.pagination import SortSpec, page
 
@@ -149,43 +150,103 @@ async def finish(session: AsyncSession, message_id: int, task_id: int | None, ca
     return bool(result.rowcount)
 
 
+# The worker's statements for a group of messages, built once. They run as Core on the session's
+# connection: the ORM forms (`update(Message) ... returning(Message)`, a flush of changed objects) cost
+# ~1.5 ms of Python each per group on top of the ~0.6 ms of the statement itself (measured), most of a
+# small group's time. Dialect-neutral: the embedded SQLite runs the same ones.
+_messages = table_of(Message)
+_CLAIM_MANY = (
+    update(_messages)
+    .where(
+        _messages.c.id.in_(bindparam("ids", expanding=True)),
+        or_(
+            _messages.c.status.in_([MessageStatus.received.value, MessageStatus.failed.value]),
+            and_(
+                _messages.c.status == MessageStatus.classifying.value,
+                _messages.c.updated_at < bindparam("stale_before"),
+            ),
+        ),
+    )
+    .values(
+        status=MessageStatus.classifying.value, attempts=_messages.c.attempts + 1, updated_at=bindparam("now")
+    )
+    .returning(_messages.c.id, _messages.c.attempts, _messages.c.content)
+)
+_FINISH_MANY = (
+    update(_messages)
+    .where(
+        _messages.c.id.in_(
+            select(_messages.c.id)
+            .where(
+                _messages.c.id.in_(bindparam("ids", expanding=True)),
+                _messages.c.status != MessageStatus.classified.value,
+            )
+            .order_by(_messages.c.id)
+            .with_for_update()
+            .scalar_subquery()
+        )
+    )
+    .values(status=MessageStatus.classified.value, updated_at=bindparam("now"))
+    .returning(*_messages.c)
+)
+_SET_RESULTS = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"))
+    .values(category=bindparam("category"), task_id=bindparam("task_id"))
+)
+
+
+_issues = table_of(Issue)
+_INSERT_ISSUES = sql_insert(_issues).returning(_issues.c.id, sort_by_parameter_order=True)
+
+
+class Claimed(NamedTuple):
+    id: int
+    attempts: int
+    content: str
+
+
 async def claim_many(
     session: AsyncSession, message_ids: Sequence[int], stale_before: datetime
-) -> list[Message]:
+) -> list[Claimed]:
     """`claim` for many messages in one statement; the ones taken, as claimed."""
-    claimable = or_(
-        col(Message.status).in_([MessageStatus.received, MessageStatus.failed]),
-        and_(col(Message.status) == MessageStatus.classifying, col(Message.updated_at) < stale_before),
-    )
-    stmt = (
-        update(Message)
-        .where(col(Message.id).in_(list(message_ids)), claimable)
-        .values(status=MessageStatus.classifying, attempts=col(Message.attempts) + 1, updated_at=utcnow())
-        .returning(Message)
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.scalars(stmt)).all())
+    connection = await session.connection()
+    params = {"ids": list(message_ids), "stale_before": stale_before, "now": utcnow()}
+    return [Claimed(*row) for row in await connection.execute(_CLAIM_MANY, params)]
 
 
 async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
-    """`finish` for many messages in one statement (category and task id are set afterwards on the
-    returned rows, and written by the unit's flush): the ones this call flipped to classified, which
-    own their side effects. Rows are locked in id order, so two workers finishing overlapping batches
-    wait for each other instead of deadlocking."""
-    mine = (
-        select(col(Message.id))
-        .where(col(Message.id).in_(sorted(message_ids)), col(Message.status) != MessageStatus.classified)
-        .order_by(col(Message.id))
-        .with_for_update()
-    )
-    stmt = (
-        update(Message)
-        .where(col(Message.id).in_(mine.scalar_subquery()))
-        .values(status=MessageStatus.classified, updated_at=utcnow())
-        .returning(Message)
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.scalars(stmt)).all())
+    """`finish` for many messages in one statement: the ones this call flipped to classified, which own
+    their side effects, as detached rows (`set_results_many` writes their category and task id). Rows
+    are locked in id order, so two workers finishing overlapping batches wait for each other instead of
+    deadlocking."""
+    connection = await session.connection()
+    rows = await connection.execute(_FINISH_MANY, {"ids": sorted(message_ids), "now": utcnow()})
+    return [Message.model_construct(**row._mapping) for row in rows]
+
+
+async def insert_issues(session: AsyncSession, issues: Sequence[Issue]) -> None:
+    """Store new classification runs in one statement (PostgreSQL; one per row on SQLite) and give
+    each its id. They stay out of the session: nothing changes them afterwards."""
+    if issues:
+        connection = await session.connection()
+        result = await connection.execute(
+            _INSERT_ISSUES, [issue.model_dump(exclude={"id"}) for issue in issues]
+        )
+        for issue, (issue_id,) in zip(issues, result, strict=True):
+            issue.id = issue_id
+
+
+async def set_results_many(
+    session: AsyncSession, results: Sequence[tuple[int, str | None, int | None]]
+) -> None:
+    """(message id, category, task id) of finished messages, in one executemany."""
+    if results:
+        connection = await session.connection()
+        await connection.execute(
+            _SET_RESULTS,
+            [{"message_id": m, "category": category, "task_id": task_id} for m, category, task_id in results],
+        )
 
 
 async def set_status_many(session: AsyncSession, message_ids: Sequence[int], status: MessageStatus) -> None:

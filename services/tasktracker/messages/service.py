@@ -336,8 +336,8 @@ async def finish(session: AsyncSession, message_id: int, task_id: int | None, ca
 
 async def claim_many(
     session: AsyncSession, message_ids: Sequence[int], stale_before: datetime
-) -> list[Message]:
-    """`claim` for a batch of messages in one statement; the ones taken."""
+) -> list[repository.Claimed]:
+    """`claim` for a batch of messages in one statement; the ones taken (id, attempts, content)."""
     return await repository.claim_many(session, message_ids, stale_before)
 
 
@@ -346,9 +346,21 @@ async def mark_failed_many(session: AsyncSession, message_ids: Sequence[int]) ->
 
 
 async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
-    """`finish` for a batch: the messages this run flipped to classified; set `category` and `task_id`
-    on them afterwards (the unit's flush writes them)."""
+    """`finish` for a batch: the messages this run flipped to classified, detached; write their category
+    and task id with `set_results_many` in the same unit."""
     return await repository.finish_many(session, message_ids)
+
+
+async def insert_issues(session: AsyncSession, issues: Sequence[Issue]) -> None:
+    """Store classification runs of messages `finish_many` flipped, in one statement; sets their ids."""
+    await repository.insert_issues(session, issues)
+
+
+async def set_results_many(
+    session: AsyncSession, results: Sequence[tuple[int, str | None, int | None]]
+) -> None:
+    """(message id, category, task id) of messages `finish_many` flipped, in one statement."""
+    await repository.set_results_many(session, results)
 
 
 async def requeue_stuck(

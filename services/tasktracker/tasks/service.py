@@ -157,25 +157,22 @@ async def create_for_messages(session: AsyncSession, items: Sequence[NewTask]) -
             }
         )
     stored = await repository.insert_for_messages(session, rows)
+    activity: list[tuple[int, str, dict[str, Any], str | None]] = []
     for item, (task, created) in zip(items, stored, strict=True):
         assert task.id is not None
         if created:
-            activity = {
+            made = {
                 "source": "classification",
                 "message_id": item.source.message_id,
                 "model": item.source.model,
             }
-            await repository.add_activity(session, task.id, "created", activity, SYSTEM_ACTOR)
+            activity.append((task.id, "created", made, SYSTEM_ACTOR))
         for message_id, similarity in item.repeats:
             if not created:  # made by an earlier run: count the repeat on it
                 await repository.add_message(session, task.id, utcnow())
-            await repository.add_activity(
-                session,
-                task.id,
-                "duplicate_linked",
-                {"message_id": message_id, "similarity": round(similarity, 3)},
-                SYSTEM_ACTOR,
-            )
+            linked = {"message_id": message_id, "similarity": round(similarity, 3)}
+            activity.append((task.id, "duplicate_linked", linked, SYSTEM_ACTOR))
+    await repository.add_activities(session, activity)
     return stored
 
 
