@@ -202,6 +202,8 @@ class CandidateSet:
             if rows is None or row < rows
         ]
         for task_id, candidate in scored:
+            if duplicates.cannot_match(target, candidate, threshold):
+                continue  # a conflict rules it out: cheaper than scoring it to find that out
             score = duplicates._score(target, candidate, threshold)
             if score >= threshold and (best is None or score > best[1]):
                 best = (task_id, score)

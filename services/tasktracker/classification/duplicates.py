@@ -411,13 +411,36 @@ def _substitution(a: Text, b: Text) -> bool:
 
 def conflict(a: Text, b: Text) -> bool:
     """Another value in the same slot, or the opposite action: another request however similar."""
+    return plain_conflict(a, b) or _substitution(a, b)
+
+
+def plain_conflict(a: Text, b: Text) -> bool:
+    """The parts of `conflict` that need no alignment of the two texts: when one holds, so does
+    `conflict`, for a few set operations."""
     return (
         concepts.slot_conflict(a.concepts, b.concepts)
         or _differ_on_both_sides(a.identifiers, b.identifiers)
         or _differ_on_both_sides(a.numbers, b.numbers)
         or _opposite_actions(a, b)
-        or _substitution(a, b)
     )
+
+
+def cannot_match(a: Text, b: Text, threshold: float) -> bool:
+    """True only when `_score(a, b, threshold) < threshold` for certain, found without scoring: the two
+    are in conflict (`plain_conflict`), which halves any score `_score` checks for one, and the threshold
+    is above what a halved score can reach, and neither of the two ways `_score` skips that check
+    (the same text; every token shared) is open to them."""
+    if threshold <= _CONFLICT_FACTOR or a.norm == b.norm or not a.tokens or not b.tokens:
+        return False
+    na, nb = len(a.tokens), len(b.tokens)
+    # `_overlap` reaches 1.0 only when both have the same number of tokens and all are shared (typos
+    # included): the same bound `_overlap` itself uses before its typo search.
+    if (
+        na == nb
+        and len(a.tokens & b.tokens) + min(len(a.typo_stems - b.tokens), len(b.typo_stems - a.tokens)) >= na
+    ):
+        return False
+    return plain_conflict(a, b)
 
 
 @lru_cache(maxsize=4096)
