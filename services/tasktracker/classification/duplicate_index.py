@@ -25,7 +25,8 @@ from scipy import sparse
 from tasktracker.classification import duplicates
 
 _EPS = 1e-9  # floating-point slack: a task within this of the threshold is scored exactly
-_VOCABULARY_LIMIT = 100_000  # features numbered before the numbering starts over (~15 MB at most)
+_VOCABULARY_LIMIT = 50_000  # features numbered before the numbering starts over (~6 MB at most; each
+# message brings one or two of its own, so a worker at 200 msg/s starts over every few minutes)
 
 
 class _Vocabulary:

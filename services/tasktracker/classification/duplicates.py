@@ -443,9 +443,11 @@ def cannot_match(a: Text, b: Text, threshold: float) -> bool:
     return plain_conflict(a, b)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # ~15 KB a text (its n-grams): 1024 is ~15 MB, 4096 was ~60 MB of a worker
 def prepared(raw: str) -> Text:
-    """`Text(raw)`, cached: the same open tasks are compared with every new message of a channel."""
+    """`Text(raw)`, cached: the same open tasks are compared with every new message of a channel (the
+    worker keeps its own per task, `open_tasks.OpenTasks`; here a message is prepared once for both the
+    matcher and the close calls)."""
     return Text(raw)
 
 
