@@ -89,3 +89,35 @@ def test_answers_stay_the_same_when_the_feature_numbering_starts_over(monkeypatc
         expected = duplicates.best_match(message, candidates, 0.5)
         assert new.best_match(message, 0.5) == expected
         assert old.best_match(message, 0.5) == expected
+
+
+def test_a_pair_ruled_out_before_scoring_never_reaches_the_threshold() -> None:
+    """`duplicates.cannot_match` is exact: whenever it rules a pair out, scoring it gives less than the
+    threshold, on labelled pairs and on look-alikes that differ by a number, an id or a slot value; and
+    it does rule many of those look-alikes out (else it would buy nothing)."""
+    texts = _texts()
+    rng = random.Random(5)
+    variants = [" #{i}", " v{i}.2", " on page {i}", " in chrome", " in firefox", " on android", ""]
+    ruled_out = 0
+    for _ in range(3000):
+        base = rng.choice(texts)
+        a = duplicates.Text(base + rng.choice(variants).format(i=rng.randrange(100)))
+        b = duplicates.Text(
+            (base if rng.random() < 0.7 else rng.choice(texts))
+            + rng.choice(variants).format(i=rng.randrange(100))
+        )
+        for threshold in (0.75, 0.6, 0.5, 0.3):
+            if duplicates.cannot_match(a, b, threshold):
+                ruled_out += 1
+                assert duplicates._score(a, b, threshold) < threshold, (a.norm, b.norm, threshold)
+    assert ruled_out > 500
+
+
+def test_a_word_that_starts_with_a_digit_has_no_concept_and_no_place_in_the_cache() -> None:
+    from tasktracker.classification import concepts
+
+    before = concepts._concept_of.cache_info().currsize
+    assert concepts.concept_of("12345") is None and concepts.concept_of("404") is None
+    assert concepts.concept_of("") is None
+    assert concepts._concept_of.cache_info().currsize == before
+    assert concepts.concept_of("crashes") is not None  # a word of the lexicon still has its concept
