@@ -396,3 +396,35 @@ def test_the_job_format_is_taskiqs() -> None:
     message = AsyncKicker("messages.classify", broker, {}).with_labels(traceparent="t")._prepare_message(9)
     assert classify_job(broker.formatter.dumps(message).message) == (9, {"traceparent": "t"})
     asyncio.get_event_loop_policy()
+
+
+async def test_jobs_published_at_once_are_stored_as_taskiq_jobs_and_the_refused_ones_reported(
+    nats_settings, unique
+) -> None:
+    """`JetStreamBroker.publish_jobs` (the API's job sender): every job stored, in taskiq's format, read by
+    the worker's consumer and by taskiq alike; a job JetStream does not store is reported, at once."""
+    from taskiq import TaskiqMessage
+
+    from tasktracker.broker import CLASSIFY_MESSAGE, JetStreamBroker, create_broker
+
+    settings = nats_settings()
+    broker = create_broker(settings)
+    assert isinstance(broker, JetStreamBroker)
+    await broker.startup()
+    try:
+        jobs = [(i, {"traceparent": f"t{i}"} if i % 2 else {}) for i in range(1, 301)]
+        assert await broker.publish_jobs(CLASSIFY_MESSAGE, jobs, 10) == []
+        stored = await broker.consumer.fetch(300, timeout=5)
+        read = sorted(classify_job(m.data) for m in stored)  # type: ignore[type-var]
+        assert read == sorted(jobs)
+        as_taskiq = TaskiqMessage.model_validate_json(stored[0].data)
+        assert as_taskiq.task_name == CLASSIFY_MESSAGE and as_taskiq.args[0] in dict(jobs)
+        for message in stored:
+            await message.ack()
+
+        broker.subject = f"tt.{unique}.nowhere"  # no stream takes it: JetStream answers no one
+        started = time.monotonic()
+        assert await broker.publish_jobs(CLASSIFY_MESSAGE, [(7, {}), (8, {})], 10) == [7, 8]
+        assert time.monotonic() - started < 5
+    finally:
+        await broker.shutdown()

@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncGenerator
+import uuid
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
+from taskiq.labels import LabelType
 from taskiq_nats import PullBasedJetStreamBroker
 
 from tasktracker import telemetry
@@ -42,8 +44,13 @@ def jobs_in_hand(settings: Settings) -> int:
 
 class JetStreamBroker(PullBasedJetStreamBroker):
     """taskiq-nats' pull broker, with the stream and consumer brought in step with the settings (it
-    only reuses an existing stream and never compares an existing consumer): see `jetstream`, and
-    with jobs handed over as they arrive (`listen`)."""
+    only reuses an existing stream and never compares an existing consumer): see `jetstream`, with
+    jobs handed over as they arrive (`listen`), and many jobs published at once (`publish_jobs`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acks: dict[str, asyncio.Future[None]] = {}  # publish_jobs' jobs awaiting JetStream's answer
+        self._acks_prefix: str | None = None
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         """taskiq's view of `pull_batches`: each job on its own."""
@@ -106,6 +113,69 @@ class JetStreamBroker(PullBasedJetStreamBroker):
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def publish_jobs(
+        self, task_name: str, jobs: Sequence[tuple[int, dict[str, str]]], within_s: float
+    ) -> list[int]:
+        """Publish one job of `task_name` per (argument, labels), all in flight at once, and wait up to
+        `within_s` seconds for JetStream to acknowledge them; returns the arguments of the jobs not stored
+        (refused, or no answer in time).
+
+        What `enqueue` sends, job by job, as taskiq's JSON (`TaskiqMessage`, the labels also as headers,
+        as taskiq-nats' `kick` does), without taskiq's kicker and nats-py's request for each: the kicker
+        builds and validates a pydantic model, and `JetStreamContext.publish` makes a request whose
+        `wait_for` costs a task and a timer; ~90 us of CPU a job in all, measured, where a publish with a
+        reply subject of one shared subscription and a callback per acknowledgement costs ~15."""
+        if not jobs:
+            return []
+        inbox = await self._acks_inbox()
+        loop = asyncio.get_running_loop()
+        waiting: dict[str, tuple[asyncio.Future[None], int]] = {}
+        for argument, labels in jobs:
+            token = uuid.uuid4().hex
+            body = {
+                "task_id": token,
+                "task_name": task_name,
+                "labels": labels,
+                "labels_types": dict.fromkeys(labels, LabelType.STR.value),
+                "args": [argument],
+                "kwargs": {},
+            }
+            future = loop.create_future()
+            waiting[token] = (future, argument)
+            self._acks[token] = future
+            await self.client.publish(
+                self.subject, json.dumps(body).encode(), reply=f"{inbox}.{token}", headers=labels or None
+            )
+        try:
+            done, _ = await asyncio.wait([future for future, _ in waiting.values()], timeout=within_s)
+        finally:
+            for token in waiting:
+                self._acks.pop(token, None)
+        return [
+            argument
+            for future, argument in waiting.values()
+            if future not in done or future.exception() is not None
+        ]
+
+    async def _acks_inbox(self) -> str:
+        """The prefix of the reply subjects of `publish_jobs`: one subscription for every acknowledgement."""
+        if self._acks_prefix is None:
+            prefix = self.client.new_inbox()
+
+            async def acknowledged(message: Msg) -> None:
+                future = self._acks.get(message.subject.rsplit(".", 1)[-1])
+                if future is None or future.done():
+                    return
+                # A PubAck carries the stream and sequence; an error or a status (503: no stream) does not.
+                if b'"seq"' in message.data and b'"error"' not in message.data:
+                    future.set_result(None)
+                else:
+                    future.set_exception(RuntimeError(f"job not stored: {message.data[:200]!r}"))
+
+            await self.client.subscribe(f"{prefix}.*", cb=acknowledged)
+            self._acks_prefix = prefix
+        return self._acks_prefix
 
     async def _add_or_reuse_stream(self) -> None:
         await ensure_stream(self.js, self.stream_config)

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 
 from tasktracker import telemetry
-from tasktracker.broker import CLASSIFY_MESSAGE, enqueue
+from tasktracker.broker import CLASSIFY_MESSAGE, JetStreamBroker, enqueue
 from tasktracker.config import Settings
 from tasktracker.events.bus import EventBus
 from tasktracker.events.schemas import Event
@@ -260,6 +260,13 @@ class JobSender:
             return
         timeout_s = resources.settings.enqueue_timeout_s
         traced = telemetry.enabled()
+        broker = resources.broker
+        if not traced and isinstance(broker, JetStreamBroker):
+            # All of the burst in flight at once, answered by one subscription (`publish_jobs`).
+            failed = await broker.publish_jobs(CLASSIFY_MESSAGE, burst, timeout_s)
+            if failed:
+                log.warning("%d of %d job(s) not sent; the sweep will retry them", len(failed), len(burst))
+            return
 
         async def one(message_id: int, labels: dict[str, str]) -> None:
             if not traced:  # not even the no-op span and context switch a job would cost
