@@ -50,6 +50,24 @@ def builtin_model_seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ[SEED_ENV] = previous
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The same argon2id hashing at its lowest cost (1 pass over 8 KiB instead of 3 over 64 MiB: ~0.3 s a
+    hash or a check on this machine), since the suite signs in, makes users and checks wrong passwords
+    hundreds of times. A hash keeps its parameters, so one made at either cost verifies at the other. A
+    test about the cost itself (the time an unknown user's sign-in takes) is marked
+    `real_password_cost`."""
+    from argon2 import PasswordHasher
+
+    from tasktracker.auth import passwords
+
+    if request.node.get_closest_marker("real_password_cost") is None:
+        monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    passwords._dummy_hash.cache_clear()  # the unknown user's dummy hash, made at this test's cost
+    yield
+    passwords._dummy_hash.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def postgres_pool(postgres_server: Postgres) -> Iterator[PostgresPool]:
     pool = PostgresPool(postgres_server.url)

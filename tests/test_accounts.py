@@ -100,6 +100,7 @@ async def test_a_signed_out_session_is_refused_even_if_the_cookie_is_replayed(ma
         assert replay.status_code == 401
 
 
+@pytest.mark.real_password_cost  # the timing is the hashing's
 async def test_wrong_password_and_unknown_user_get_the_same_answer(make_settings) -> None:
     app = _app(make_settings)
     async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
