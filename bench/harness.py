@@ -191,7 +191,8 @@ def process_env(database_url: str, **extra: str) -> dict[str, str]:
     }
     if _source is not None:
         env["PYTHONPATH"] = str(_source)
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    # A trained built-in model to start from (the tests' session seed), so no process trains one again.
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TASKTRACKER_BUILTIN_MODEL_SEED_DIR"):
         if key in os.environ:
             env[key] = os.environ[key]
     env.update(extra)
@@ -303,18 +304,24 @@ AUTH_ON: dict[str, str] = {
 }
 
 
-def api_token(env: dict[str, str]) -> str:
-    """A new API token of the `bench` admin, made with the CLI on the stack's database."""
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "tasktracker"), "token", "create", "bench", "--user", "bench"],
-        env=env,
-        cwd=data_dir(),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return done.stdout.strip().splitlines()[-1]
+async def api_token(database_url: str) -> str:
+    """A new API token of the `bench` admin, made on the stack's database by the service behind
+    `tasktracker token create` (in this process: a CLI process would spend seconds importing)."""
+    from tasktracker.auth import service
+    from tasktracker.auth.schemas import TokenCreate
+    from tasktracker.config import load_settings
+    from tasktracker.db import create_engine, create_sessionmaker
+
+    engine = create_engine(load_settings(database_url=database_url))
+    try:
+        async with create_sessionmaker(engine)() as session:
+            owner = await service.user_named(session, AUTH_ON["TASKTRACKER_ADMIN_USERNAME"])
+            assert owner.id is not None
+            _, value = await service.create_token(session, owner.id, TokenCreate(name="bench"))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return value
 
 
 @contextlib.asynccontextmanager
@@ -335,7 +342,7 @@ async def stack(
                 topology.start_worker()
             await topology.wait_ready()
             if auth:
-                topology.token = token or await asyncio.to_thread(api_token, topology.env)
+                topology.token = token or await api_token(url)
             yield topology
         finally:
             for proc in [*topology.apis, *topology.workers]:

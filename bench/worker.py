@@ -10,7 +10,9 @@ itself gets; the rest is the job's transactions, duplicate matching and the brok
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -97,7 +99,8 @@ async def backlog(topology: Stack, n: int, token: str | None) -> None:
 def model_alone(n: int) -> float:
     from tasktracker.ai.builtin import BuiltinClassifier
 
-    model = BuiltinClassifier.load_or_train(data_dir())
+    seed = os.environ.get("TASKTRACKER_BUILTIN_MODEL_SEED_DIR")  # the tests' model, as the worker's
+    model = BuiltinClassifier.load_or_train(data_dir(), seed_dir=Path(seed) if seed else None)
     sample = texts(n)
     started = time.perf_counter()
     model.classify_batch(sample)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -48,6 +49,47 @@ def builtin_model_seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ.pop(SEED_ENV, None)
     else:
         os.environ[SEED_ENV] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context() -> Iterator[None]:
+    """Every httpx client builds a TLS context and loads the whole CA bundle into it (~40 ms) even to
+    speak plain HTTP to 127.0.0.1, and the suite's tests and apps make a client or more per test. The
+    default context (verify=True, no client certificate) is built once and shared; a client that asks
+    for anything else gets its own, as before."""
+    from httpx._transports import default
+
+    build = default.create_ssl_context
+    shared: list[ssl.SSLContext] = []
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        if verify is not True or cert is not None or not trust_env:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        if not shared:
+            shared.append(build())
+        return shared[0]
+
+    default.create_ssl_context = create_ssl_context
+    yield
+    default.create_ssl_context = build
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The same argon2id hashing at its lowest cost (1 pass over 8 KiB instead of 3 over 64 MiB: ~0.3 s a
+    hash or a check on this machine), since the suite signs in, makes users and checks wrong passwords
+    hundreds of times. A hash keeps its parameters, so one made at either cost verifies at the other. A
+    test about the cost itself (the time an unknown user's sign-in takes) is marked
+    `real_password_cost`."""
+    from argon2 import PasswordHasher
+
+    from tasktracker.auth import passwords
+
+    if request.node.get_closest_marker("real_password_cost") is None:
+        monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    passwords._dummy_hash.cache_clear()  # the unknown user's dummy hash, made at this test's cost
+    yield
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

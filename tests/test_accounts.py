@@ -8,6 +8,7 @@ import asyncio
 import re
 import time
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -100,6 +101,7 @@ async def test_a_signed_out_session_is_refused_even_if_the_cookie_is_replayed(ma
         assert replay.status_code == 401
 
 
+@pytest.mark.real_password_cost  # the timing is the hashing's
 async def test_wrong_password_and_unknown_user_get_the_same_answer(make_settings) -> None:
     app = _app(make_settings)
     async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
@@ -126,6 +128,32 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(make_settings
             user.disabled = True
         disabled = await _login(client, "carol")
         assert (disabled.status_code, disabled.json()["code"]) == (401, "invalid_credentials")
+
+
+async def test_token_create_command_prints_a_token_that_acts_as_the_user(
+    make_settings, database_url: str, tmp_path
+) -> None:
+    """`tasktracker token create NAME --user U`, as a script (or the bench) gets its token."""
+    from typer.testing import CliRunner
+
+    from tasktracker.cli import app as command
+
+    app = _app(make_settings)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await add_user(app.state.runtime, "erin", Role.editor)
+        env = {"DATABASE_URL": database_url, "TASKTRACKER_DATA_DIR": str(tmp_path / "data")}
+
+        def token_create(user: str) -> Any:
+            return CliRunner().invoke(command, ["token", "create", "ci", "--user", user], env=env)
+
+        made = await asyncio.to_thread(token_create, "erin")
+        assert made.exit_code == 0, made.output
+        token = made.stdout.strip()
+        me = await client.get("/api/auth/me", headers=bearer(token))
+        assert me.status_code == 200, me.text
+        assert (me.json()["username"], me.json()["via"]) == ("erin", "token")
+        unknown = await asyncio.to_thread(token_create, "nobody")
+        assert unknown.exit_code == 1 and "error: no user named 'nobody'" in unknown.output
 
 
 async def test_api_tokens_are_shown_once_stored_hashed_and_revoked_at_once(make_settings) -> None:

@@ -53,3 +53,35 @@ def test_the_api_loads_the_classifier_only_when_asked_to_classify(tmp_path: Path
     assert out["config"]["classifier"] == "builtin"  # the configured mode, until loaded
     assert out["status"] == 200 and out["classified"]["category"] == "bug", out["classified"]
     assert out["after"]["sklearn"] is True
+
+
+CORE_COMMAND = textwrap.dedent(
+    """
+    import sys
+
+    from tasktracker import cli
+
+    sys.argv = ["tasktracker", *sys.argv[1:]]
+    try:
+        cli.main()
+    except SystemExit:
+        pass
+    print(sorted(name for name in ("sklearn", "pydantic_ai", "openai") if name in sys.modules))
+    """
+)
+
+
+def test_the_commands_of_cli_py_start_without_the_evaluation_extensions() -> None:
+    """`tasktracker user create`, `token create`, `migrate`, `secrets rotate` ... import neither
+    scikit-learn nor the LLM client (seconds of start-up); the whole command's help still lists the
+    extensions' commands, which do import them."""
+
+    def imported(*argv: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", CORE_COMMAND, *argv], capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout.strip().splitlines()[-1]
+
+    assert imported("user", "--help") == "[]"
+    assert "sklearn" in imported("--help")

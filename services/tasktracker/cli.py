@@ -431,14 +431,17 @@ def _register_extensions() -> None:
     duplicates_cli.register(app)
 
 
-# The long-running processes are core commands: they skip importing the extensions (the evaluation
-# commands import scikit-learn and the LLM client at module level: ~100 MB and seconds of start-up in
-# an API process that never uses them).
-SERVING_COMMANDS = frozenset({"api", "worker", "run"})
+def _core_commands() -> set[str]:
+    """The commands and groups defined in this module (`api`, `migrate`, `user`, `token`, ...)."""
+    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    return {name.replace("_", "-") for name in commands} | {g.name for g in app.registered_groups if g.name}
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in SERVING_COMMANDS:
+    # Only the extensions' own commands and the whole command's help import them: the evaluation
+    # commands import scikit-learn and the LLM client at module level (~100 MB and seconds of start-up
+    # in a process that never uses them, serving or `user create`).
+    if len(sys.argv) < 2 or sys.argv[1] not in _core_commands():
         _register_extensions()
     app()
 

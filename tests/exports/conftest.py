@@ -21,7 +21,10 @@ WEBHOOK_SECRET = "sync-back-secret-0123"
 async def served(stand_in: StandIn) -> AsyncIterator[StandIn]:
     async with serve(stand_in.app) as base:
         stand_in.base_url = base  # type: ignore[attr-defined]
-        yield stand_in
+        try:
+            yield stand_in
+        finally:
+            stand_in.released.set()
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import nats
-
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
@@ -150,6 +148,8 @@ class Nats:
 
 async def delete_stream(url: str, stream: str) -> None:
     """Remove a test's JetStream stream from a NATS server the tests share."""
+    import nats  # here, not at the top: the bench's load generator imports this module (~0.7 s)
+
     nc = await nats.connect(url)
     try:
         await nc.jetstream().delete_stream(stream)
