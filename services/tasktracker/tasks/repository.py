@@ -157,39 +157,14 @@ async def list_page(
     return await page(session, _filtered(select(Task), filters), spec, limit, cursor, key_of)
 
 
-async def open_candidates(
-    session: AsyncSession,
-    channel_id: int | None,
-    categories: Sequence[str],
-    since: datetime,
-    limit: int = 200,
-) -> list[tuple[int, str]]:
-    """(id, text) of open tasks of a channel in `categories` created recently: where a repeat belongs.
-
-    Only two columns are read: this runs for every actionable message.
-    """
-    stmt = select(col(Task.id), col(Task.description), col(Task.title)).where(
-        col(Task.status).in_(OPEN_STATUSES),
-        col(Task.category).in_(list(categories)),
-        col(Task.created_at) >= since,
-        col(Task.merged_into_id).is_(None),
-    )
-    stmt = stmt.where(col(Task.channel_id) == channel_id) if channel_id is not None else stmt
-    stmt = stmt.order_by(col(Task.created_at).desc()).limit(limit)
-    return [
-        (task_id, description or title)
-        for task_id, description, title in await session.execute(stmt)
-        if task_id is not None
-    ]
-
-
-# The worker's reads of duplicate candidates, built once and run as Core on the session's connection
-# (the ORM form costs ~1 ms of Python more per group, measured; see messages.repository).
+# The reads of duplicate candidates, built once and run as Core on the session's connection (the ORM
+# form costs ~1 ms of Python more per group, measured; see messages.repository). One filter for both
+# the plain matcher's candidates (`open_candidates`) and the worker's listing (`open_candidate_versions`).
 _tasks = table_of(Task)
 
 
-def _candidate_versions(by_channel: bool) -> Select[Any]:
-    stmt = select(_tasks.c.id, _tasks.c.updated_at).where(
+def _candidates(columns: Sequence[Any], by_channel: bool) -> Select[Any]:
+    stmt = select(*columns).where(
         _tasks.c.status.in_([status.value for status in OPEN_STATUSES]),
         _tasks.c.category.in_(bindparam("categories", expanding=True)),
         _tasks.c.created_at >= bindparam("since"),
@@ -200,10 +175,29 @@ def _candidate_versions(by_channel: bool) -> Select[Any]:
     return stmt.order_by(_tasks.c.created_at.desc()).limit(bindparam("limit"))
 
 
-_CANDIDATE_VERSIONS = {by_channel: _candidate_versions(by_channel) for by_channel in (False, True)}
-_CANDIDATE_TEXTS = select(_tasks.c.id, _tasks.c.description, _tasks.c.title).where(
-    _tasks.c.id.in_(bindparam("ids", expanding=True))
-)
+_TEXT_COLUMNS = (_tasks.c.id, _tasks.c.description, _tasks.c.title)
+_OPEN_CANDIDATES = {by_channel: _candidates(_TEXT_COLUMNS, by_channel) for by_channel in (False, True)}
+_CANDIDATE_VERSIONS = {
+    by_channel: _candidates((_tasks.c.id, _tasks.c.updated_at), by_channel) for by_channel in (False, True)
+}
+_CANDIDATE_TEXTS = select(*_TEXT_COLUMNS).where(_tasks.c.id.in_(bindparam("ids", expanding=True)))
+
+
+async def open_candidates(
+    session: AsyncSession,
+    channel_id: int | None,
+    categories: Sequence[str],
+    since: datetime,
+    limit: int = 200,
+) -> list[tuple[int, str]]:
+    """(id, text) of open tasks of a channel in `categories` created recently: where a repeat belongs.
+
+    Only three columns are read: this runs for every actionable message.
+    """
+    params = {"categories": list(categories), "since": since, "limit": limit, "channel_id": channel_id}
+    connection = await session.connection()
+    rows = await connection.execute(_OPEN_CANDIDATES[channel_id is not None], params)
+    return [(task_id, description or title) for task_id, description, title in rows if task_id is not None]
 
 
 async def open_candidate_versions(
