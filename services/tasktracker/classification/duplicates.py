@@ -435,10 +435,7 @@ def cannot_match(a: Text, b: Text, threshold: float) -> bool:
     na, nb = len(a.tokens), len(b.tokens)
     # `_overlap` reaches 1.0 only when both have the same number of tokens and all are shared (typos
     # included): the same bound `_overlap` itself uses before its typo search.
-    if (
-        na == nb
-        and len(a.tokens & b.tokens) + min(len(a.typo_stems - b.tokens), len(b.typo_stems - a.tokens)) >= na
-    ):
+    if na == nb and _most_shared(a, b, len(a.tokens & b.tokens)) >= na:
         return False
     return plain_conflict(a, b)
 
@@ -519,12 +516,17 @@ def _score(a: Text, b: Text, threshold: float) -> float:
     return score * _CONFLICT_FACTOR if conflict(a, b) else score
 
 
+def _most_shared(a: Text, b: Text, shared: int) -> int:
+    """An upper bound of the tokens `_overlap` counts as shared: typos can only turn unshared
+    typo-length stems into shared ones, one of each side per typo."""
+    return shared + min(len(a.typo_stems - b.tokens), len(b.typo_stems - a.tokens))
+
+
 def _overlap(a: Text, b: Text, threshold: float) -> float:
     na, nb = len(a.tokens), len(b.tokens)
     shared = len(a.tokens & b.tokens)
-    # Typos can only turn unshared typo-length stems into shared ones: skip the search when even that
-    # cannot reach the threshold.
-    most = shared + min(len(a.typo_stems - b.tokens), len(b.typo_stems - a.tokens))
+    # Skip the typo search when even its best cannot reach the threshold.
+    most = _most_shared(a, b, shared)
     if most > shared and _ratio(most, na, nb) >= threshold:
         shared += _typos(a, b)
     return _ratio(shared, na, nb)
