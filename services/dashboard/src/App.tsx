@@ -1,5 +1,6 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
+import { flushSync } from "react-dom";
 import { Navigate, Outlet, RouterProvider, createBrowserRouter, type RouteObject } from "react-router";
 import { ApiError } from "./api/client";
 import { RequireAuth, RequireRole } from "./auth/RequireAuth";
@@ -90,12 +91,20 @@ export function AppProviders({ client, children }: { client: QueryClient; childr
   );
 }
 
+/**
+ * The router's updates flushed at once when a navigation asks for it (`navigate(to, { flushSync })`),
+ * instead of in a transition: react-dom's `flushSync` in the shape `RouterProvider` takes.
+ */
+export function flushRouterUpdate(update: () => unknown): undefined {
+  flushSync(update);
+}
+
 export function App() {
   const [client] = useState(makeQueryClient);
   const [router] = useState(() => createBrowserRouter(routes));
   return (
     <AppProviders client={client}>
-      <RouterProvider router={router} />
+      <RouterProvider router={router} flushSync={flushRouterUpdate} />
     </AppProviders>
   );
 }

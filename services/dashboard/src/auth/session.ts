@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useNavigate } from "react-router";
 import { api, isApiError, unwrap, unwrapEmpty } from "../api/client";
 import { keys } from "../api/keys";
 import { useConfig } from "../api/queries";
@@ -71,11 +72,19 @@ export function useLogin() {
   });
 }
 
+/**
+ * Sign out, then go to the login page. The session is cleared and the navigation made in one
+ * synchronous step, the router's update flushed at once: were the navigation left to a transition,
+ * the gate in front of the screen would see nobody signed in first and send the user to
+ * `/login?next=<this screen>` instead.
+ */
 export function useLogout() {
   const client = useQueryClient();
+  const navigate = useNavigate();
   const signedOut = () => {
     client.removeQueries({ predicate: (query) => query.queryKey[0] !== "config" && query.queryKey[0] !== "auth" });
     client.setQueryData(keys.me, null);
+    void navigate("/login", { replace: true, flushSync: true });
   };
   return useMutation({
     mutationFn: () => unwrapEmpty(api.POST("/api/auth/logout")),

@@ -1,7 +1,7 @@
 import { QueryClient } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import { RouterProvider, createMemoryRouter, type RouteObject } from "react-router";
-import { AppProviders, routes } from "../App";
+import { AppProviders, flushRouterUpdate, routes } from "../App";
 
 export function makeTestClient(): QueryClient {
   return new QueryClient({
@@ -15,7 +15,7 @@ export function renderApp(path: string, options: { routeTable?: RouteObject[]; c
   const router = createMemoryRouter(options.routeTable ?? routes, { initialEntries: [path] });
   const utils = render(
     <AppProviders client={client}>
-      <RouterProvider router={router} />
+      <RouterProvider router={router} flushSync={flushRouterUpdate} />
     </AppProviders>,
   );
   return { ...utils, router, client };

@@ -1,4 +1,4 @@
-import { Link, useNavigate } from "react-router";
+import { Link } from "react-router";
 import { isApiError } from "../../api/client";
 import { useLogout, useSession } from "../../auth/session";
 import { Avatar } from "../../components/Badges";
@@ -14,17 +14,14 @@ export function UserMenu() {
   const { t, label } = useI18n();
   const session = useSession();
   const logout = useLogout();
-  const navigate = useNavigate();
   const toast = useToast();
   const user = session.user;
   if (!user) return null;
   const role = label("role", user.role);
   const signOut = () =>
     logout.mutate(undefined, {
-      onSuccess: () => void navigate("/login", { replace: true }),
       onError: (error) => {
-        if (isApiError(error, 401)) void navigate("/login", { replace: true });
-        else toast.push({ kind: "error", text: errorText(error, t("state.networkError")) });
+        if (!isApiError(error, 401)) toast.push({ kind: "error", text: errorText(error, t("state.networkError")) });
       },
     });
   return (

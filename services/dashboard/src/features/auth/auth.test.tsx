@@ -138,7 +138,9 @@ describe("a signed-in session", () => {
     expect(within(menu).getByRole("link", { name: "Administration" })).toBeInTheDocument();
     await user.click(within(menu).getByRole("button", { name: "Sign out" }));
     await screen.findByRole("heading", { level: 1, name: "Sign in to Task Tracker" });
+    // To the login page itself, not back here through the gate (`?next=%2Fboard`).
     expect(router.state.location.pathname).toBe("/login");
+    expect(router.state.location.search).toBe("");
     expect(api.requests.some((r) => r.method === "POST" && r.path === "/api/auth/logout")).toBe(true);
     expect(api.auth.me).toBeNull();
   });
