@@ -10,8 +10,8 @@ import pytest
 
 from tasktracker.ai.builtin import bundled_data
 from tasktracker.classification import duplicates
-from tasktracker.classification.duplicate_index import CandidateSet, Prepared
-from tasktracker.classification.open_tasks import Matcher
+from tasktracker.classification.duplicate_index import CandidateSet, CandidateView, Prepared
+from tasktracker.classification.open_tasks import CANDIDATES, Matcher
 
 
 def _texts() -> list[str]:
@@ -42,7 +42,9 @@ def test_the_index_gives_the_best_match_of_the_plain_matcher(threshold: float) -
 def test_a_batch_sees_its_own_new_tasks_first_and_keeps_the_window_size() -> None:
     texts = _texts()
     candidates = [(i + 1, text) for i, text in enumerate(texts[:200])]
-    matcher = Matcher(CandidateSet([(task_id, Prepared.of(text)) for task_id, text in candidates]))
+    matcher = Matcher(
+        CandidateView.whole(CandidateSet([(task_id, Prepared.of(text)) for task_id, text in candidates]))
+    )
     matcher.add(-1, texts[300])  # a task the batch made: newest, so listed first
     message = texts[300] + " (again)"
     window = [(-1, texts[300]), *candidates[:199]]  # what the listing would give after its INSERT
@@ -56,7 +58,9 @@ def test_a_batch_with_many_new_tasks_gets_the_plain_matchers_answers(threshold: 
     texts = _texts()
     rng = random.Random(31)
     listing = [(i + 1, rng.choice(texts)) for i in range(180)]
-    matcher = Matcher(CandidateSet([(task_id, Prepared.of(text)) for task_id, text in listing]))
+    matcher = Matcher(
+        CandidateView.whole(CandidateSet([(task_id, Prepared.of(text)) for task_id, text in listing]))
+    )
     made: list[tuple[int, str]] = []  # newest first
     matched = 0
     for k, message in enumerate(rng.sample(texts, 120)):
@@ -69,6 +73,54 @@ def test_a_batch_with_many_new_tasks_gets_the_plain_matchers_answers(threshold: 
             made.insert(0, (-(len(made) + 1), message))
             matcher.add(made[0][0], message)
     assert len(made) > 30 and matched > 0  # the window had many of the batch's own tasks, some matched
+
+
+@pytest.mark.parametrize("threshold", [0.75, 0.4])
+def test_a_listing_seen_through_an_older_set_gets_the_plain_matchers_answers(threshold: float) -> None:
+    """Tasks made since a set was built are scored in front of it, tasks that left the listing are
+    skipped, and the window keeps its size: every answer (links and close calls) is the plain matcher's
+    on the listing itself, with and without tasks the group made."""
+    texts = _texts()
+    rng = random.Random(7)
+    old = [(i + 1, rng.choice(texts) + f" #{i}") for i in range(CANDIDATES)]  # newest first
+    prepared = {task_id: Prepared.of(text) for task_id, text in old}
+    built = CandidateSet([(task_id, prepared[task_id]) for task_id, _ in old])
+    newer = [(1000 + k, rng.choice(texts)) for k in range(12)]  # made since, listed first
+    prepared.update((task_id, Prepared.of(text)) for task_id, text in newer)
+    gone = set(rng.sample([task_id for task_id, _ in old], 30))  # closed or merged since
+    listing = [*newer, *(item for item in old if item[0] not in gone)][:CANDIDATES]
+    view = built.view([(task_id, prepared[task_id]) for task_id, _ in listing], front_limit=len(newer))
+    assert view is not None and len(view.front) == len(newer)
+    assert built.view([(task_id, prepared[task_id]) for task_id, _ in listing], front_limit=5) is None
+    linked = 0
+    for k, message in enumerate(rng.sample(texts, 60)):
+        matcher = Matcher(view)
+        made = [(-1, rng.choice(texts))] if k % 3 == 0 else []
+        for task_id, text in made:
+            matcher.add(task_id, text)
+        expected = duplicates.best_match(message, [*made, *listing][:CANDIDATES], threshold)
+        assert matcher.best_match(message, threshold) == expected, message
+        linked += expected is not None
+        assert matcher.close_calls(message, 0.2, threshold, 3) == duplicates.close_calls(
+            message, listing, 0.2, threshold, 3
+        )
+    assert linked > 5
+    assert all(matcher.lists(task_id) for task_id, _ in listing)
+    assert not any(matcher.lists(task_id) for task_id in gone)
+
+
+def test_a_listing_in_another_order_or_with_a_task_prepared_anew_builds_a_new_set() -> None:
+    texts = _texts()
+    items = [(i + 1, Prepared.of(text)) for i, text in enumerate(texts[:20])]
+    built = CandidateSet(items)
+    assert built.view(items, front_limit=0) is not None  # the same listing: nothing in front
+    swapped = [items[1], items[0], *items[2:]]
+    assert built.view(swapped, front_limit=8) is None
+    edited = [items[0], (items[1][0], Prepared.of(texts[1] + " edited")), *items[2:]]
+    assert built.view(edited, front_limit=8) is None  # a changed text in the middle: not in front
+    new_first = [(99, Prepared.of(texts[40])), *items]
+    assert built.view(new_first, front_limit=1) is not None
+    assert built.view([*items, (99, Prepared.of(texts[40]))], front_limit=8) is None  # new, not first
 
 
 def test_answers_stay_the_same_when_the_feature_numbering_starts_over(monkeypatch) -> None:

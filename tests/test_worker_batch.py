@@ -166,3 +166,45 @@ async def test_a_group_that_makes_no_new_task_is_recorded_as_a_group(
     assert set(status.values()) == {"classified"} and all(issues[m] == 1 for m in ids)
     assert len(tasks) == (1 if first.task_created else 0)
     assert second.duplicate_of == first.task_id and not second.task_created
+
+
+async def test_groups_of_one_match_the_tasks_made_since_the_channels_set_was_built(
+    make_settings, monkeypatch
+) -> None:
+    """A worker at a low rate runs groups of one: each sees the tasks made since its channel's set was
+    built in front of that set rather than stacking them all again, and repeats of those tasks, and of
+    tasks a message has been linked to since (a new version, the same text), still link to them."""
+    from tasktracker.classification import duplicate_index
+
+    built = 0
+    stack = duplicate_index.CandidateSet.__init__
+
+    def counted(self: duplicate_index.CandidateSet, items: Any) -> None:
+        nonlocal built
+        built += 1
+        stack(self, items)
+
+    monkeypatch.setattr(duplicate_index.CandidateSet, "__init__", counted)
+    settings = make_settings()
+    # Earlier open tasks, so the channel's set is large enough to keep a few tasks in front of it.
+    others = [
+        f"bug: report {n} has the wrong totals" for n in ("two", "three", "five", "seven", "nine", "ten")
+    ]
+    firsts = [
+        f"bug: the {thing} page crashes when saving drafts" for thing in ("billing", "profile", "search")
+    ]
+    repeats = [f"{firsts[0]} again", f"{firsts[0]} once more", f"{firsts[2]} again"]
+    ids = await _store(settings, [*others, *firsts, *repeats, "bug: login is slow"])
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    groups = ClassifyGroups(runtime, max_batch=64)
+    try:
+        outcomes = [await groups.submit(m) for m in ids]  # one at a time: groups of one
+        _, _, tasks = await _rows(runtime)
+    finally:
+        await runtime.stop()
+    assert groups.sizes == [1] * len(ids)
+    made = [o.task_id for o in outcomes[len(others) : len(others) + 3]]
+    assert all(o.task_created for o in outcomes[: len(others) + 3]) and len(set(made)) == 3
+    assert [o.duplicate_of for o in outcomes[-4:-1]] == [made[0], made[0], made[2]]
+    assert outcomes[-1].task_created and len(tasks) == len(others) + 4
+    assert built <= len(others)  # past the first few tasks, groups matched through a set built before

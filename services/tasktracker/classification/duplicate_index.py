@@ -24,6 +24,7 @@ from scipy import sparse
 
 from tasktracker.classification import duplicates
 
+_UNLISTED = np.iinfo(np.int64).max  # the rank of a set's row no longer listed: beyond any limit
 _EPS = 1e-9  # floating-point slack: a task within this of the threshold is scored exactly
 _VOCABULARY_LIMIT = 50_000  # features numbered before the numbering starts over (~6 MB at most; each
 # message brings one or two of its own, so a worker at 200 msg/s starts over every few minutes)
@@ -125,7 +126,8 @@ class CandidateSet:
         self.ids = [task_id for task_id, _ in fresh]
         self.texts = [p.text for _, p in fresh]
         width = len(_vocabulary.columns)
-        prepared = [p for _, p in fresh]
+        self.prepared = prepared = [p for _, p in fresh]
+        self.rows = {task_id: row for row, task_id in enumerate(self.ids)}
         self.grams = _rows([p.grams for p in prepared], [p.gram_weights for p in prepared], width)
         self.tokens = _rows([p.tokens for p in prepared], None, width)
         self.typo_stems = _rows([p.typo_stems for p in prepared], None, width)
@@ -142,6 +144,27 @@ class CandidateSet:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def view(self, items: Sequence[tuple[int, Prepared]], front_limit: int) -> CandidateView | None:
+        """`items` (a newer listing) as this set plus at most `front_limit` tasks in front of it, when
+        it is that: the tasks the set has, with the very `Prepared` it was built from, in the set's
+        order (some may have left), after every task it lacks. None when it is not (build a new set)."""
+        if self.generation != _vocabulary.generation:
+            return None
+        front: list[tuple[int, duplicates.Text]] = []
+        ranks = np.full(len(self.ids), _UNLISTED, dtype=np.int64)
+        last = -1
+        for rank, (task_id, prepared) in enumerate(items):
+            row = self.rows.get(task_id)
+            if row is None or self.prepared[row] is not prepared:
+                if last >= 0 or len(front) == front_limit:
+                    return None
+                front.append((task_id, prepared.text))
+            elif row > last:
+                ranks[row], last = rank, row
+            else:
+                return None
+        return CandidateView(self, front, ranks, {task_id for task_id, _ in items})
 
     def _product(self, matrix: sparse.csr_matrix, keys: list[str], weights: np.ndarray | None) -> np.ndarray:
         columns, positions = _vocabulary.known(keys)
@@ -191,17 +214,15 @@ class CandidateSet:
         *,
         first: Sequence[tuple[int, duplicates.Text]] = (),
         rows: int | None = None,
+        ranks: np.ndarray | None = None,
     ) -> tuple[int, float] | None:
         """What `duplicates.best_match(text, candidates, threshold)` returns when the candidates are
-        `first` followed by this set's first `rows` tasks (all when None)."""
+        `first` followed by this set's first `rows` tasks (all when None); with `ranks`, the rows whose
+        rank is below `rows`, in order."""
         target = text if isinstance(text, duplicates.Text) else duplicates.prepared(text)
         best: tuple[int, float] | None = None
         scored = [(task_id, prepared) for task_id, prepared in first]
-        scored += [
-            (self.ids[row], self.texts[row])
-            for row in self.reachable(target, threshold)
-            if rows is None or row < rows
-        ]
+        scored += self._listed(self.reachable(target, threshold), rows, ranks)
         for task_id, candidate in scored:
             if duplicates.cannot_match(target, candidate, threshold):
                 continue  # a conflict rules it out: cheaper than scoring it to find that out
@@ -219,18 +240,60 @@ class CandidateSet:
         *,
         first: Sequence[tuple[int, duplicates.Text]] = (),
         rows: int | None = None,
+        ranks: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         """What `duplicates.close_calls` returns for the candidates `best_match` would see: the rows
         whose bound reaches `low` are scored exactly, in order, the best `limit` kept."""
         target = text if isinstance(text, duplicates.Text) else duplicates.prepared(text)
-        scored = list(first) + [
-            (self.ids[row], self.texts[row])
-            for row in self.reachable(target, low)
-            if rows is None or row < rows
-        ]
+        scored = list(first) + self._listed(self.reachable(target, low), rows, ranks)
         found = [
             (task_id, score)
             for task_id, candidate in scored
             if (score := duplicates.close_call(target, candidate, low, threshold)) is not None
         ]
         return sorted(found, key=lambda item: -item[1])[:limit]
+
+    def _listed(
+        self, reachable: list[int], rows: int | None, ranks: np.ndarray | None
+    ) -> list[tuple[int, duplicates.Text]]:
+        if ranks is not None:  # a view's: rows no longer listed are out whatever the limit
+            limit = _UNLISTED if rows is None else rows
+            return [(self.ids[row], self.texts[row]) for row in reachable if ranks[row] < limit]
+        if rows is None:
+            return [(self.ids[row], self.texts[row]) for row in reachable]
+        return [(self.ids[row], self.texts[row]) for row in reachable if row < rows]
+
+
+@dataclass(slots=True)
+class CandidateView:
+    """A listing seen through an older `CandidateSet` (`CandidateSet.view`): `front`, the listed tasks
+    the set lacks (newer than all of its rows, scored one by one), then the set's rows that are still
+    listed, each at its rank in the listing."""
+
+    candidates: CandidateSet
+    front: list[tuple[int, duplicates.Text]]
+    ranks: np.ndarray
+    ids: set[int]
+
+    @classmethod
+    def whole(cls, candidates: CandidateSet) -> CandidateView:
+        """A set's own listing."""
+        return cls(candidates, [], np.arange(len(candidates), dtype=np.int64), set(candidates.ids))
+
+    def best_match(
+        self,
+        text: str | duplicates.Text,
+        threshold: float,
+        first: Sequence[tuple[int, duplicates.Text]],
+        rows: int,
+    ) -> tuple[int, float] | None:
+        """As `CandidateSet.best_match` on the listing: `first`, then the listing's first `rows` tasks."""
+        first = [*first, *self.front[:rows]]
+        return self.candidates.best_match(text, threshold, first=first, rows=rows, ranks=self.ranks)
+
+    def close_calls(
+        self, text: str | duplicates.Text, low: float, threshold: float, limit: int, rows: int
+    ) -> list[tuple[int, float]]:
+        return self.candidates.close_calls(
+            text, low, threshold, limit, first=self.front[:rows], rows=rows, ranks=self.ranks
+        )

@@ -8,6 +8,7 @@ a second task.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -242,13 +243,15 @@ async def record_batch(
     tasks: dict[int, Task] = {}
     pending: list[tuple[int, tasks_service.NewTask]] = []  # made by this batch; matched as -(k + 1)
     repeats: list[tuple[int, int]] = []  # (run, k): a message that repeats pending[k]
-    for i in mine:
+    matched = [i for i in mine if runs[i][1].actionable and runs[i][1].category != Category.noise]
+    uses = Counter(won[runs[i][0]].channel_id for i in matched)
+    for i in matched:
         message_id, result = runs[i]
         message, outcome = won[message_id], outcomes[i]
-        if not (result.actionable and result.category != Category.noise):
-            continue
         if message.channel_id not in matchers:
-            matchers[message.channel_id] = await open_tasks.matcher(session, settings, message.channel_id)
+            matchers[message.channel_id] = await open_tasks.matcher(
+                session, settings, message.channel_id, uses[message.channel_id]
+            )
         matcher = matchers[message.channel_id]
         match = matcher.best_match(message.content, settings.duplicate_threshold)
         if match is None and opinions and message_id in opinions and matcher.lists(opinions[message_id][0]):
@@ -312,7 +315,9 @@ async def close_calls(
         if message is None:
             continue
         if message.channel_id not in matchers:
-            matchers[message.channel_id] = await open_tasks.matcher(session, settings, message.channel_id)
+            matchers[message.channel_id] = await open_tasks.matcher(
+                session, settings, message.channel_id, len(runs)
+            )
         matcher = matchers[message.channel_id]
         if matcher.best_match(message.content, settings.duplicate_threshold) is not None:
             continue
