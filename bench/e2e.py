@@ -11,6 +11,7 @@ how much longer the whole pipeline takes than the acknowledgement.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ import sys
 from typing import Any
 
 from bench.harness import ROOT, Options, SuiteResult, figure, percentile, run_load, stack
+from bench.worker import cpu_s
 from bench.wsclients import WS_TOKEN_VARIABLE
 
 RATE = 200.0
@@ -61,14 +63,31 @@ async def measure(options: Options) -> dict[str, Any]:
     async with stack(apis=1, workers=1, token=options.token) as topology:
         url = topology.api_urls[0]
         ws = listen(url.replace("http://", "ws://") + "/ws", token=topology.token)
+        roles = {"api": topology.apis[0].pid, "worker": topology.workers[0].pid}
         try:
             await asyncio.sleep(0.5)
+            before = {role: cpu_s([pid]) for role, pid in roles.items()} | {"postgres": postgres_cpu_s()}
             load = run_load(topology.load_args("paced", concurrency=8, rate=RATE, duration=duration))
             await asyncio.sleep(3)  # the last messages' classification
+            after = {role: cpu_s([pid]) for role, pid in roles.items()} | {"postgres": postgres_cpu_s()}
         finally:
             received = stop_listening(ws)
     lat = latencies(load.pop("sent_at"), received)
-    return {"load": load, "latency_ms": lat}
+    # Where the CPU went, per message sent (PostgreSQL: every server process on the machine).
+    cpu = {role: (after[role] - before[role]) * 1000 / max(load["items"], 1) for role in before}
+    return {"load": load, "latency_ms": lat, "cpu_ms_per_msg": cpu}
+
+
+def postgres_cpu_s() -> float:
+    """CPU time of the PostgreSQL server processes so far (0 when none can be read)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in ("postgres", "postmaster"):
+            with contextlib.suppress(psutil.Error):
+                total += sum(proc.cpu_times()[:2])
+    return total
 
 
 def run(options: Options) -> SuiteResult:
@@ -85,7 +104,9 @@ def run(options: Options) -> SuiteResult:
         "tasks_created": len(created),
         "classified": len(lat["message.classified"]),
         "latency_ms": {k: sorted(v) for k, v in lat.items()},
+        "cpu_ms_per_msg": result["cpu_ms_per_msg"],
     }
+    cpu = result["cpu_ms_per_msg"]
     return SuiteResult(
         figures=[
             figure(
@@ -113,6 +134,10 @@ def run(options: Options) -> SuiteResult:
                 baseline=post_p99,
                 baseline_name="POST → 202 p99",
                 better="lower",
+            ),
+            *(
+                figure(f"e2e at {RATE:g}/s: {role} CPU per message", cpu[role], "ms", better="lower")
+                for role in ("api", "worker", "postgres")
             ),
         ],
         series=series,

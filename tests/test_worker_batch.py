@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from tasktracker.api.app import create_app
 from tasktracker.classification import service as classification
@@ -26,6 +27,13 @@ class Poisoned(ScriptedClassifier):
         if "poison" in text:
             raise RuntimeError("this text breaks the model")
         return await super().classify(text)
+
+
+@pytest.fixture(params=["two units", "one unit"])
+def unit_per_group(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Groups claimed and recorded in two units (any classifier), or in one (an `in_process` one)."""
+    monkeypatch.setattr(ScriptedClassifier, "in_process", request.param == "one unit", raising=False)
+    return str(request.param)
 
 
 async def _store(settings: Any, contents: list[str]) -> list[int]:
@@ -49,7 +57,7 @@ async def _rows(runtime: Runtime) -> tuple[dict[int, str], dict[int, int], list[
     return status, issues, tasks
 
 
-async def test_jobs_in_hand_go_through_as_one_group(make_settings) -> None:
+async def test_jobs_in_hand_go_through_as_one_group(make_settings, unit_per_group: str) -> None:
     settings = make_settings()
     contents = [f"bug: report {i} crashes on page {i}" for i in range(8)] + ["hello all", "hello again"]
     contents.append("bug: report 3 crashes on page 3")  # a repeat of a message of the same group
@@ -70,7 +78,9 @@ async def test_jobs_in_hand_go_through_as_one_group(make_settings) -> None:
     assert outcomes[8].task_id is None and outcomes[9].task_id is None  # noise: no task
 
 
-async def test_two_workers_given_the_same_jobs_record_each_message_once(make_settings) -> None:
+async def test_two_workers_given_the_same_jobs_record_each_message_once(
+    make_settings, unit_per_group: str
+) -> None:
     settings = make_settings()
     ids = await _store(settings, [f"feature: export format {i}" for i in range(6)])
     workers = [
@@ -90,7 +100,9 @@ async def test_two_workers_given_the_same_jobs_record_each_message_once(make_set
     assert sum(not o.skipped for o in outcomes) == len(ids)
 
 
-async def test_one_message_the_model_cannot_handle_fails_only_its_own_job(make_settings) -> None:
+async def test_one_message_the_model_cannot_handle_fails_only_its_own_job(
+    make_settings, unit_per_group: str
+) -> None:
     settings = make_settings()
     ids = await _store(settings, ["bug: one", "task: poison pill", "feature: three"])
     runtime = build_runtime(settings, Role.worker, classifier=Poisoned())
@@ -107,7 +119,9 @@ async def test_one_message_the_model_cannot_handle_fails_only_its_own_job(make_s
     assert len(tasks) == 2
 
 
-async def test_a_group_whose_record_fails_is_recorded_one_by_one(make_settings, monkeypatch) -> None:
+async def test_a_group_whose_record_fails_is_recorded_one_by_one(
+    make_settings, monkeypatch, unit_per_group: str
+) -> None:
     settings = make_settings()
     ids = await _store(settings, ["bug: alpha", "bug: beta", "hello"])
 
@@ -120,10 +134,15 @@ async def test_a_group_whose_record_fails_is_recorded_one_by_one(make_settings, 
     try:
         outcomes = await asyncio.gather(*(groups.submit(m) for m in ids))
         status, issues, tasks = await _rows(runtime)
+        async with runtime.sessions() as session:
+            attempts = set(
+                (await session.scalars(select(Message.attempts).where(col(Message.id).in_(ids)))).all()
+            )
     finally:
         await runtime.stop()
     assert set(status.values()) == {"classified"} and all(issues[m] == 1 for m in ids)
     assert [o.task_created for o in outcomes] == [True, True, False] and len(tasks) == 2
+    assert attempts == {1}  # a one-unit group that failed left no claim behind: claimed once, apart
 
 
 @pytest.mark.parametrize("repeat", [False, True])

@@ -493,6 +493,7 @@ class BuiltinClassifier:
     """
 
     name = MODEL_NAME
+    in_process = True  # answers from this process's CPU, never waiting: see `worker/batch.py`
 
     def __init__(self, model: BuiltinModel, path: Path | None = None):
         self.model = model

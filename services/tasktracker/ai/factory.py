@@ -25,6 +25,11 @@ class SwappableClassifier:
     def name(self) -> str:
         return self.inner.name
 
+    @property
+    def in_process(self) -> bool:
+        """Whether the classifier answers from this process's CPU alone (`BuiltinClassifier`)."""
+        return bool(getattr(self.inner, "in_process", False))
+
     async def classify(self, text: str) -> Classification:
         return await self.inner.classify(text)
 

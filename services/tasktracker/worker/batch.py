@@ -13,6 +13,12 @@ busy gather and go together in the next one, so the batch size follows the load.
    and the LLM judges them outside any transaction, bounded by `duplicate_llm_timeout_s`;
 4. one unit records every result (`classification.record_batch`: a handful of statements for the group).
 
+With the built-in model alone (a classifier `in_process`: about a millisecond a text, never waiting on
+anything) and no LLM asked about duplicates, steps 1, 2 and 4 are one unit instead: a BEGIN and a COMMIT
+less a group, which for the lone messages of a steady low rate is a fifth of a group's work. If that unit
+fails it is rolled back whole, claims too, and the group runs the two-unit way above, so every promise
+below is kept by the path that already kept it.
+
 Every promise of the one-job path holds: a job's future resolves only after its results are committed,
 so its acknowledgement (`WHEN_EXECUTED`) follows the commit; a job that fails leaves its message claimed,
 and the sweep sends it again once the claim is stale; exactly-once results come from the same conditional UPDATEs. A failure stays with its own
@@ -81,30 +87,65 @@ class ClassifyGroups:
             self._start()
 
     async def _run(self, group: list[Job]) -> None:
-        runtime, settings = self.runtime, self.runtime.settings
         self.sizes.append(len(group))
+        if self._in_one_unit():
+            try:
+                await self._run_in_one_unit(group)
+                return
+            except Exception:  # nothing of it was committed: the group goes the two-unit way
+                log.warning(
+                    "a group of %d failed in one unit; claiming and recording it apart",
+                    len(group),
+                    exc_info=True,
+                )
+        await self._run_in_two_units(group)
+
+    def _in_one_unit(self) -> bool:
+        """Whether a group is claimed, classified and recorded in one unit: when the classifier answers
+        from this process's CPU (the built-in model: about a millisecond a text, never waiting on
+        anything) and no LLM is asked about duplicates. A unit and its round trips less a group; an LLM
+        is never waited on inside a transaction."""
+        runtime = self.runtime
+        return runtime.duplicate_judge is None and bool(getattr(runtime.classifier, "in_process", False))
+
+    async def _run_in_one_unit(self, group: list[Job]) -> None:
+        """Claim, classify and record in one unit. Futures resolve only after its commit; if it fails,
+        it is rolled back whole (claims too) and the caller runs the group in two units instead."""
+        settings = self.runtime.settings
+        resolved: list[tuple[asyncio.Future[Outcome], Outcome]] = []
+        failed: list[tuple[asyncio.Future[Outcome], Exception]] = []
+        async with unit_of_work(self.runtime) as uow:
+            claims = await classification.claim_batch(uow.session, settings, [m for m, _ in group])
+            todo = _taken(group, claims, resolved)
+            runs = await _classified(self.runtime, todo, failed) if todo else []
+            if runs:
+                outcomes = await classification.record_batch(
+                    uow, settings, [(m, r) for m, _, r in runs], self.open_tasks, {}
+                )
+                resolved += [
+                    (future, outcome) for (_, future, _), outcome in zip(runs, outcomes, strict=True)
+                ]
+        for future, outcome in resolved:
+            _resolve(future, outcome)
+        for future, exc in failed:  # claimed, not recorded: the sweep sends it again
+            if not future.done():
+                future.set_exception(exc)
+
+    async def _run_in_two_units(self, group: list[Job]) -> None:
+        runtime, settings = self.runtime, self.runtime.settings
         async with unit_of_work(runtime) as uow:
             claims = await classification.claim_batch(uow.session, settings, [m for m, _ in group])
-        todo: list[tuple[int, asyncio.Future[Outcome], str]] = []
-        for message_id, future in group:
-            content = claims.pop(message_id, None)  # a second delivery in the group finds it taken
-            if isinstance(content, Exhausted):
-                _resolve(future, Outcome(message_id, skipped=True, failed=True))
-            elif content is None:
-                _resolve(future, Outcome(message_id, skipped=True))
-            else:
-                todo.append((message_id, future, content))
+        resolved: list[tuple[asyncio.Future[Outcome], Outcome]] = []
+        todo = _taken(group, claims, resolved)
+        for future, outcome in resolved:
+            _resolve(future, outcome)
         if not todo:
             return
-
-        results = await classify_each(runtime.classifier, [content for _, _, content in todo])
-        runs: list[tuple[int, asyncio.Future[Outcome], Classification]] = []
-        for (message_id, future, _), result in zip(todo, results, strict=True):
-            if isinstance(result, Exception):  # its message stays claimed: the sweep sends it again
-                if not future.done():
-                    future.set_exception(result)
-            else:
-                runs.append((message_id, future, result))
+        failed: list[tuple[asyncio.Future[Outcome], Exception]] = []
+        runs = await _classified(runtime, todo, failed)
+        for future, exc in failed:  # its message stays claimed: the sweep sends it again
+            if not future.done():
+                future.set_exception(exc)
         if not runs:
             return
 
@@ -123,7 +164,7 @@ class ClassifyGroups:
 
     async def _record_each(
         self,
-        runs: list[tuple[int, asyncio.Future[Outcome], Classification]],
+        runs: list[Run],
         opinions: Mapping[int, tuple[int, float]],
     ) -> None:
         runtime = self.runtime
@@ -160,6 +201,43 @@ async def second_opinions(
     except Exception:
         log.warning("duplicate second opinion failed; matching without it", exc_info=True)
         return {}
+
+
+Run = tuple[int, "asyncio.Future[Outcome]", Classification]
+
+
+def _taken(
+    group: list[Job],
+    claims: dict[int, str | Exhausted | None],
+    resolved: list[tuple[asyncio.Future[Outcome], Outcome]],
+) -> list[tuple[int, asyncio.Future[Outcome], str]]:
+    """The claimed jobs of a group, with their texts; the others' outcomes go to `resolved`."""
+    todo: list[tuple[int, asyncio.Future[Outcome], str]] = []
+    for message_id, future in group:
+        content = claims.pop(message_id, None)  # a second delivery in the group finds it taken
+        if isinstance(content, Exhausted):
+            resolved.append((future, Outcome(message_id, skipped=True, failed=True)))
+        elif content is None:
+            resolved.append((future, Outcome(message_id, skipped=True)))
+        else:
+            todo.append((message_id, future, content))
+    return todo
+
+
+async def _classified(
+    runtime: Runtime,
+    todo: list[tuple[int, asyncio.Future[Outcome], str]],
+    failed: list[tuple[asyncio.Future[Outcome], Exception]],
+) -> list[Run]:
+    """One `classify_each` call for the texts; a text the classifier could not handle goes to `failed`."""
+    results = await classify_each(runtime.classifier, [content for _, _, content in todo])
+    runs: list[Run] = []
+    for (message_id, future, _), result in zip(todo, results, strict=True):
+        if isinstance(result, Exception):
+            failed.append((future, result))
+        else:
+            runs.append((message_id, future, result))
+    return runs
 
 
 def _resolve(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
