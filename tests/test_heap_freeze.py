@@ -8,8 +8,8 @@ import gc
 import httpx
 import pytest
 
-from tasktracker.api.app import YOUNG_COLLECTION_THRESHOLD, create_app
-from tasktracker.runtime import Role
+from tasktracker.api.app import create_app
+from tasktracker.runtime import YOUNG_COLLECTION_THRESHOLD, Role
 from tests.support.app import ScriptedClassifier, serve
 
 

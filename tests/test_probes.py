@@ -152,6 +152,7 @@ async def test_worker_process_serves_probes_and_the_healthcheck_finds_them(worke
     assert _run(["migrate"], worker_env).returncode == 0
 
     base = f"http://127.0.0.1:{worker_env['TASKTRACKER_HEALTH_PORT']}"
+    worker_env["TASKTRACKER_METRICS_TOKEN"] = "probe-test-scrape-token"
     assert _healthcheck(worker_env, "worker") == 1  # nothing listens yet
     proc = subprocess.Popen([TASKTRACKER, "worker"], env=worker_env, stderr=subprocess.PIPE, text=True)
     try:
@@ -172,6 +173,18 @@ async def test_worker_process_serves_probes_and_the_healthcheck_finds_them(worke
         assert await asyncio.to_thread(_healthcheck, worker_env, "worker") == 0
         # the API's port is not the worker's: a check of the wrong port fails
         assert await asyncio.to_thread(_healthcheck, worker_env, "api") == 1
+        # Started, the worker moved its start-up heap (the model too) out of the collector's reach.
+        async with httpx.AsyncClient(timeout=5) as client:
+            scrape = await client.get(
+                base + "/metrics", headers={"Authorization": "Bearer probe-test-scrape-token"}
+            )
+        assert scrape.status_code == 200
+        frozen = next(
+            float(line.split()[-1])
+            for line in scrape.text.splitlines()
+            if line.startswith("tasktracker_gc_frozen_objects ")
+        )
+        assert frozen > 100_000
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)

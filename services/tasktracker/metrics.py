@@ -48,6 +48,10 @@ QUEUE_LAG = Gauge(
     ["stream", "consumer"],
 )
 WEBSOCKET_CLIENTS = Gauge("tasktracker_websocket_clients", "Dashboards connected to /ws of this process")
+FROZEN_OBJECTS = Gauge(
+    "tasktracker_gc_frozen_objects",
+    "Objects made at start-up and moved out of the garbage collector's generations (gc.freeze)",
+)
 RATE_LIMITED = Counter(
     "tasktracker_rate_limited_total", "Requests refused with 429 by a rate limit", ["limit"]
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,13 +32,13 @@ from tasktracker.messages import endpoints as messages
 from tasktracker.messages import service as messages_service
 from tasktracker.models.user import Role as UserRole
 from tasktracker.runtime import Role, build_runtime
+from tasktracker.runtime import freeze_heap as runtime_heap_freeze
 from tasktracker.tasks import endpoints as tasks
 from tasktracker.unit_of_work import GroupCommit
 from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
 
-YOUNG_COLLECTION_THRESHOLD = 10_000  # Python's default: 700
 DEFAULT_DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard" / "dist"
 
 
@@ -75,14 +74,7 @@ def create_app(
             hub.start(runtime.bus, [access.AccessFollower(principals)])
             await bootstrap.accounts(runtime, announce_login)
             if freeze_heap:
-                # What start-up made (modules, models, the app) lives as long as the process: out of
-                # the collector's generations, a full collection no longer walks it each time (such
-                # pauses made the ingest p99, docs/benchmarks.md, Ingest). No collection first: one
-                # takes ~0.3 s here and finds next to nothing after start-up. Young collections come
-                # every 10,000 allocations instead of 700: a request makes hundreds of short-lived
-                # objects, and API CPU per message went down ~10% (c=64, batch) in the same minutes.
-                gc.freeze()
-                gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 10, 10)
+                runtime_heap_freeze()
             log.info(
                 "tasktracker %s started (%s, %s)",
                 __version__,

@@ -9,7 +9,7 @@ import signal
 from tasktracker.config import Settings
 from tasktracker.metrics import refresh_queue_lag
 from tasktracker.probes import ProbeServer, runtime_checks
-from tasktracker.runtime import Role, build_runtime
+from tasktracker.runtime import Role, build_runtime, freeze_heap
 from tasktracker.worker.runner import running
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ async def run_worker(settings: Settings) -> None:
     async with running(runtime):
         if settings.health_port:
             await probes.start()
+        freeze_heap()  # started, the model loaded: see `freeze_heap`
         log.info(
             "worker started: stream %s, durable consumer %s", settings.nats_stream, settings.nats_durable
         )
