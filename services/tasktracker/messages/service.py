@@ -128,7 +128,7 @@ async def store_group(uow: UnitOfWork, items: list[MessageIn]) -> list[Stored | 
             found = channels[item.channel]
             if not isinstance(found, Exception):
                 rows.append(_row(found, item, now))
-        stored = iter(await repository.insert_many(session, rows))
+        stored = iter(await repository.insert_many(session, rows, direct=uow.direct))
     results: list[Stored | Exception] = []
     for item in items:
         found = channels[item.channel]
