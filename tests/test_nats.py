@@ -463,3 +463,25 @@ async def test_a_process_gets_its_own_events_once_and_the_others_over_nats(nats_
             await follower
         for bus in (here, there):
             await bus.stop()
+
+
+async def test_jobs_published_on_another_connection_are_stored_and_acknowledged_there(nats_settings) -> None:
+    """The API's job sender publishes on the event bus's connection (one write with the events): the
+    jobs are stored all the same, and JetStream's answers come back on that connection."""
+    from tasktracker.broker import CLASSIFY_MESSAGE, JetStreamBroker, create_broker
+
+    settings = nats_settings()
+    broker = create_broker(settings)
+    assert isinstance(broker, JetStreamBroker)
+    await broker.startup()
+    other = await nats.connect(settings.nats_url, no_echo=True)
+    try:
+        jobs = [(i, {}) for i in range(1, 21)]
+        assert await broker.publish_jobs(CLASSIFY_MESSAGE, jobs, 10, client=other) == []
+        stored = await broker.consumer.fetch(20, timeout=5)
+        assert sorted(classify_job(m.data) for m in stored) == sorted(jobs)  # type: ignore[type-var]
+        for message in stored:
+            await message.ack()
+    finally:
+        await other.close()
+        await broker.shutdown()

@@ -165,13 +165,22 @@ class Autocommit:
 
         async with self._opening:
             if self._pool is None:  # connects nothing yet: connections are made as statements need them
-                self._pool = await asyncpg.create_pool(min_size=0, max_size=self._size, **self._options)
+                self._pool = await asyncpg.create_pool(
+                    min_size=0, max_size=self._size, reset=_as_it_is, **self._options
+                )
         return self._pool
 
     async def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+
+async def _as_it_is(_connection: Any) -> None:
+    """`Autocommit`'s connections go back to their pool as they are: its statements change no session
+    state (no SET, LISTEN, cursor or lock), and asyncpg's own reset is a round trip after each one
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`). A transaction left open
+    is still rolled back by asyncpg."""
 
 
 def database_unavailable(exc: BaseException) -> bool:

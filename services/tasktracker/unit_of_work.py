@@ -149,14 +149,18 @@ async def send(resources: Resources, uow: Effects) -> None:
 
     Classification jobs go to the process's `JobSender` when it has a running one (sent in the
     background, many at once); other jobs, and classification jobs without a sender, are sent here.
+    A sender is handed its jobs before the events are published: its turn of the loop then comes
+    before the connection's flusher's, and on one NATS connection (`JobSender`) the jobs and the
+    events leave in one write.
     """
+    sender: JobSender | None = getattr(resources, "job_sender", None)
+    queued = bool(uow.classify) and sender is not None and sender.running
+    if queued:
+        assert sender is not None
+        sender.submit(uow.classify)
     await publish(resources.bus, uow.events)
-    if uow.classify:
-        sender: JobSender | None = getattr(resources, "job_sender", None)
-        if sender is not None and sender.running:
-            sender.submit(uow.classify)
-        else:
-            await send_classification_jobs(resources, uow.classify)
+    if uow.classify and not queued:
+        await send_classification_jobs(resources, uow.classify)
     if uow.jobs:
         await send_jobs(resources, uow.jobs)
     for action in uow.actions:
@@ -285,8 +289,11 @@ class JobSender:
         traced = telemetry.enabled()
         broker = resources.broker
         if not traced and isinstance(broker, JetStreamBroker):
-            # All of the burst in flight at once, answered by one subscription (`publish_jobs`).
-            failed = await broker.publish_jobs(CLASSIFY_MESSAGE, burst, timeout_s)
+            # All of the burst in flight at once, answered by one subscription (`publish_jobs`), on the
+            # event bus's connection when it has one: the jobs and their messages' events (published in
+            # the same turn, see `send`) then leave in one write, not one on each connection.
+            client = getattr(resources.bus, "client", None)
+            failed = await broker.publish_jobs(CLASSIFY_MESSAGE, burst, timeout_s, client=client)
             if failed:
                 log.warning("%d of %d job(s) not sent; the sweep will retry them", len(failed), len(burst))
             return

@@ -124,6 +124,11 @@ class NatsBus:
     def connected(self) -> bool:
         return self._client is not None and self._client.is_connected
 
+    @property
+    def client(self) -> NatsClient | None:
+        """The connection, while connected: the API's job sender publishes on it too (`JobSender`)."""
+        return self._client if self.connected else None
+
     async def publish(self, event: Event) -> None:
         if self._client is None:
             raise ConnectionError("event bus is not connected")
