@@ -209,3 +209,20 @@ def test_the_input_guard_parses_only_bodies_with_an_escape_it_must_see() -> None
     with pytest.raises(input_guard.Refused):
         input_guard.check_json_body(b'{"content": "\\u0444 \\udc00"}')
     input_guard.check_json_body(b'{"content": "\\ud83d\\ude00 \\u0444"}')  # an emoji's pair is fine
+
+
+def test_the_input_guard_parses_a_batch_only_when_its_brackets_nest_too_deep() -> None:
+    """A batch of 500 messages holds more brackets than the nesting limit, but they do not nest: it is
+    not parsed ahead of the endpoint. Nesting past the limit is still refused, brackets inside strings
+    (escaped quotes and backslashes included) do not count, and unpaired ones leave it to the parse."""
+    limit = input_guard.MAX_JSON_DEPTH
+    batch = json.dumps({"messages": [{"content": f"[{i}] {{x}}", "meta": {"a": [1]}} for i in range(500)]})
+    assert not input_guard._might_need_checking(batch.encode())
+    deep = "[" * (limit + 1) + "]" * (limit + 1)
+    assert input_guard._deeper_than(deep.encode(), limit)
+    assert not input_guard._deeper_than(("[" * limit + "]" * limit).encode(), limit)
+    with pytest.raises(input_guard.Refused):
+        input_guard.check_json_body(deep.encode())
+    quoted = json.dumps({"a": '\\"' + "{" * 100, "b": "\\", "c": [[["x"]]]})
+    assert not input_guard._deeper_than(quoted.encode(), limit)
+    assert input_guard._deeper_than(b'{"a": [[[}', 2)  # not JSON: the parse decides (and lets it pass)

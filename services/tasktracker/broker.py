@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
+import secrets
 import time
-import uuid
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
@@ -52,6 +53,7 @@ class JetStreamBroker(PullBasedJetStreamBroker):
         super().__init__(*args, **kwargs)
         self._acks: dict[str, asyncio.Future[None]] = {}  # publish_jobs' jobs awaiting JetStream's answer
         self._acks_prefixes: dict[NatsClient, str] = {}  # by connection: publish_jobs' reply subjects
+        self._token_prefix, self._tokens = secrets.token_hex(8), itertools.count()
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         """taskiq's view of `pull_batches`: each job on its own."""
@@ -141,7 +143,8 @@ class JetStreamBroker(PullBasedJetStreamBroker):
         loop = asyncio.get_running_loop()
         waiting: dict[str, tuple[asyncio.Future[None], int]] = {}
         for argument, labels in jobs:
-            token = uuid.uuid4().hex
+            # taskiq's task id, unique across processes as a uuid4 is, without its system call per job
+            token = f"{self._token_prefix}{next(self._tokens):016x}"
             body = {
                 "task_id": token,
                 "task_name": task_name,
