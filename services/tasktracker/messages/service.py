@@ -72,7 +72,8 @@ async def ingest_batch(uow: UnitOfWork, settings: Settings, items: Sequence[Mess
     created = sum(new for _, _, new in stored)
     # Each message with the channel it was stored under; only a repeat can have a classification.
     issues = await repository.latest_issues(uow.session, [m.id for m, _, new in stored if not new and m.id])
-    refs = {channel.name: ChannelRef.model_validate(channel) for _, channel, _ in stored}  # one each
+    channels = {channel.name: channel for _, channel, _ in stored}
+    refs = {name: ChannelRef.model_validate(channel) for name, channel in channels.items()}  # one each
     data = [
         to_public(m, channel, issues.get(m.id) if m.id else None, refs[channel.name])
         for m, channel, _ in stored
