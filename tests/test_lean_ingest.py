@@ -139,10 +139,17 @@ async def test_a_group_of_any_size_is_stored_by_one_statement_text(make_settings
         inserts: list[str] = []
 
         def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            if statement.lstrip().upper().startswith("INSERT INTO MESSAGES"):
+            if "INSERT INTO messages" in statement:
                 inserts.append(statement)
 
         event.listen(runtime.engine.sync_engine, "before_cursor_execute", record)
+        fetch = runtime.autocommit.fetch  # the lone POST's group: past SQLAlchemy, on its own connection
+
+        async def recorded(sql: str, *args: Any) -> list[dict[str, Any]]:
+            record(None, None, sql)
+            return await fetch(sql, *args)
+
+        runtime.autocommit.fetch = recorded
         try:
             for size in (1, 3, 7):
                 batch = [{"content": f"task: item {i} of {size}", "channel": "arrays"} for i in range(size)]
@@ -152,8 +159,42 @@ async def test_a_group_of_any_size_is_stored_by_one_statement_text(make_settings
             assert one.status_code == 202
         finally:
             event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
+            del runtime.autocommit.fetch
     assert len(inserts) == 4 and len(set(inserts)) == 1, inserts
     assert "unnest(" in inserts[0]
+
+
+async def test_repeats_are_answered_with_the_stored_rows_in_the_order_given(make_settings) -> None:
+    """On PostgreSQL the INSERT also reads the rows that were there already (one statement, committed
+    on its own for a lone POST): a batch mixing new messages, a stored one and a repeat within itself
+    is answered item by item, and a lone repeat gets the stored message with 200."""
+    app = _app(make_settings)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        runtime = app.state.runtime
+        editor = bearer(await add_token(runtime, await add_user(runtime, "ed", Role.editor)))
+        first = await client.post(
+            "/api/messages", json={"content": "bug: a", "external_id": "a", "channel": "r"}, headers=editor
+        )
+        assert first.status_code == 202, first.text
+        batch = [
+            {"content": "bug: b", "external_id": "b", "channel": "r"},
+            {"content": "bug: a again", "external_id": "a", "channel": "r"},
+            {"content": "bug: b again", "external_id": "b", "channel": "r"},
+            {"content": "bug: c", "external_id": "c", "channel": "r"},
+        ]
+        stored = await client.post("/api/messages/batch", json=batch, headers=editor)
+        assert stored.status_code == 202, stored.text
+        answer = stored.json()
+        assert (answer["created"], answer["existing"]) == (2, 2)
+        data = answer["data"]
+        assert [m["external_id"] for m in data] == ["b", "a", "b", "c"]
+        assert data[1]["id"] == first.json()["id"] and data[1]["content"] == "bug: a"
+        assert data[2]["id"] == data[0]["id"] and data[2]["content"] == "bug: b"
+        again = await client.post(
+            "/api/messages", json={"content": "bug: c?", "external_id": "c", "channel": "r"}, headers=editor
+        )
+        assert again.status_code == 200 and again.json()["id"] == data[3]["id"], again.text
+        assert again.json()["content"] == "bug: c"
 
 
 def test_the_input_guard_parses_only_bodies_with_an_escape_it_must_see() -> None:
@@ -168,3 +209,20 @@ def test_the_input_guard_parses_only_bodies_with_an_escape_it_must_see() -> None
     with pytest.raises(input_guard.Refused):
         input_guard.check_json_body(b'{"content": "\\u0444 \\udc00"}')
     input_guard.check_json_body(b'{"content": "\\ud83d\\ude00 \\u0444"}')  # an emoji's pair is fine
+
+
+def test_the_input_guard_parses_a_batch_only_when_its_brackets_nest_too_deep() -> None:
+    """A batch of 500 messages holds more brackets than the nesting limit, but they do not nest: it is
+    not parsed ahead of the endpoint. Nesting past the limit is still refused, brackets inside strings
+    (escaped quotes and backslashes included) do not count, and unpaired ones leave it to the parse."""
+    limit = input_guard.MAX_JSON_DEPTH
+    batch = json.dumps({"messages": [{"content": f"[{i}] {{x}}", "meta": {"a": [1]}} for i in range(500)]})
+    assert not input_guard._might_need_checking(batch.encode())
+    deep = "[" * (limit + 1) + "]" * (limit + 1)
+    assert input_guard._deeper_than(deep.encode(), limit)
+    assert not input_guard._deeper_than(("[" * limit + "]" * limit).encode(), limit)
+    with pytest.raises(input_guard.Refused):
+        input_guard.check_json_body(deep.encode())
+    quoted = json.dumps({"a": '\\"' + "{" * 100, "b": "\\", "c": [[["x"]]]})
+    assert not input_guard._deeper_than(quoted.encode(), limit)
+    assert input_guard._deeper_than(b'{"a": [[[}', 2)  # not JSON: the parse decides (and lets it pass)

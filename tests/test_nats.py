@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import subprocess
@@ -427,4 +428,60 @@ async def test_jobs_published_at_once_are_stored_as_taskiq_jobs_and_the_refused_
         assert await broker.publish_jobs(CLASSIFY_MESSAGE, [(7, {}), (8, {})], 10) == [7, 8]
         assert time.monotonic() - started < 5
     finally:
+        await broker.shutdown()
+
+
+async def test_a_process_gets_its_own_events_once_and_the_others_over_nats(nats_server, unique) -> None:
+    """The event bus: a process's own events reach its subscribers directly, once (NATS does not echo
+    them back, so they are not read and parsed a second time); another process's come over NATS."""
+    from tasktracker.events import schemas as events
+    from tasktracker.events.bus import NatsBus
+
+    subject = f"tt.{unique}.events"
+    here, there = NatsBus(nats_server.url, subject), NatsBus(nats_server.url, subject)
+    for bus in (here, there):
+        await bus.start()
+    received: list[events.Event] = []
+
+    async def follow() -> None:
+        async for event in here.subscribe():
+            received.append(event)
+
+    follower = asyncio.create_task(follow())
+    try:
+        await eventually(lambda: bool(here._subscribers) and there.connected, timeout=10)
+        own, other = events.task_deleted(1), events.task_deleted(2)
+        await here.publish(own)
+        await there.publish(other)
+        await eventually(lambda: len(received) >= 2, timeout=10)
+        await asyncio.sleep(0.2)  # an echo of `own`, were there one, would have come by now
+        assert [e.id for e in received] == [own.id, other.id]
+        assert received[0] is own and received[1] == other  # its own: the very object published
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        for bus in (here, there):
+            await bus.stop()
+
+
+async def test_jobs_published_on_another_connection_are_stored_and_acknowledged_there(nats_settings) -> None:
+    """The API's job sender publishes on the event bus's connection (one write with the events): the
+    jobs are stored all the same, and JetStream's answers come back on that connection."""
+    from tasktracker.broker import CLASSIFY_MESSAGE, JetStreamBroker, create_broker
+
+    settings = nats_settings()
+    broker = create_broker(settings)
+    assert isinstance(broker, JetStreamBroker)
+    await broker.startup()
+    other = await nats.connect(settings.nats_url, no_echo=True)
+    try:
+        jobs = [(i, {}) for i in range(1, 21)]
+        assert await broker.publish_jobs(CLASSIFY_MESSAGE, jobs, 10, client=other) == []
+        stored = await broker.consumer.fetch(20, timeout=5)
+        assert sorted(classify_job(m.data) for m in stored) == sorted(jobs)  # type: ignore[type-var]
+        for message in stored:
+            await message.ack()
+    finally:
+        await other.close()
         await broker.shutdown()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
+import secrets
 import time
-import uuid
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
@@ -50,7 +52,8 @@ class JetStreamBroker(PullBasedJetStreamBroker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._acks: dict[str, asyncio.Future[None]] = {}  # publish_jobs' jobs awaiting JetStream's answer
-        self._acks_prefix: str | None = None
+        self._acks_prefixes: dict[NatsClient, str] = {}  # by connection: publish_jobs' reply subjects
+        self._token_prefix, self._tokens = secrets.token_hex(8), itertools.count()
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         """taskiq's view of `pull_batches`: each job on its own."""
@@ -115,7 +118,11 @@ class JetStreamBroker(PullBasedJetStreamBroker):
                 await subscription.unsubscribe()
 
     async def publish_jobs(
-        self, task_name: str, jobs: Sequence[tuple[int, dict[str, str]]], within_s: float
+        self,
+        task_name: str,
+        jobs: Sequence[tuple[int, dict[str, str]]],
+        within_s: float,
+        client: NatsClient | None = None,
     ) -> list[int]:
         """Publish one job of `task_name` per (argument, labels), all in flight at once, and wait up to
         `within_s` seconds for JetStream to acknowledge them; returns the arguments of the jobs not stored
@@ -125,14 +132,19 @@ class JetStreamBroker(PullBasedJetStreamBroker):
         as taskiq-nats' `kick` does), without taskiq's kicker and nats-py's request for each: the kicker
         builds and validates a pydantic model, and `JetStreamContext.publish` makes a request whose
         `wait_for` costs a task and a timer; ~90 us of CPU a job in all, measured, where a publish with a
-        reply subject of one shared subscription and a callback per acknowledgement costs ~15."""
+        reply subject of one shared subscription and a callback per acknowledgement costs ~15.
+
+        `client`: another NATS connection to publish on (and to be answered on) than the broker's own:
+        the API's event bus's, so a job and the event of its message leave in one write."""
         if not jobs:
             return []
-        inbox = await self._acks_inbox()
+        client = client or self.client
+        inbox = await self._acks_inbox(client)
         loop = asyncio.get_running_loop()
         waiting: dict[str, tuple[asyncio.Future[None], int]] = {}
         for argument, labels in jobs:
-            token = uuid.uuid4().hex
+            # taskiq's task id, unique across processes as a uuid4 is, without its system call per job
+            token = f"{self._token_prefix}{next(self._tokens):016x}"
             body = {
                 "task_id": token,
                 "task_name": task_name,
@@ -144,7 +156,7 @@ class JetStreamBroker(PullBasedJetStreamBroker):
             future = loop.create_future()
             waiting[token] = (future, argument)
             self._acks[token] = future
-            await self.client.publish(
+            await client.publish(
                 self.subject, json.dumps(body).encode(), reply=f"{inbox}.{token}", headers=labels or None
             )
         try:
@@ -158,10 +170,12 @@ class JetStreamBroker(PullBasedJetStreamBroker):
             if future not in done or future.exception() is not None
         ]
 
-    async def _acks_inbox(self) -> str:
-        """The prefix of the reply subjects of `publish_jobs`: one subscription for every acknowledgement."""
-        if self._acks_prefix is None:
-            prefix = self.client.new_inbox()
+    async def _acks_inbox(self, client: NatsClient) -> str:
+        """The prefix of the reply subjects of `publish_jobs` on `client`: one subscription there for
+        every acknowledgement."""
+        prefix = self._acks_prefixes.get(client)
+        if prefix is None:
+            prefix = client.new_inbox()
 
             async def acknowledged(message: Msg) -> None:
                 future = self._acks.get(message.subject.rsplit(".", 1)[-1])
@@ -173,9 +187,9 @@ class JetStreamBroker(PullBasedJetStreamBroker):
                 else:
                     future.set_exception(RuntimeError(f"job not stored: {message.data[:200]!r}"))
 
-            await self.client.subscribe(f"{prefix}.*", cb=acknowledged)
-            self._acks_prefix = prefix
-        return self._acks_prefix
+            await client.subscribe(f"{prefix}.*", cb=acknowledged)
+            self._acks_prefixes[client] = prefix
+        return prefix
 
     async def _add_or_reuse_stream(self) -> None:
         await ensure_stream(self.js, self.stream_config)

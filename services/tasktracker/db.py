@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import json
 import re
 import socket
 from collections.abc import Mapping, Sequence
@@ -131,6 +134,55 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+class Autocommit:
+    """PostgreSQL without transactions, for a unit whose one write is one statement (the group commit of
+    `POST /api/messages`): that statement commits on its own, so no BEGIN or COMMIT is sent around it.
+
+    `sessions` make sessions whose every statement commits on its own (on the engine's pool), for what
+    such a unit reads or makes on the side (a channel on first use). `fetch` runs a statement on an
+    asyncpg connection of a small pool of its own, without SQLAlchemy's session, connection and result
+    around it, nor the greenlet each of those awaits in (with the round trips, most of a lone
+    message's cost, measured: docs/benchmarks.md, Ingest). A connection that died fails its statement
+    (503, as any), and the pool replaces it."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings, size: int = 4) -> None:
+        self.sessions = create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        _, options = engine.dialect.create_connect_args(engine.url)
+        for key in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback"):
+            options.pop(key, None)
+        self._options = {**options, "timeout": settings.database_connect_timeout_s}
+        self._size = size
+        self._pool: Any = None
+        self._opening = asyncio.Lock()
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        """The rows of one statement, each a dict by column name (JSON columns as sent: text)."""
+        pool = self._pool or await self._open()
+        return [dict(record) for record in await pool.fetch(sql, *args)]
+
+    async def _open(self) -> Any:
+        import asyncpg
+
+        async with self._opening:
+            if self._pool is None:  # connects nothing yet: connections are made as statements need them
+                self._pool = await asyncpg.create_pool(
+                    min_size=0, max_size=self._size, reset=_as_it_is, **self._options
+                )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+
+async def _as_it_is(_connection: Any) -> None:
+    """`Autocommit`'s connections go back to their pool as they are: its statements change no session
+    state (no SET, LISTEN, cursor or lock), and asyncpg's own reset is a round trip after each one
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`). A transaction left open
+    is still rolled back by asyncpg."""
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether an error means the database cannot be reached (down, restarting, unreachable), as
     opposed to a bug: such requests answer 503 and may be retried."""
@@ -234,14 +286,64 @@ async def insert_new_rows(
     return [cast(M, model.model_construct(**row)) for row in result.mappings()]
 
 
-_unnest_inserts: dict[tuple[type[SQLModel], tuple[str, ...], tuple[str, ...]], tuple[str, list[Any]]] = {}
+async def insert_or_find_rows(
+    target: AsyncSession | Autocommit,
+    model: type[M],
+    rows: Sequence[Mapping[str, Any]],
+    conflict: Sequence[str],
+) -> tuple[list[M], list[M]]:
+    """PostgreSQL only: `insert_new_rows`, and in the same statement the stored rows whose conflict
+    columns match a given row's: (the rows this call made, the rows that were there already).
+
+    One statement, so it commits (or fails) as a whole on a connection without a transaction: a
+    group of messages needs no BEGIN and COMMIT around it, and no second statement for its repeats.
+    The stored rows are read as of the statement's start (and only when some row was not new): a row
+    another transaction committed while this one waited on its key is in neither list. `target`: the
+    session of a unit, or `Autocommit` to run the statement on its own connection."""
+    if not rows:
+        return [], []
+    columns = tuple(rows[0])
+    sql, binders = _unnest_insert(model, columns, tuple(conflict), find_known=True)
+    arrays = tuple(
+        [binder(row[name]) for row in rows] if binder else [row[name] for row in rows]
+        for name, binder in zip(columns, binders, strict=True)
+    )
+    if isinstance(target, Autocommit):
+        found = await target.fetch(sql, *arrays)
+        for name in _json_columns(model):  # asyncpg without SQLAlchemy's codec hands JSON over as text
+            for values in found:
+                if values[name] is not None:
+                    values[name] = json.loads(values[name])
+    else:
+        connection = await target.connection()
+        found = [dict(row) for row in (await connection.exec_driver_sql(sql, arrays)).mappings()]
+    new: list[M] = []
+    known: list[M] = []
+    for values in found:
+        made = values.pop("made_here")
+        (new if made else known).append(cast(M, model.model_construct(**values)))
+    return new, known
+
+
+@functools.cache
+def _json_columns(model: type[SQLModel]) -> list[str]:
+    table = table_of(model)
+    return [
+        c.name for c in table.columns if c.type.compile(dialect=postgresql.dialect()) in ("JSON", "JSONB")
+    ]
+
+
+_unnest_inserts: dict[
+    tuple[type[SQLModel], tuple[str, ...], tuple[str, ...], bool], tuple[str, list[Any]]
+] = {}
 
 
 def _unnest_insert(
-    model: type[SQLModel], columns: tuple[str, ...], conflict: tuple[str, ...]
+    model: type[SQLModel], columns: tuple[str, ...], conflict: tuple[str, ...], find_known: bool = False
 ) -> tuple[str, list[Any]]:
-    """The SQL of `insert_new_rows` for these columns, and how each column's values are bound."""
-    key = (model, columns, conflict)
+    """The SQL of `insert_new_rows` (or, `find_known`, of `insert_or_find_rows`) for these columns, and
+    how each column's values are bound."""
+    key = (model, columns, conflict, find_known)
     if key not in _unnest_inserts:
         table = table_of(model)
         dialect = postgresql.dialect()
@@ -263,6 +365,20 @@ def _unnest_insert(
             f"FROM unnest({', '.join(params)}) AS rows({aliases}) "
             f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {returning}"
         )
+        if find_known:
+            # The main query's snapshot is the statement's: `{table}` there holds none of the rows the
+            # INSERT makes, only the stored ones. It is read only when some row was not new.
+            keys = ", ".join(f"v{columns.index(name) + 1}" for name in conflict)
+            stored = ", ".join(f"known.{column.name}" for column in table.columns)
+            sql = (
+                f"WITH rows AS (SELECT * FROM unnest({', '.join(params)}) AS rows({aliases})), "
+                f"new AS (INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(values)} "
+                f"FROM rows ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {returning}) "
+                f"SELECT true AS made_here, {returning} FROM new UNION ALL "
+                f"SELECT false, {stored} FROM {table.name} AS known "
+                f"WHERE ({', '.join(f'known.{name}' for name in conflict)}) IN (SELECT {keys} FROM rows) "
+                f"AND (SELECT count(*) FROM new) < (SELECT count(*) FROM rows)"
+            )
         _unnest_inserts[key] = (sql, binders)
     return _unnest_inserts[key]
 

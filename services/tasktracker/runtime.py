@@ -23,7 +23,7 @@ from tasktracker.ai.base import Classifier
 from tasktracker.broker import broker_connected, create_broker
 from tasktracker.config import Settings
 from tasktracker.corrections import Retrainer
-from tasktracker.db import create_engine, create_sessionmaker
+from tasktracker.db import Autocommit, create_engine, create_sessionmaker
 from tasktracker.events.bus import EventBus, InProcessBus, NatsBus
 from tasktracker.unit_of_work import JobSender
 
@@ -74,6 +74,7 @@ class Runtime:
     duplicate_judge: SecondOpinion | None = None
     broker_ready: asyncio.Event = field(default_factory=asyncio.Event)
     job_sender: JobSender | None = None
+    autocommit: Autocommit | None = None  # PostgreSQL: units without a transaction (`unit_of_work`)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -120,6 +121,9 @@ class Runtime:
             if close is not None:
                 with contextlib.suppress(Exception):
                     await close()
+        if self.autocommit is not None:
+            with contextlib.suppress(Exception):
+                await self.autocommit.close()
         await self.engine.dispose()
 
 
@@ -173,6 +177,7 @@ def build_runtime(settings: Settings, role: Role, classifier: Classifier | None 
         classifier=classifier,
         retrainer=retrainer,
         duplicate_judge=judge,
+        autocommit=Autocommit(engine, settings) if engine.dialect.name == "postgresql" else None,
     )
     if deferred:
         log.debug("classifier deferred until the first /api/classify")

@@ -32,6 +32,7 @@ from taskiq import AsyncBroker
 from tasktracker import telemetry
 from tasktracker.broker import CLASSIFY_MESSAGE, JetStreamBroker, enqueue
 from tasktracker.config import Settings
+from tasktracker.db import Autocommit
 from tasktracker.events.bus import EventBus
 from tasktracker.events.schemas import Event
 
@@ -89,10 +90,14 @@ class Effects:
 
 @dataclass
 class UnitOfWork(Effects):
-    """A transaction and what to do once it is committed."""
+    """A transaction and what to do once it is committed.
+
+    `direct`: in a unit opened with `autocommit`, where to run the unit's one write (a statement that
+    commits on its own, `db.Autocommit.fetch`); None in a transaction."""
 
     session: AsyncSession
     discarded: bool = False
+    direct: Autocommit | None = None
 
     def discard(self) -> None:
         """Roll back at the end instead of committing, and send nothing."""
@@ -100,8 +105,26 @@ class UnitOfWork(Effects):
 
 
 @asynccontextmanager
-async def unit_of_work(resources: Resources) -> AsyncIterator[UnitOfWork]:
-    """Open a unit, commit it when the block ends normally, then send what it queued."""
+async def unit_of_work(resources: Resources, *, autocommit: bool = False) -> AsyncIterator[UnitOfWork]:
+    """Open a unit, commit it when the block ends normally, then send what it queued.
+
+    `autocommit` (PostgreSQL, a process with `db.Autocommit`): no transaction: each statement commits
+    on its own, and there is no BEGIN or COMMIT to wait for. Only for a unit whose write is one
+    statement (a `GroupCommit` whose handler writes once, through `uow.direct`), which then commits
+    or fails as a whole; what else its session does (a channel made on first use) commits at once."""
+    direct: Autocommit | None = getattr(resources, "autocommit", None) if autocommit else None
+    if direct is not None:
+        uow = UnitOfWork(direct.sessions(), direct=direct)
+        try:
+            yield uow
+        except BaseException:
+            await uow.session.close()
+            raise
+        if uow.session.in_transaction():  # used for a read or a channel: each statement committed itself
+            await uow.session.close()
+        if not uow.discarded:
+            await send(resources, uow)
+        return
     async with resources.sessions() as session:
         uow = UnitOfWork(session)
         yield uow  # an exception leaves the block uncommitted: closing the session rolls it back
@@ -126,14 +149,18 @@ async def send(resources: Resources, uow: Effects) -> None:
 
     Classification jobs go to the process's `JobSender` when it has a running one (sent in the
     background, many at once); other jobs, and classification jobs without a sender, are sent here.
+    A sender is handed its jobs before the events are published: its turn of the loop then comes
+    before the connection's flusher's, and on one NATS connection (`JobSender`) the jobs and the
+    events leave in one write.
     """
+    sender: JobSender | None = getattr(resources, "job_sender", None)
+    queued = bool(uow.classify) and sender is not None and sender.running
+    if queued:
+        assert sender is not None
+        sender.submit(uow.classify)
     await publish(resources.bus, uow.events)
-    if uow.classify:
-        sender: JobSender | None = getattr(resources, "job_sender", None)
-        if sender is not None and sender.running:
-            sender.submit(uow.classify)
-        else:
-            await send_classification_jobs(resources, uow.classify)
+    if uow.classify and not queued:
+        await send_classification_jobs(resources, uow.classify)
     if uow.jobs:
         await send_jobs(resources, uow.jobs)
     for action in uow.actions:
@@ -262,8 +289,11 @@ class JobSender:
         traced = telemetry.enabled()
         broker = resources.broker
         if not traced and isinstance(broker, JetStreamBroker):
-            # All of the burst in flight at once, answered by one subscription (`publish_jobs`).
-            failed = await broker.publish_jobs(CLASSIFY_MESSAGE, burst, timeout_s)
+            # All of the burst in flight at once, answered by one subscription (`publish_jobs`), on the
+            # event bus's connection when it has one: the jobs and their messages' events (published in
+            # the same turn, see `send`) then leave in one write, not one on each connection.
+            client = getattr(resources.bus, "client", None)
+            failed = await broker.publish_jobs(CLASSIFY_MESSAGE, burst, timeout_s, client=client)
             if failed:
                 log.warning("%d of %d job(s) not sent; the sweep will retry them", len(failed), len(burst))
             return
@@ -324,13 +354,23 @@ class GroupCommit(Generic[T, R]):
     There is no waiting window: an item that comes while no unit is open starts one at once (no
     latency added when the load is light); items that come while units are committing gather and go
     together in the next one. `max_units` units may be open at once.
+
+    `autocommit`: a handler that writes the group in one statement needs no transaction around it
+    (`unit_of_work`'s `autocommit`): that statement is the commit, two round trips fewer a group.
     """
 
     def __init__(
-        self, resources: Resources, handle: Handler[T, R], *, max_batch: int = 256, max_units: int = 2
+        self,
+        resources: Resources,
+        handle: Handler[T, R],
+        *,
+        max_batch: int = 256,
+        max_units: int = 2,
+        autocommit: bool = False,
     ) -> None:
         self.resources = resources
         self.handle = handle
+        self.autocommit = autocommit
         self.max_batch = max_batch
         self.max_units = max_units
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
@@ -359,7 +399,7 @@ class GroupCommit(Generic[T, R]):
 
     async def _commit(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
-            async with unit_of_work(self.resources) as uow:
+            async with unit_of_work(self.resources, autocommit=self.autocommit) as uow:
                 results = await self.handle(uow, [item for item, _ in group])
                 if len(results) != len(group):
                     raise RuntimeError(f"group handler gave {len(results)} results for {len(group)} items")

@@ -68,7 +68,9 @@ def create_app(
         app.state.runtime = runtime
         app.state.hub = hub
         if runtime.engine.dialect.name == "postgresql":  # SQLite has one connection: nothing to group
-            app.state.intake = GroupCommit(runtime, messages_service.store_group)
+            # The group's one write is one statement (`messages.repository.insert_many`): no BEGIN
+            # and COMMIT around it.
+            app.state.intake = GroupCommit(runtime, messages_service.store_group, autocommit=True)
         principals = access.cache_of(app)
         async with running(runtime):
             hub.start(runtime.bus, [access.AccessFollower(principals)])

@@ -64,9 +64,30 @@ def _might_need_checking(body: bytes) -> bool:
         (b"\\u" in body and _RISKY_ESCAPE.search(body) is not None)
         or b"NaN" in body
         or b"Infinity" in body
-        or body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
+        or (body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(body, MAX_JSON_DEPTH))
         or _BIG_EXPONENT.search(body) is not None
     )
+
+
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'[]{}"')
+
+
+def _deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the brackets outside strings nest deeper than `limit` (or do not pair up: the parse then
+    decides), with bytes operations only: a batch of 500 messages has more than `limit` brackets, and
+    parsing it here, then walking it, cost ~3% of the batch's CPU. Escaped backslashes and quotes are
+    dropped first, so every quote left opens or closes a string, and what is between them is not JSON
+    structure; then innermost pairs are removed, one level a round."""
+    outside = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = b"".join(outside.split(b'"')[::2])
+    for _ in range(limit):
+        if not brackets:
+            return False
+        inner = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if inner == brackets:
+            return True
+        brackets = inner
+    return bool(brackets)
 
 
 def check_json_body(body: bytes) -> None:

@@ -8,6 +8,7 @@ import weakref
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,11 +223,13 @@ _caches: weakref.WeakKeyDictionary[Any, ChannelCache] = weakref.WeakKeyDictionar
 
 
 def cache_of(session: AsyncSession) -> ChannelCache:
-    """The cache of the database this session talks to (one per engine: tests run many in a process)."""
-    engine = session.bind.sync_engine if hasattr(session.bind, "sync_engine") else session.bind
-    cache = _caches.get(engine)
+    """The cache of the database this session talks to (one per engine: tests run many in a process).
+    Kept by the engine's pool, which an engine shares with its variants (`db.Autocommit`'s sessions)."""
+    bind = session.sync_session.get_bind()
+    pool = (bind.engine if isinstance(bind, Connection) else bind).pool
+    cache = _caches.get(pool)
     if cache is None:
-        cache = _caches[engine] = ChannelCache()
+        cache = _caches[pool] = ChannelCache()
     return cache
 
 

@@ -12,7 +12,16 @@ from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, insert_new_rows, search, table_of, utcnow
+from tasktracker.db import (
+    Autocommit,
+    execute_dml,
+    insert_new,
+    insert_new_rows,
+    insert_or_find_rows,
+    search,
+    table_of,
+    utcnow,
+)
 from tasktracker.models import Issue, Message, MessageStatus
 from tasktracker.pagination import SortSpec, page
 
@@ -45,20 +54,30 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> tuple[Message
     return row, False
 
 
-async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[tuple[Message, bool]]:
+async def insert_many(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], direct: Autocommit | None = None
+) -> list[tuple[Message, bool]]:
     """Insert many at once, each unless its (channel, external id) is known; in the order given, the
-    stored row and whether this call made it. Two statements at most: the INSERT, and one SELECT for
-    the rows that were known already (or repeated within `rows`)."""
+    stored row and whether this call made it.
+
+    On PostgreSQL one statement inserts the new rows and reads the known ones (`insert_or_find_rows`),
+    so it commits as a whole even without a transaction around it; a second, a SELECT, only for a row
+    another transaction stored while this one ran. On SQLite: the INSERT, then one SELECT for the rows
+    that were known already. `direct`: run the statement there (on PostgreSQL, a unit without a
+    transaction)."""
     keys = [(row["channel_id"], row["external_id"]) for row in rows]
-    new = {
-        (m.channel_id, m.external_id): m
-        for m in await insert_new_rows(session, Message, rows, ["channel_id", "external_id"])
-    }
+    conflict = ["channel_id", "external_id"]
     known: dict[tuple[int, str], Message] = {}
-    missing = [key for key in dict.fromkeys(keys) if key not in new]
+    if session.bind.dialect.name == "postgresql":
+        made, found = await insert_or_find_rows(direct or session, Message, rows, conflict)
+        known = {(m.channel_id, m.external_id): m for m in found}
+    else:
+        made = await insert_new_rows(session, Message, rows, conflict)
+    new = {(m.channel_id, m.external_id): m for m in made}
+    missing = [key for key in dict.fromkeys(keys) if key not in new and key not in known]
     if missing:
         stmt = select(Message).where(tuple_(col(Message.channel_id), col(Message.external_id)).in_(missing))
-        known = {(m.channel_id, m.external_id): m for m in (await session.scalars(stmt)).all()}
+        known.update({(m.channel_id, m.external_id): m for m in (await session.scalars(stmt)).all()})
     result: list[tuple[Message, bool]] = []
     for key in keys:
         if key in new:

@@ -72,7 +72,12 @@ async def ingest_batch(uow: UnitOfWork, settings: Settings, items: Sequence[Mess
     created = sum(new for _, _, new in stored)
     # Each message with the channel it was stored under; only a repeat can have a classification.
     issues = await repository.latest_issues(uow.session, [m.id for m, _, new in stored if not new and m.id])
-    data = [to_public(m, channel, issues.get(m.id) if m.id else None) for m, channel, _ in stored]
+    channels = {channel.name: channel for _, channel, _ in stored}
+    refs = {name: ChannelRef.model_validate(channel) for name, channel in channels.items()}  # one each
+    data = [
+        to_public(m, channel, issues.get(m.id) if m.id else None, refs[channel.name])
+        for m, channel, _ in stored
+    ]
     announce(uow, stored, data)
     return BatchResult(created=created, existing=len(stored) - created, data=data)
 
@@ -128,7 +133,7 @@ async def store_group(uow: UnitOfWork, items: list[MessageIn]) -> list[Stored | 
             found = channels[item.channel]
             if not isinstance(found, Exception):
                 rows.append(_row(found, item, now))
-        stored = iter(await repository.insert_many(session, rows))
+        stored = iter(await repository.insert_many(session, rows, direct=uow.direct))
     results: list[Stored | Exception] = []
     for item in items:
         found = channels[item.channel]
@@ -220,10 +225,13 @@ def issue_to_classification(issue: Issue) -> Classification:
     return Classification.model_validate(issue, from_attributes=True)
 
 
-def to_public(message: Message, channel: Channel, issue: Issue | None) -> MessagePublic:
+def to_public(
+    message: Message, channel: Channel, issue: Issue | None, ref: ChannelRef | None = None
+) -> MessagePublic:
+    """`ref`: the channel as answered, made once for the many messages of a batch."""
     return MessagePublic(
         id=message.id,
-        channel=ChannelRef.model_validate(channel),
+        channel=ref or ChannelRef.model_validate(channel),
         external_id=message.external_id,
         thread_external_id=message.thread_external_id,
         author=message.author,
