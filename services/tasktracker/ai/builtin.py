@@ -18,22 +18,22 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import sklearn
-from scipy import sparse
-from scipy.special import expit
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
 from tasktracker import telemetry
 from tasktracker.ai import rules
 from tasktracker.ai import text as text_helpers
 from tasktracker.ai.files import json_object, read_jsonl
+from tasktracker.ai.ngrams import Terms
 from tasktracker.classification.schemas import Category, Classification, Priority
+
+if TYPE_CHECKING:  # training only: a process that loads the cached model never imports scikit-learn
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ _PRIORITY_RARITY_POWER = 1.0
 # The rule cues (rules.py) enter the priority head as extra columns of this value (TF-IDF blocks have
 # unit norm). 0.5 and the rarity power 1.0 were chosen by 5-fold CV on train (docs/classification.md).
 _RULE_FEATURE_SCALE = 0.5
-_CODE_FILES = ("builtin.py", "text.py", "rules.py")
+_CODE_FILES = ("builtin.py", "ngrams.py", "text.py", "rules.py")
 _Label = TypeVar("_Label", Category, Priority)
 
 
@@ -156,16 +156,20 @@ class BuiltinModel:
 
     Training uses scikit-learn (TF-IDF, calibrated LinearSVC); the fitted heads are then flattened into
     one weight matrix plus the Platt calibrators, so predicting one message costs a dictionary lookup
-    per n-gram and a small matrix product instead of scikit-learn's per-call validation (~7 ms).
+    per n-gram and a small matrix product instead of scikit-learn's per-call validation (~7 ms). The
+    vectorisers are kept as their analysers, vocabularies and idf weights (`ngrams.Terms`): prediction
+    and the cached model need no scikit-learn.
 
     The feature vector is the TF-IDF blocks followed by the rule cues of `rules.py`. The category head
     sees only the TF-IDF columns (its weights for the cue columns are zero); the priority head sees both.
     """
 
     def __init__(self, vectorisers: Sequence[TfidfVectorizer], heads: dict[str, CalibratedClassifierCV]):
-        self.vectorisers = tuple(vectorisers)
-        self.offsets = np.cumsum([0, *(len(v.vocabulary_) for v in self.vectorisers)])[:-1].tolist()
-        self.rules_offset = sum(len(v.vocabulary_) for v in self.vectorisers)
+        # Only what prediction needs is kept (and pickled): no scikit-learn object, so loading the
+        # cached model imports no scikit-learn (ai/ngrams.py).
+        self.terms = tuple(Terms.of(v) for v in vectorisers)
+        self.offsets = np.cumsum([0, *(len(t.vocabulary) for t in self.terms)])[:-1].tolist()
+        self.rules_offset = sum(len(t.vocabulary) for t in self.terms)
         width = self.rules_offset + len(rules.FEATURE_NAMES)
         blocks: list[np.ndarray] = []
         self.heads: dict[str, _Head] = {}
@@ -178,7 +182,6 @@ class BuiltinModel:
         self.key = ""
         self.examples = 0
         self.train_seconds = 0.0
-        self._analysers = self._make_analysers()
 
     @classmethod
     def fit(
@@ -189,6 +192,8 @@ class BuiltinModel:
         (Rows written for the priority and actionable rules lowered category macro-F1 on dev when the
         category head saw them too, so they are kept out of it.)
         """
+        from scipy import sparse
+
         started = time.perf_counter()
         examples = _deduplicate(examples)
         texts = [text_helpers.normalise(example.text) for example in examples]
@@ -255,15 +260,16 @@ class BuiltinModel:
         """Column indices and TF-IDF values of one text (sublinear tf, each block L2-normalised)."""
         normalised = text_helpers.normalise(text)
         all_indices, all_values = [], []
-        for analyse, vocabulary, idf, offset in self._analysers:
+        for terms, offset in zip(self.terms, self.offsets, strict=True):
+            vocabulary = terms.vocabulary
             counts = Counter(
-                index for term in analyse(normalised) if (index := vocabulary.get(term)) is not None
+                index for term in terms(normalised) if (index := vocabulary.get(term)) is not None
             )
             if not counts:
                 continue
             indices = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
             term_counts = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-            values = (1.0 + np.log(term_counts)) * idf[indices]
+            values = (1.0 + np.log(term_counts)) * terms.idf[indices]
             all_indices.append(indices + offset)
             all_values.append(values / np.linalg.norm(values))
         cues = np.flatnonzero(rules.rule_features(normalised, normalised=True))
@@ -274,21 +280,6 @@ class BuiltinModel:
     def _scores(self, text: str) -> np.ndarray:
         indices, values = self.vectorise(text)
         return values @ self.weights[indices] + self.bias
-
-    def _make_analysers(self) -> list[tuple[Any, dict[str, int], np.ndarray, int]]:
-        return [
-            (v.build_analyzer(), v.vocabulary_, v.idf_.astype(np.float32), offset)
-            for v, offset in zip(self.vectorisers, self.offsets, strict=True)
-        ]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_analysers"]  # closures over the vectorisers; rebuilt on load
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._analysers = self._make_analysers()
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,10 +322,16 @@ class _Head:
         mean = np.zeros((scores.shape[0], len(self.classes)))
         for fold in self.folds:
             proba = np.zeros_like(mean)
-            proba[:, fold.class_indices] = expit(-(fold.a * scores[:, fold.columns] + fold.b))
+            proba[:, fold.class_indices] = _expit(-(fold.a * scores[:, fold.columns] + fold.b))
             total = proba.sum(axis=1, keepdims=True)
             mean += np.divide(proba, total, out=np.full_like(proba, 1 / len(self.classes)), where=total != 0)
         return mean / len(self.folds)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """The logistic sigmoid 1 / (1 + e^-x) (scipy.special.expit) without importing scipy, and without
+    overflow for large |x|: e^-log(1 + e^-x)."""
+    return np.exp(-np.logaddexp(0, -x))
 
 
 def _fold_weights(head: CalibratedClassifierCV, width: int) -> list[np.ndarray]:
@@ -372,10 +369,15 @@ def _rarity(labels: Sequence[Priority]) -> np.ndarray:
 
 
 def _tfidf(**options: Any) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(sublinear_tf=True, lowercase=False, dtype=np.float32, **options)
 
 
 def _linear_head() -> CalibratedClassifierCV:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
     # LinearSVC separates these classes as well as logistic regression and trains ~10x faster;
     # sigmoid calibration turns its margins into the probabilities used as confidence.
     return CalibratedClassifierCV(LinearSVC(C=1.0), cv=3, method="sigmoid")
@@ -393,7 +395,8 @@ def _deduplicate(examples: Sequence[LabelledExample]) -> list[LabelledExample]:
 
 def _cache_key(base: bytes, extra: Sequence[LabelledExample]) -> str:
     digest = hashlib.sha256()
-    digest.update(f"sklearn={sklearn.__version__}\n".encode())
+    # scikit-learn's version from its metadata: importing it only for this would undo ai/ngrams.py
+    digest.update(f"sklearn={version('scikit-learn')}\n".encode())
     here = Path(__file__).parent
     for name in _CODE_FILES:
         digest.update((here / name).read_bytes())
