@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import ROOT, Options, SuiteResult, data_dir, figure, rss_mb, run_load, stack
+from bench.harness import ROOT, Options, SuiteResult, data_dir, figure, rss_mb, run_load, source_env, stack
 from tests.support.services import free_port
 
 GROWTH_TARGET_MB = 10.0
@@ -60,7 +60,8 @@ def warm_start() -> dict[str, float]:
     """`tasktracker run` on a data dir a first start has migrated and cached the model in."""
     tmp = Path(tempfile.mkdtemp(prefix="tt-bench-run-"))
     try:
-        shutil.copytree(data_dir() / "models", tmp / "models", dirs_exist_ok=True)
+        if (data_dir() / "models").is_dir():  # the soak's model (none when called on its own: trained)
+            shutil.copytree(data_dir() / "models", tmp / "models", dirs_exist_ok=True)
         port = free_port()
         env = {
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
@@ -69,6 +70,7 @@ def warm_start() -> dict[str, float]:
             "TASKTRACKER_CLASSIFIER": "builtin",
             "TASKTRACKER_LOG_LEVEL": "warning",
             "HOME": str(tmp),
+            **source_env(),  # --source: that checkout's `tasktracker run` (it ran this one's before)
         }
         tasktracker = str(Path(sys.executable).parent / "tasktracker")
         url = f"http://127.0.0.1:{port}/api/health/ready"

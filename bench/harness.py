@@ -172,6 +172,11 @@ def use_source(path: Path | None) -> None:
     _source = path.resolve() if path else None
 
 
+def source_env() -> dict[str, str]:
+    """What makes a started process import the `--source` checkout (empty: this one's install)."""
+    return {"PYTHONPATH": str(_source)} if _source is not None else {}
+
+
 def process_env(database_url: str, **extra: str) -> dict[str, str]:
     _, nats_server = servers()
     names = uuid.uuid4().hex[:10]
@@ -189,8 +194,7 @@ def process_env(database_url: str, **extra: str) -> dict[str, str]:
         "TASKTRACKER_LOG_LEVEL": "warning",
         "TASKTRACKER_AUTH": "off",
     }
-    if _source is not None:
-        env["PYTHONPATH"] = str(_source)
+    env.update(source_env())
     # A trained built-in model to start from (the tests' session seed), so no process trains one again.
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TASKTRACKER_BUILTIN_MODEL_SEED_DIR"):
         if key in os.environ:
