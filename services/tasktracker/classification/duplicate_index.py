@@ -106,7 +106,7 @@ class Prepared:
 
 
 def _rows(items: Sequence[np.ndarray], values: Sequence[np.ndarray] | None, width: int) -> sparse.csr_matrix:
-    # Imported on a worker's first batch, not by every process start (~0.25 s of CPU, 1/8 of
+    # Imported on a worker's first batch, not by every process start (~0.2 s of CPU, 1/8 of
     # `tasktracker run`'s start). numpy alone (bincount) was 3-6x slower per product than scipy's.
     from scipy import sparse
 
