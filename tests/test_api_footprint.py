@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from tests.support.snippets import run_snippet
 
 SCRIPT = textwrap.dedent(
     """
@@ -41,12 +40,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_the_api_loads_the_classifier_only_when_asked_to_classify(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, cwd=root, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_snippet(SCRIPT, str(tmp_path), timeout=300)
     assert out["ready"]["status"] == "ok" and out["ready"]["checks"]["classifier"] == "ok", out["ready"]
     assert out["before"] == {"sklearn": False, "pydantic_ai": False, "openai": False}
     assert out["posted"] == 202
@@ -57,7 +51,7 @@ def test_the_api_loads_the_classifier_only_when_asked_to_classify(tmp_path: Path
 
 CORE_COMMAND = textwrap.dedent(
     """
-    import sys
+    import json, sys
 
     from tasktracker import cli
 
@@ -66,7 +60,7 @@ CORE_COMMAND = textwrap.dedent(
         cli.main()
     except SystemExit:
         pass
-    print(sorted(name for name in ("sklearn", "pydantic_ai", "openai") if name in sys.modules))
+    print(json.dumps(sorted(name for name in ("sklearn", "pydantic_ai", "openai") if name in sys.modules)))
     """
 )
 
@@ -76,14 +70,10 @@ def test_the_commands_of_cli_py_start_without_the_evaluation_extensions() -> Non
     scikit-learn nor the LLM client (seconds of start-up); the whole command's help still lists the
     extensions' commands, which do import them."""
 
-    def imported(*argv: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-c", CORE_COMMAND, *argv], capture_output=True, text=True, timeout=120
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        return result.stdout.strip().splitlines()[-1]
+    def imported(*argv: str) -> list[str]:
+        return list(run_snippet(CORE_COMMAND, *argv))
 
-    assert imported("user", "--help") == "[]"
+    assert imported("user", "--help") == []
     assert "sklearn" in imported("--help")
 
 
@@ -117,18 +107,9 @@ def test_a_warm_start_of_the_whole_process_imports_no_scikit_learn_scipy_or_alem
     """`tasktracker run` on a data dir a first start migrated and cached the model in: the model is
     loaded without scikit-learn, the schema found at head without Alembic, and the duplicate index
     waits for its first candidates to import scipy (issue 13: ~1.2 s of a 3 s start)."""
-    root = Path(__file__).resolve().parents[1]
 
     def start() -> dict:
-        result = subprocess.run(
-            [sys.executable, "-c", WARM_START, str(tmp_path)],
-            capture_output=True,
-            text=True,
-            cwd=root,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        return dict(run_snippet(WARM_START, str(tmp_path), timeout=300))
 
     start()  # the first start: migrates (Alembic) and caches the model
     warm = start()

@@ -3,9 +3,6 @@ process that loads the cached model never imports scikit-learn or scipy."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from tasktracker.ai import builtin
 from tasktracker.ai.builtin import BuiltinClassifier, bundled_data, read_examples
 from tasktracker.ai.ngrams import Terms, UnsupportedVectoriser
 from tasktracker.ai.text import normalise
+from tests.support.snippets import run_snippet
 
 ODD_TEXTS = [
     "",
@@ -97,15 +95,6 @@ LOAD_CACHED = textwrap.dedent(
 def test_loading_the_cached_model_imports_neither_scikit_learn_nor_scipy(tmp_path: Path) -> None:
     trained = BuiltinClassifier.load_or_train(tmp_path)
     [expected] = trained.classify_batch(["the export button returns 500"])
-    root = Path(__file__).resolve().parents[2]
-    result = subprocess.run(
-        [sys.executable, "-c", LOAD_CACHED, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_snippet(LOAD_CACHED, str(tmp_path))
     assert out["heavy"] == []
     assert out["result"] == expected.model_dump(mode="json", exclude={"latency_ms"})
