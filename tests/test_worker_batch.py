@@ -227,3 +227,38 @@ async def test_groups_of_one_match_the_tasks_made_since_the_channels_set_was_bui
     assert [o.duplicate_of for o in outcomes[-4:-1]] == [made[0], made[0], made[2]]
     assert outcomes[-1].task_created and len(tasks) == len(others) + 4
     assert built <= len(others)  # past the first few tasks, groups matched through a set built before
+
+
+@pytest.mark.parametrize("waiting, second_group", [(3, False), (20, True)])
+async def test_a_second_group_runs_beside_the_first_only_for_a_backlog(
+    make_settings, waiting: int, second_group: bool
+) -> None:
+    """A few jobs that come while a group runs wait for its next turn (one group's fixed work instead of
+    two at once in the process); a backlog (a quarter of a full group or more) starts a second group."""
+    settings = make_settings()
+    ids = await _store(settings, [f"task: step {i} of the rollout" for i in range(1 + waiting)])
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier(delay=0.2))
+    groups = ClassifyGroups(runtime, max_batch=64)
+    running, most = 0, 0
+    run = groups._run
+
+    async def counted(group: Any) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await run(group)
+        finally:
+            running -= 1
+
+    groups._run = counted  # type: ignore[method-assign]
+    try:
+        first = asyncio.ensure_future(groups.submit(ids[0]))
+        await asyncio.sleep(0.05)  # the first group is classifying
+        rest = await asyncio.gather(*(groups.submit(m) for m in ids[1:]))
+        await first
+    finally:
+        await runtime.stop()
+    assert all(not o.skipped for o in rest)
+    assert groups.sizes == [1, waiting]
+    assert most == (2 if second_group else 1)

@@ -33,7 +33,7 @@ CLASSIFY_MESSAGE = "messages.classify"
 PUSH_EXPORT = "exports.push"
 STATUS_HEADER = "Status"  # how nats-py hands over a JetStream status reply (nats.js.api.Header.STATUS)
 HEARTBEAT = "100"
-GROUPS_AT_ONCE = 2  # a worker's classification groups that run at once (`worker/batch.py`)
+GROUPS_AT_ONCE = 2  # a worker's classification groups that may run at once (`worker/batch.py`)
 
 
 def jobs_in_hand(settings: Settings) -> int:

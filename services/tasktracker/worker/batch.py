@@ -2,8 +2,9 @@
 recorded together, and each job finishes (and is acknowledged) only after its group's commit.
 
 Like the API's `unit_of_work.GroupCommit`, there is no waiting window: a job that comes while no group
-is open starts one at once (a lone message goes straight through), and jobs that come while groups are
-busy gather and go together in the next one, so the batch size follows the load. Per group:
+is open starts one at once (a lone message goes straight through), and jobs that come while a group is
+busy gather and go together in its next turn, so the batch size follows the load; a second group runs
+beside it only when a backlog has gathered (a quarter of a full group). Per group:
 
 1. one unit claims every message (one UPDATE; `classification.claim_batch`);
 2. outside any transaction, one `classify_each` call classifies the texts (the built-in model in one
@@ -66,7 +67,11 @@ class ClassifyGroups:
         return await future
 
     def _start(self) -> None:
-        if self._queue and self._groups < self.max_groups:
+        # A group beside a running one only for a backlog (its round trips then overlap the other's
+        # CPU): a few jobs wait for the running group's next turn, which costs less than a second
+        # group's fixed work in the same process (bench e2e at 200 msg/s, docs/benchmarks.md).
+        busy = self._groups > 0 and len(self._queue) < self.max_batch // 4
+        if self._queue and self._groups < self.max_groups and not busy:
             self._groups += 1
             asyncio.get_running_loop().create_task(self._drain(), name="classify-group")
 
