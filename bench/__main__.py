@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench.harness import ROOT, Options, SuiteResult, use_source
+from bench.harness import ROOT, Options, SuiteResult, finish_data_dir, use_source
 
 SUITES = ("ingest", "worker", "e2e", "scaleout", "fanout", "footprint", "queries", "stats", "embedded")
 DEFAULT = ("ingest", "worker", "e2e", "scaleout", "fanout", "footprint", "queries", "stats")
@@ -118,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
 
             changes = draw_comparison(json.loads(args.before.read_text()), results, args.plots)
             print(f"plot written to {changes}", file=sys.stderr)
+    kept = finish_data_dir(keep=bool(failed))
     if failed:
         print(f"suites that failed: {', '.join(failed)}", file=sys.stderr)
+        if kept is not None:
+            print(f"the processes' logs are kept in {kept}", file=sys.stderr)
     return 1 if failed else 0
 
 

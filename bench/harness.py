@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -160,6 +161,17 @@ def data_dir() -> Path:
     if _model_dir is None:
         _model_dir = Path(tempfile.mkdtemp(prefix="tt-bench-"))
     return _model_dir
+
+
+def finish_data_dir(keep: bool) -> Path | None:
+    """At the end of a run: remove its data dir (the processes' logs, the trained model; ~25 MB each
+    run, and they piled up in /tmp), or, `keep` (a suite failed), leave it and return where it is."""
+    global _model_dir
+    path, _model_dir = _model_dir, None
+    if path is not None and not keep:
+        shutil.rmtree(path, ignore_errors=True)
+        return None
+    return path
 
 
 _source: Path | None = None

@@ -5,6 +5,7 @@ requests. No thresholds: on a shared machine only `make bench` on a quiet one sa
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +39,10 @@ def test_bench_quick_run_writes_every_figure_and_plot(tmp_path: Path) -> None:
         cwd=ROOT,
         timeout=580,
         check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # where the run's data dir goes
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert not list(tmp_path.glob("tt-bench-*"))  # a run that succeeded removes its data dir
     suites = json.loads(out.read_text())["suites"]
     assert {"ingest", "e2e"} <= set(suites)
     for name in ("ingest", "e2e"):
