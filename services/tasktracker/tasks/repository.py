@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Result, Select, bindparam, func, select, update
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -183,6 +183,20 @@ _CANDIDATE_VERSIONS = {
 _CANDIDATE_TEXTS = select(*_TEXT_COLUMNS).where(_tasks.c.id.in_(bindparam("ids", expanding=True)))
 
 
+async def _candidate_rows(
+    session: AsyncSession,
+    statements: dict[bool, Select[Any]],
+    channel_id: int | None,
+    categories: Sequence[str],
+    since: datetime,
+    limit: int,
+) -> Result[Any]:
+    """One of the candidate reads (`_candidates`), on the session's connection."""
+    params = {"categories": list(categories), "since": since, "limit": limit, "channel_id": channel_id}
+    connection = await session.connection()
+    return await connection.execute(statements[channel_id is not None], params)
+
+
 async def open_candidates(
     session: AsyncSession,
     channel_id: int | None,
@@ -194,9 +208,7 @@ async def open_candidates(
 
     Only three columns are read: this runs for every actionable message.
     """
-    params = {"categories": list(categories), "since": since, "limit": limit, "channel_id": channel_id}
-    connection = await session.connection()
-    rows = await connection.execute(_OPEN_CANDIDATES[channel_id is not None], params)
+    rows = await _candidate_rows(session, _OPEN_CANDIDATES, channel_id, categories, since, limit)
     return [(task_id, description or title) for task_id, description, title in rows if task_id is not None]
 
 
@@ -209,9 +221,7 @@ async def open_candidate_versions(
 ) -> list[tuple[int, datetime]]:
     """The same tasks as `open_candidates`, in the same order, as (id, updated_at) only: a worker that
     holds their texts already reads just what changed (`candidate_texts`)."""
-    params = {"categories": list(categories), "since": since, "limit": limit, "channel_id": channel_id}
-    connection = await session.connection()
-    rows = await connection.execute(_CANDIDATE_VERSIONS[channel_id is not None], params)
+    rows = await _candidate_rows(session, _CANDIDATE_VERSIONS, channel_id, categories, since, limit)
     return [(task_id, updated_at) for task_id, updated_at in rows if task_id is not None]
 
 

@@ -83,8 +83,7 @@ class ClassifyGroups:
                     await self._run(group)
                 except BaseException as exc:
                     for _, future in group:
-                        if not future.done():
-                            future.set_exception(exc)
+                        _fail(future, exc)
                     if isinstance(exc, asyncio.CancelledError):
                         raise
         finally:
@@ -133,8 +132,7 @@ class ClassifyGroups:
         for future, outcome in resolved:
             _resolve(future, outcome)
         for future, exc in failed:  # claimed, not recorded: the sweep sends it again
-            if not future.done():
-                future.set_exception(exc)
+            _fail(future, exc)
 
     async def _run_in_two_units(self, group: list[Job]) -> None:
         runtime, settings = self.runtime, self.runtime.settings
@@ -149,8 +147,7 @@ class ClassifyGroups:
         failed: list[tuple[asyncio.Future[Outcome], Exception]] = []
         runs = await _classified(runtime, todo, failed)
         for future, exc in failed:  # its message stays claimed: the sweep sends it again
-            if not future.done():
-                future.set_exception(exc)
+            _fail(future, exc)
         if not runs:
             return
 
@@ -182,8 +179,7 @@ class ClassifyGroups:
                     if outcome.skipped:  # another delivery finished first: keep nothing of this run
                         uow.discard()
             except Exception as exc:
-                if not future.done():
-                    future.set_exception(exc)
+                _fail(future, exc)
                 continue
             _resolve(future, outcome)
 
@@ -248,3 +244,8 @@ async def _classified(
 def _resolve(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
     if not future.done():  # the job went away (cancelled); its results are stored all the same
         future.set_result(outcome)
+
+
+def _fail(future: asyncio.Future[Outcome], exc: BaseException) -> None:
+    if not future.done():  # the job went away (cancelled)
+        future.set_exception(exc)
