@@ -262,3 +262,89 @@ async def test_a_second_group_runs_beside_the_first_only_for_a_backlog(
     assert all(not o.skipped for o in rest)
     assert groups.sizes == [1, waiting]
     assert most == (2 if second_group else 1)
+
+
+class Promoted(ScriptedClassifier):
+    """Answers in process until `promote_after` questions of `in_process`; an LLM is promoted then."""
+
+    def __init__(self, promote_after: int) -> None:
+        super().__init__()
+        self.asked = 0
+        self.promote_after = promote_after
+
+    @property
+    def in_process(self) -> bool:
+        self.asked += 1
+        return self.asked <= self.promote_after
+
+
+async def _two_unit_groups(groups: ClassifyGroups) -> list[int]:
+    """Spy: the sizes of the groups that went the two-unit way."""
+    seen: list[int] = []
+    run = groups._run_in_two_units
+
+    async def spied(group: Any) -> None:
+        seen.append(len(group))
+        await run(group)
+
+    groups._run_in_two_units = spied  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_group_whose_llm_was_promoted_while_it_ran_goes_the_two_unit_way(make_settings) -> None:
+    """In process when the group started, not by its classification (a duel decided meanwhile): the
+    unit is rolled back, claims too, and the group is claimed, classified and recorded apart, once."""
+    settings = make_settings()
+    ids = await _store(settings, ["bug: export hangs", "hello"])
+    classifier = Promoted(promote_after=1)
+    runtime = build_runtime(settings, Role.worker, classifier=classifier)
+    groups = ClassifyGroups(runtime, max_batch=64)
+    two_units = await _two_unit_groups(groups)
+    try:
+        outcomes = await asyncio.gather(*(groups.submit(m) for m in ids))
+        status, issues, tasks = await _rows(runtime)
+        async with runtime.sessions() as session:
+            attempts = set(
+                (await session.scalars(select(Message.attempts).where(col(Message.id).in_(ids)))).all()
+            )
+    finally:
+        await runtime.stop()
+    assert classifier.asked == 2 and two_units == [2]
+    assert set(status.values()) == {"classified"} and all(issues[m] == 1 for m in ids)
+    assert [o.task_created for o in outcomes] == [True, False] and len(tasks) == 1
+    assert attempts == {1}  # the rolled-back claim left nothing behind
+
+
+class Judge:
+    """The duplicate judge as `ClassifyGroups` sees it: gated (`enabled`), started by each group."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = 0
+
+    def start(self) -> None:
+        self.started += 1
+
+    async def review(self, calls: Any) -> dict[int, tuple[int, float]]:
+        return {}
+
+
+@pytest.mark.parametrize("gate_passed", [False, True])
+async def test_an_llm_judge_of_duplicates_keeps_groups_in_two_units_once_its_gate_passed(
+    make_settings, monkeypatch, gate_passed: bool
+) -> None:
+    """A configured judge whose gate has not passed is asked nothing: groups stay in one unit."""
+    settings = make_settings()
+    ids = await _store(settings, ["task: renew the certificate"])
+    monkeypatch.setattr(ScriptedClassifier, "in_process", True, raising=False)
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    judge = Judge(enabled=gate_passed)
+    runtime.duplicate_judge = judge  # type: ignore[assignment]
+    groups = ClassifyGroups(runtime, max_batch=64)
+    two_units = await _two_unit_groups(groups)
+    try:
+        [outcome] = await asyncio.gather(*(groups.submit(m) for m in ids))
+    finally:
+        await runtime.stop()
+    assert outcome.task_created and judge.started >= 1
+    assert two_units == ([1] if gate_passed else [])

@@ -421,3 +421,25 @@ async def test_a_group_of_messages_goes_through_the_llm_one_call_each(fake_ollam
     assert all(not isinstance(r, Exception) for r in results)
     assert [r.model for r in results if not isinstance(r, Exception)] == [f"ollama:{MODEL}"] * 3
     assert all(r.confidence == pytest.approx(0.87) for r in results if not isinstance(r, Exception))
+
+
+async def test_the_champion_answers_in_process_while_the_builtin_model_does(dead_ollama_url, ollama_settings):
+    """What lets a worker's group be claimed, classified and recorded in one unit (`worker/batch.py`)."""
+
+    class InProcess(StubClassifier):
+        in_process = True
+
+    auto = build_classifier(ollama_settings(dead_ollama_url, classifier="auto"), InProcess())
+    forced = build_classifier(ollama_settings(dead_ollama_url, classifier="ollama"), InProcess())
+    elsewhere = build_classifier(ollama_settings(dead_ollama_url, classifier="auto"), StubClassifier())
+    assert isinstance(auto, ChampionClassifier) and isinstance(forced, ChampionClassifier)
+    try:
+        assert auto.in_process and not forced.in_process  # undecided: the built-in model answers
+        assert not getattr(elsewhere, "in_process", False)  # a built-in model that is not in process
+        auto.duel = decided(llm_wins=False)
+        assert auto.in_process
+        auto.duel = decided(llm_wins=True)
+        assert not auto.in_process
+    finally:
+        for chain in (auto, forced, elsewhere):
+            await chain.aclose()

@@ -28,15 +28,18 @@ async def test_signed_deliveries_with_one_key_per_event(
 
     done = await settled(app, task["id"], export["id"])
     assert done["external_id"] == "T-1" and done["url"] == "https://hooks.example/tickets/T-1"
-    first, second = receiver.deliveries
-    assert first.signature_ok and second.signature_ok
-    assert first.key == second.key == f"tasktracker-export-{export['id']}"
+    # Two deliveries, or more when a retry's answer also outran the tests' 1 s timeout on a loaded
+    # machine: every one of them the same export, under the same key, and the receiver made one ticket.
+    sent = list(receiver.deliveries)
+    first = sent[0]
+    assert len(sent) >= 2 and all(d.signature_ok for d in sent)
+    assert {d.key for d in sent} == {f"tasktracker-export-{export['id']}"}
     assert first.event == "task.exported" and first.body["task"]["title"] == "Checkout throws 500"
     assert len(receiver.seen) == 1
 
     assert (await app.patch(f"/api/tasks/{task['id']}", json={"status": "completed"})).status_code == 200
-    await eventually(lambda: len(receiver.deliveries) == 3)
-    change = receiver.deliveries[2]
+    await eventually(lambda: len(receiver.deliveries) == len(sent) + 1)
+    change = receiver.deliveries[-1]
     assert change.event == "task.status_changed" and change.body["task"]["status"] == "completed"
     assert change.key != first.key
 

@@ -247,6 +247,13 @@ class ChampionClassifier(BackgroundDecision):
         return self.force_llm or (self.duel is not None and self.duel.llm_wins)
 
     @property
+    def in_process(self) -> bool:
+        """Whether a call now is answered from this process's CPU alone: while the built-in model
+        answers (the duel undecided or lost; the duel itself runs in the background). It may turn
+        False once a duel is decided: see `worker/batch.py`, which asks again before classifying."""
+        return not self.uses_llm and bool(getattr(self.builtin, "in_process", False))
+
+    @property
     def status(self) -> str:
         """Which model answers and why (readiness, `/api/config`, the log)."""
         if self.duel is None:

@@ -14,11 +14,12 @@ beside it only when a backlog has gathered (a quarter of a full group). Per grou
    and the LLM judges them outside any transaction, bounded by `duplicate_llm_timeout_s`;
 4. one unit records every result (`classification.record_batch`: a handful of statements for the group).
 
-With the built-in model alone (a classifier `in_process`: about a millisecond a text, never waiting on
-anything) and no LLM asked about duplicates, steps 1, 2 and 4 are one unit instead: a BEGIN and a COMMIT
-less a group, which for the lone messages of a steady low rate is a fifth of a group's work. If that unit
-fails it is rolled back whole, claims too, and the group runs the two-unit way above, so every promise
-below is kept by the path that already kept it.
+While the built-in model answers (a classifier `in_process`: about a millisecond a text, never waiting
+on anything; in `auto` mode also while the LLM has not won its dev duel) and no LLM is asked about
+duplicates (none configured, or its gate not passed), steps 1, 2 and 4 are one unit instead: a BEGIN and a
+COMMIT less a group, which for the lone messages of a steady low rate is a fifth of a group's work. If
+that unit fails, or an LLM was promoted while it ran, it is rolled back whole, claims too, and the group
+runs the two-unit way above, so every promise below is kept by the path that already kept it.
 
 Every promise of the one-job path holds: a job's future resolves only after its results are committed,
 so its acknowledgement (`WHEN_EXECUTED`) follows the commit; a job that fails leaves its message claimed,
@@ -96,6 +97,8 @@ class ClassifyGroups:
             try:
                 await self._run_in_one_unit(group)
                 return
+            except _NoLongerInProcess:  # rolled back, claims too
+                log.info("an LLM answers from now on; a group of %d goes the two-unit way", len(group))
             except Exception:  # nothing of it was committed: the group goes the two-unit way
                 log.warning(
                     "a group of %d failed in one unit; claiming and recording it apart",
@@ -107,10 +110,16 @@ class ClassifyGroups:
     def _in_one_unit(self) -> bool:
         """Whether a group is claimed, classified and recorded in one unit: when the classifier answers
         from this process's CPU (the built-in model: about a millisecond a text, never waiting on
-        anything) and no LLM is asked about duplicates. A unit and its round trips less a group; an LLM
-        is never waited on inside a transaction."""
+        anything; in `auto` mode, also while the LLM has not won its duel) and no LLM is asked about
+        duplicates (none configured, or its gate not passed). A unit and its round trips less a group;
+        an LLM is never waited on inside a transaction."""
         runtime = self.runtime
-        return runtime.duplicate_judge is None and bool(getattr(runtime.classifier, "in_process", False))
+        judge = runtime.duplicate_judge
+        if judge is not None:
+            judge.start()  # its gate decides in the background, as `second_opinions` would start it
+            if judge.enabled:
+                return False
+        return bool(getattr(runtime.classifier, "in_process", False))
 
     async def _run_in_one_unit(self, group: list[Job]) -> None:
         """Claim, classify and record in one unit. Futures resolve only after its commit; if it fails,
@@ -121,6 +130,8 @@ class ClassifyGroups:
         async with unit_of_work(self.runtime) as uow:
             claims = await classification.claim_batch(uow.session, settings, [m for m, _ in group])
             todo = _taken(group, claims, resolved)
+            if todo and not self._in_one_unit():  # a duel or a gate decided meanwhile: an LLM may answer
+                raise _NoLongerInProcess
             runs = await _classified(self.runtime, todo, failed) if todo else []
             if runs:
                 outcomes = await classification.record_batch(
@@ -205,6 +216,11 @@ async def second_opinions(
 
 
 Run = tuple[int, "asyncio.Future[Outcome]", Classification]
+
+
+class _NoLongerInProcess(Exception):
+    """An LLM was promoted (the classifier's duel, the duplicate judge's gate) between a one-unit
+    group's start and its classification: its unit is rolled back and it goes the two-unit way."""
 
 
 def _taken(
