@@ -44,7 +44,8 @@ CLASSIFY_DUPLICATE_BUDGET = 10
 # inserts the issue and activity rows one at a time (no multi-row RETURNING there): 48.
 CLASSIFY_GROUP_BUDGET = {"postgresql": 14, "sqlite": 50}
 # With a classifier that answers in process (the built-in model), the claim and the record are one unit:
-# its COMMIT is the only one.
+# its COMMIT is the only one, and the UPDATE finishing the messages is the one writing their results (the
+# unit's own claim keeps every other delivery out): two less.
 
 BATCH = 20
 
@@ -180,7 +181,7 @@ async def test_statements_per_classified_group(make_settings, monkeypatch, in_pr
         sum(o.task_created for o in outcomes) == BATCH - 4
         and outcomes[-1].duplicate_of == outcomes[0].task_id
     )
-    budget = CLASSIFY_GROUP_BUDGET[runtime.engine.dialect.name] - in_process
+    budget = CLASSIFY_GROUP_BUDGET[runtime.engine.dialect.name] - 2 * in_process
     assert len(counter) <= budget, counter.statements
     assert counter.statements.count("COMMIT") == 2 - in_process
     assert len(counter) < BATCH * CLASSIFY_DUPLICATE_BUDGET / 4

@@ -183,22 +183,26 @@ async def _task_for(
 
 
 async def claim_batch(
-    session: AsyncSession, settings: Settings, message_ids: Sequence[int]
+    session: AsyncSession,
+    settings: Settings,
+    message_ids: Sequence[int],
+    rows: dict[int, messages_service.Claimed] | None = None,
 ) -> dict[int, str | Exhausted | None]:
     """`claim` for many messages: one UPDATE for the batch, and one more when some used up their
     attempts. A message listed twice is claimed once (the other delivery gets None, as a concurrent
-    delivery would)."""
+    delivery would). `rows`: filled with the claims taken, for `record_batch` in the same unit."""
     stale_before = utcnow() - timedelta(seconds=settings.job_ack_wait_s)
     claimed = await messages_service.claim_many(session, list(dict.fromkeys(message_ids)), stale_before)
     taken: dict[int, str | Exhausted | None] = {}
     exhausted = []
     for message in claimed:
-        assert message.id is not None
         if message.attempts > settings.job_max_deliver:
             exhausted.append(message.id)
             taken[message.id] = Exhausted()
         else:
             taken[message.id] = message.content
+            if rows is not None:
+                rows[message.id] = message
     if exhausted:
         await messages_service.mark_failed_many(session, exhausted)
         log.error(
@@ -215,12 +219,16 @@ async def record_batch(
     runs: Sequence[tuple[int, Classification]],
     open_tasks: OpenTasks,
     opinions: Mapping[int, tuple[int, float]] | None = None,
+    claimed: Mapping[int, messages_service.Claimed] | None = None,
 ) -> list[Outcome]:
     """`record` for many messages in the caller's unit, one outcome per run, in order.
 
     The messages are flipped to classified first, in one statement: those it flips are this batch's to
     record (the others were finished by another delivery: `skipped`, nothing is written for them), so no
-    part of the unit has to be undone. Then one multi-row INSERT of the issues, duplicate matching
+    part of the unit has to be undone. With `claimed` (the caller's unit claimed every run's message
+    itself, `claim_batch`'s `rows`), that statement is left out: the claim's row locks keep every other
+    delivery from finishing them before this unit commits, so all are this batch's, and they are
+    flipped with their category and task id at the end. Then one multi-row INSERT of the issues, duplicate matching
     against `open_tasks` (which also sees the tasks this batch makes), one multi-row INSERT of the new
     tasks (a repeat of one of them within the batch is counted on it), the messages' category and task
     id, the activity rows, and the events: about ten statements for the batch, plus two for each link
@@ -230,12 +238,15 @@ async def record_batch(
     session = uow.session
     outcomes = [Outcome(message_id, classification=result) for message_id, result in runs]
     first_run = {message_id: i for i, (message_id, _) in reversed(list(enumerate(runs)))}
-    won = {message.id: message for message in await messages_service.finish_many(session, list(first_run))}
+    now = utcnow()
+    if claimed is None:
+        won = {m.id: m for m in await messages_service.finish_many(session, list(first_run))}
+    else:
+        won = {message_id: claimed[message_id].finished(now) for message_id in first_run}
     mine = sorted(i for message_id, i in first_run.items() if message_id in won)
     for i in set(range(len(runs))) - set(mine):
         outcomes[i].skipped = True  # another delivery of this job finished first
     # `created_at` given: pydantic inspects a default factory's signature on every call (~40 us an Issue).
-    now = utcnow()
     issues = {i: Issue(message_id=runs[i][0], created_at=now, **runs[i][1].model_dump()) for i in mine}
     await messages_service.insert_issues(session, list(issues.values()))
 
@@ -283,7 +294,9 @@ async def record_batch(
         task = stored[k][0]
         tasks[i], outcomes[i].task_id, outcomes[i].duplicate_of = task, task.id, task.id
     await messages_service.set_results_many(
-        session, [(runs[i][0], runs[i][1].category.value, outcomes[i].task_id) for i in mine]
+        session,
+        [(runs[i][0], runs[i][1].category.value, outcomes[i].task_id) for i in mine],
+        finished_at=None if claimed is None else now,
     )
     await session.flush()  # the activity rows
 

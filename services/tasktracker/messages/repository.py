@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -189,7 +189,7 @@ _CLAIM_MANY = (
     .values(
         status=MessageStatus.classifying.value, attempts=_messages.c.attempts + 1, updated_at=bindparam("now")
     )
-    .returning(_messages.c.id, _messages.c.attempts, _messages.c.content)
+    .returning(*_messages.c)
 )
 _FINISH_MANY = (
     update(_messages)
@@ -213,6 +213,7 @@ _SET_RESULTS = (
     .where(_messages.c.id == bindparam("message_id"))
     .values(category=bindparam("category"), task_id=bindparam("task_id"))
 )
+_FINISH_WITH_RESULTS = _SET_RESULTS.values(status=MessageStatus.classified.value, updated_at=bindparam("now"))
 
 
 _issues = table_of(Issue)
@@ -223,6 +224,14 @@ class Claimed(NamedTuple):
     id: int
     attempts: int
     content: str
+    row: Mapping[str, Any]  # every column, as claimed
+
+    def finished(self, now: datetime) -> Message:
+        """The message as `finish_many` would return it, flipped to classified at `now`: for a unit
+        that claimed it itself (see `set_results_many`'s `finished_at`)."""
+        return Message.model_construct(
+            **{**self.row, "status": MessageStatus.classified.value, "updated_at": now}
+        )
 
 
 async def claim_many(
@@ -231,7 +240,8 @@ async def claim_many(
     """`claim` for many messages in one statement; the ones taken, as claimed."""
     connection = await session.connection()
     params = {"ids": list(message_ids), "stale_before": stale_before, "now": utcnow()}
-    return [Claimed(*row) for row in await connection.execute(_CLAIM_MANY, params)]
+    rows = await connection.execute(_CLAIM_MANY, params)
+    return [Claimed(row.id, row.attempts, row.content, dict(row._mapping)) for row in rows]
 
 
 async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
@@ -257,15 +267,22 @@ async def insert_issues(session: AsyncSession, issues: Sequence[Issue]) -> None:
 
 
 async def set_results_many(
-    session: AsyncSession, results: Sequence[tuple[int, str | None, int | None]]
+    session: AsyncSession,
+    results: Sequence[tuple[int, str | None, int | None]],
+    finished_at: datetime | None = None,
 ) -> None:
-    """(message id, category, task id) of finished messages, in one executemany."""
+    """(message id, category, task id) of finished messages, in one executemany. With `finished_at`,
+    this is also their `finish_many` (status classified at that time): only for messages the caller's
+    unit claimed itself, whose row locks kept every other delivery from finishing them first."""
     if results:
         connection = await session.connection()
-        await connection.execute(
-            _SET_RESULTS,
-            [{"message_id": m, "category": category, "task_id": task_id} for m, category, task_id in results],
-        )
+        rows = [
+            {"message_id": m, "category": category, "task_id": task_id} for m, category, task_id in results
+        ]
+        if finished_at is None:
+            await connection.execute(_SET_RESULTS, rows)
+        else:
+            await connection.execute(_FINISH_WITH_RESULTS, [{**row, "now": finished_at} for row in rows])
 
 
 async def set_status_many(session: AsyncSession, message_ids: Sequence[int], status: MessageStatus) -> None:

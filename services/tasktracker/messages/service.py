@@ -342,9 +342,12 @@ async def finish(session: AsyncSession, message_id: int, task_id: int | None, ca
     return await repository.finish(session, message_id, task_id, category)
 
 
+Claimed = repository.Claimed  # a message as a batch's claim took it
+
+
 async def claim_many(
     session: AsyncSession, message_ids: Sequence[int], stale_before: datetime
-) -> list[repository.Claimed]:
+) -> list[Claimed]:
     """`claim` for a batch of messages in one statement; the ones taken (id, attempts, content)."""
     return await repository.claim_many(session, message_ids, stale_before)
 
@@ -365,10 +368,13 @@ async def insert_issues(session: AsyncSession, issues: Sequence[Issue]) -> None:
 
 
 async def set_results_many(
-    session: AsyncSession, results: Sequence[tuple[int, str | None, int | None]]
+    session: AsyncSession,
+    results: Sequence[tuple[int, str | None, int | None]],
+    finished_at: datetime | None = None,
 ) -> None:
-    """(message id, category, task id) of messages `finish_many` flipped, in one statement."""
-    await repository.set_results_many(session, results)
+    """(message id, category, task id) of messages `finish_many` flipped, in one statement; with
+    `finished_at`, of messages the caller's unit claimed, flipped to classified by this statement."""
+    await repository.set_results_many(session, results, finished_at)
 
 
 async def requeue_stuck(

@@ -40,6 +40,7 @@ from tasktracker.classification import service as classification
 from tasktracker.classification.open_tasks import OpenTasks
 from tasktracker.classification.schemas import Classification
 from tasktracker.classification.service import Exhausted, Outcome
+from tasktracker.messages.service import Claimed
 from tasktracker.runtime import Runtime
 from tasktracker.unit_of_work import unit_of_work
 
@@ -128,14 +129,15 @@ class ClassifyGroups:
         resolved: list[tuple[asyncio.Future[Outcome], Outcome]] = []
         failed: list[tuple[asyncio.Future[Outcome], Exception]] = []
         async with unit_of_work(self.runtime) as uow:
-            claims = await classification.claim_batch(uow.session, settings, [m for m, _ in group])
+            rows: dict[int, Claimed] = {}
+            claims = await classification.claim_batch(uow.session, settings, [m for m, _ in group], rows)
             todo = _taken(group, claims, resolved)
             if todo and not self._in_one_unit():  # a duel or a gate decided meanwhile: an LLM may answer
                 raise _NoLongerInProcess
             runs = await _classified(self.runtime, todo, failed) if todo else []
             if runs:
                 outcomes = await classification.record_batch(
-                    uow, settings, [(m, r) for m, _, r in runs], self.open_tasks, {}
+                    uow, settings, [(m, r) for m, _, r in runs], self.open_tasks, {}, claimed=rows
                 )
                 resolved += [
                     (future, outcome) for (_, future, _), outcome in zip(runs, outcomes, strict=True)
