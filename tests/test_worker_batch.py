@@ -348,3 +348,34 @@ async def test_an_llm_judge_of_duplicates_keeps_groups_in_two_units_once_its_gat
         await runtime.stop()
     assert outcome.task_created and judge.started >= 1
     assert two_units == ([1] if gate_passed else [])
+
+
+async def test_warming_up_claims_and_changes_nothing(make_settings, monkeypatch, caplog) -> None:
+    """A fresh worker warms up before it takes jobs (its first connection, statements, model call):
+    the stored messages stay as they were, and a warm-up that fails only says so."""
+    from tasktracker.worker.runner import Worker
+
+    settings = make_settings()
+    ids = await _store(settings, ["bug: checkout fails", "task: renew the certificate"])
+    monkeypatch.setattr(ScriptedClassifier, "in_process", True, raising=False)
+    classifier = ScriptedClassifier()
+    runtime = build_runtime(settings, Role.worker, classifier=classifier)
+    worker = Worker(runtime)
+    try:
+        await worker.groups.warm_up()
+        status, issues, tasks = await _rows(runtime)
+        async with runtime.sessions() as session:
+            attempts = set((await session.scalars(select(Message.attempts))).all())
+
+        async def broken() -> None:
+            raise ConnectionError("the database is away")
+
+        monkeypatch.setattr(worker.groups, "warm_up", broken)
+        await worker._warm_up()  # logs, never raises: the jobs are taken cold
+        outcome = await worker.groups.submit(ids[0])
+    finally:
+        await runtime.stop()
+    assert set(status.values()) == {"received"} and attempts == {0} and not issues and not tasks
+    assert classifier.calls == ["warming up: the export page crashes on save", "bug: checkout fails"]
+    assert "warming up failed (ConnectionError: the database is away)" in caplog.text
+    assert outcome.task_created

@@ -61,6 +61,22 @@ class ClassifyGroups:
         self._groups = 0
         self.sizes: list[int] = []  # the size of each group run (tests, the benchmark's log)
 
+    async def warm_up(self) -> None:
+        """Before the first job, what a fresh process's first groups would pay while jobs wait behind
+        them: a database connection, the claim and the candidate listing compiled and prepared (on
+        no rows: nothing is claimed or changed), the model's first call (only one that answers in
+        process: never an LLM) and the candidate sets' first stacking (scipy's import)."""
+        from tasktracker.classification.duplicate_index import CandidateSet, Prepared
+
+        runtime, settings = self.runtime, self.runtime.settings
+        async with unit_of_work(runtime) as uow:
+            await classification.claim_batch(uow.session, settings, [0])  # ids start at 1: claims nothing
+            await self.open_tasks.matcher(uow.session, settings, 0)  # nor is there a channel 0
+        self.open_tasks.forget()
+        if getattr(runtime.classifier, "in_process", False):
+            await classify_each(runtime.classifier, ["warming up: the export page crashes on save"])
+        CandidateSet([(0, Prepared.of("warming up"))])
+
     async def submit(self, message_id: int) -> Outcome:
         """Classify one message with whatever else is in hand; returns once its results are committed."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
