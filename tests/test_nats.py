@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -79,6 +80,14 @@ async def _next_of_type(ws, kind: str, timeout: float = 15) -> dict:
             return event
 
 
+async def _subscribed(app: Any) -> None:
+    """Until the API's hub listens on the events subject, its SUB through to the server (a flush is a
+    round trip on the same connection): a fixed sleep here missed the event on a loaded machine."""
+    bus = app.state.runtime.bus
+    await eventually(lambda: bool(bus._subscribers))
+    await bus.client.flush()
+
+
 async def test_api_and_worker_over_jetstream_with_two_api_replicas(nats_settings) -> None:
     settings = nats_settings()
     await _migrated(settings)
@@ -100,7 +109,8 @@ async def test_api_and_worker_over_jetstream_with_two_api_replicas(nats_settings
             async with websockets.connect(ws_a) as a, websockets.connect(ws_b) as b:
                 assert json.loads(await a.recv())["type"] == "hello"
                 assert json.loads(await b.recv())["type"] == "hello"
-                await asyncio.sleep(0.3)  # both replicas subscribed to the events subject
+                await _subscribed(app_a)
+                await _subscribed(app_b)
                 r = await client.post(
                     "/api/messages", json={"content": "bug: checkout fails", "external_id": "n1"}
                 )
