@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tasktracker import db
 from tasktracker.api.app import create_app
 from tasktracker.db import Autocommit
 from tasktracker.runtime import Role, build_runtime
@@ -66,8 +67,8 @@ class StatementCounter:
 
 @contextlib.contextmanager
 def counting(engine: AsyncEngine, direct: Autocommit | None = None) -> Iterator[StatementCounter]:
-    """Count what `engine` is sent, and what goes past SQLAlchemy through `direct` (the group commit's
-    statements that commit on their own, on PostgreSQL)."""
+    """Count what `engine` is sent, what goes past SQLAlchemy through `direct` (the group commit's
+    statements that commit on their own, on PostgreSQL), and what `db.driver_fetch` sends."""
     counter = StatementCounter()
     event.listen(engine.sync_engine, "before_cursor_execute", counter)
     if direct is not None:
@@ -78,6 +79,9 @@ def counting(engine: AsyncEngine, direct: Autocommit | None = None) -> Iterator[
             return await fetch(sql, *args)
 
         direct.fetch = counted  # type: ignore[method-assign]
+    # The worker's per-group statements on PostgreSQL go to the session's asyncpg connection directly.
+    driver = lambda sql: counter(None, None, sql)  # noqa: E731
+    db.driver_statement_hooks.append(driver)
     # SQLAlchemy sends COMMIT/ROLLBACK through the DBAPI connection, not a cursor: count them too.
     on_commit = lambda _conn: counter.statements.append("COMMIT")  # noqa: E731
     on_rollback = lambda _conn: counter.statements.append("ROLLBACK")  # noqa: E731
@@ -89,6 +93,7 @@ def counting(engine: AsyncEngine, direct: Autocommit | None = None) -> Iterator[
         event.remove(engine.sync_engine, "before_cursor_execute", counter)
         event.remove(engine.sync_engine, "commit", on_commit)
         event.remove(engine.sync_engine, "rollback", on_rollback)
+        db.driver_statement_hooks.remove(driver)
         if direct is not None:
             del direct.fetch  # the class's own again
 

@@ -379,3 +379,25 @@ async def test_warming_up_claims_and_changes_nothing(make_settings, monkeypatch,
     assert classifier.calls == ["warming up: the export page crashes on save", "bug: checkout fails"]
     assert "warming up failed (ConnectionError: the database is away)" in caplog.text
     assert outcome.task_created
+
+
+async def test_a_claim_is_rolled_back_with_its_unit(make_settings) -> None:
+    """The claim is a unit's first statement (on PostgreSQL sent past SQLAlchemy, which begins its
+    transaction lazily): a unit that fails takes its claims back."""
+    from tasktracker.unit_of_work import unit_of_work
+
+    settings = make_settings()
+    ids = await _store(settings, ["bug: one", "task: two"])
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    try:
+        with pytest.raises(RuntimeError, match="the unit fails"):
+            async with unit_of_work(runtime) as uow:
+                claims = await classification.claim_batch(uow.session, settings, ids)
+                assert set(claims) == set(ids)
+                raise RuntimeError("the unit fails")
+        status, issues, _ = await _rows(runtime)
+        async with runtime.sessions() as session:
+            attempts = set((await session.scalars(select(Message.attempts))).all())
+    finally:
+        await runtime.stop()
+    assert set(status.values()) == {"received"} and attempts == {0} and not issues

@@ -7,7 +7,7 @@ import functools
 import json
 import re
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -264,26 +264,75 @@ async def insert_new_many(
     return list((await session.scalars(stmt)).all())
 
 
+# Statements sent past SQLAlchemy (`driver_fetch`) are shown to these, as SQLAlchemy's
+# `before_cursor_execute` shows the rest: the statement-count tests see every statement either way.
+driver_statement_hooks: list[Callable[[str], None]] = []
+
+
+def on_postgresql(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+async def driver_fetch(session: AsyncSession, sql: str, *args: Any) -> list[Any]:
+    """Run one statement on the session's asyncpg connection, inside its transaction, past SQLAlchemy's
+    execution (PostgreSQL only): for the statements a worker sends for every group. SQLAlchemy's Core
+    execution of a compiled statement costs ~100 us of Python on top of asyncpg's own ~35 us (measured:
+    docs/benchmarks.md, Workers). The rows are asyncpg records, JSON columns decoded by the dialect's
+    codecs (parameters for them are JSON text); a failure is asyncpg's own exception, and the unit
+    rolls back as for any other."""
+    raw = await _driver(session)
+    for hook in driver_statement_hooks:
+        hook(sql)
+    return cast(list[Any], await raw.fetch(sql, *args))
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, its transaction begun."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    if not adapted._started:  # SQLAlchemy's asyncpg adapter sends BEGIN with its own first statement:
+        await adapted._start_transaction()  # one sent past it must not run outside the unit's transaction
+    return raw.driver_connection
+
+
+async def driver_executemany(session: AsyncSession, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """`driver_fetch` for a statement run once for each of `rows`, all in one round trip."""
+    raw = await _driver(session)
+    for hook in driver_statement_hooks:
+        hook(sql)
+    await raw.executemany(sql, rows)
+
+
 async def insert_new_rows(
     session: AsyncSession, model: type[M], rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]
 ) -> list[M]:
     """`insert_new_many`, faster on PostgreSQL: one `INSERT ... SELECT ... FROM unnest(arrays)` whose
     text is the same whatever the number of rows, so it is built once per column set and prepared once
     per connection (the multi-row VALUES form is compiled afresh for every row count: the costliest
-    part of ingesting a message, measured). The rows come back as plain, detached model objects."""
+    part of ingesting a message, measured), and sent by `driver_fetch`. The rows come back as plain,
+    detached model objects. No `conflict` columns (PostgreSQL only): a plain INSERT, every row new."""
     if not rows:
         return []
-    if session.bind.dialect.name != "postgresql":
+    if not on_postgresql(session):
+        assert conflict, "a plain INSERT of many rows has its own form elsewhere"
         return await insert_new_many(session, model, rows, conflict)
     columns = tuple(rows[0])
-    sql, binders = _unnest_insert(model, columns, tuple(conflict))
-    arrays = tuple(
-        [binder(row[name]) for row in rows] if binder else [row[name] for row in rows]
-        for name, binder in zip(columns, binders, strict=True)
-    )
-    connection = await session.connection()
-    result = await connection.exec_driver_sql(sql, arrays)
-    return [cast(M, model.model_construct(**row)) for row in result.mappings()]
+    if len(rows) == 1:  # a lone row as scalars: PostgreSQL decodes and joins no arrays for it
+        sql, binders = _unnest_insert(model, columns, tuple(conflict), single=True)
+        row = rows[0]
+        params = (
+            binder(row[name]) if binder else row[name] for name, binder in zip(columns, binders, strict=True)
+        )
+        records = await driver_fetch(session, sql, *params)
+    else:
+        sql, binders = _unnest_insert(model, columns, tuple(conflict))
+        arrays = (
+            [binder(row[name]) for row in rows] if binder else [row[name] for row in rows]
+            for name, binder in zip(columns, binders, strict=True)
+        )
+        records = await driver_fetch(session, sql, *arrays)
+    return [cast(M, model.model_construct(**record)) for record in records]
 
 
 async def insert_or_find_rows(
@@ -334,20 +383,24 @@ def _json_columns(model: type[SQLModel]) -> list[str]:
 
 
 _unnest_inserts: dict[
-    tuple[type[SQLModel], tuple[str, ...], tuple[str, ...], bool], tuple[str, list[Any]]
+    tuple[type[SQLModel], tuple[str, ...], tuple[str, ...], bool, bool], tuple[str, list[Any]]
 ] = {}
 
 
 def _unnest_insert(
-    model: type[SQLModel], columns: tuple[str, ...], conflict: tuple[str, ...], find_known: bool = False
+    model: type[SQLModel],
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    find_known: bool = False,
+    single: bool = False,
 ) -> tuple[str, list[Any]]:
     """The SQL of `insert_new_rows` (or, `find_known`, of `insert_or_find_rows`) for these columns, and
-    how each column's values are bound."""
-    key = (model, columns, conflict, find_known)
+    how each column's values are bound. `single`: for one row, its values as scalars."""
+    key = (model, columns, conflict, find_known, single)
     if key not in _unnest_inserts:
         table = table_of(model)
         dialect = postgresql.dialect()
-        params, values, binders = [], [], []
+        params, values, scalars, binders = [], [], [], []
         for index, name in enumerate(columns, start=1):
             column_type = table.c[name].type
             type_sql = column_type.compile(dialect=dialect)
@@ -355,16 +408,20 @@ def _unnest_insert(
             if type_sql in ("JSON", "JSONB"):  # sent as text (serialised by the column's own type)
                 params.append(f"${index}::text[]")
                 values.append(f"v{index}::{type_sql.lower()}")
+                scalars.append(f"${index}::text::{type_sql.lower()}")
             else:
                 params.append(f"${index}::{type_sql}[]")
                 values.append(f"v{index}")
+                scalars.append(f"${index}::{type_sql}")
         aliases = ", ".join(f"v{index}" for index in range(1, len(columns) + 1))
         returning = ", ".join(column.name for column in table.columns)
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(values)} "
-            f"FROM unnest({', '.join(params)}) AS rows({aliases}) "
-            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {returning}"
+        on_conflict = f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING " if conflict else ""
+        source = (
+            f"VALUES ({', '.join(scalars)})"
+            if single
+            else f"SELECT {', '.join(values)} FROM unnest({', '.join(params)}) AS rows({aliases})"
         )
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) {source} {on_conflict}RETURNING {returning}"
         if find_known:
             # The main query's snapshot is the statement's: `{table}` there holds none of the rows the
             # INSERT makes, only the stored ones. It is read only when some row was not new.

@@ -228,11 +228,11 @@ async def record_batch(
     part of the unit has to be undone. With `claimed` (the caller's unit claimed every run's message
     itself, `claim_batch`'s `rows`), that statement is left out: the claim's row locks keep every other
     delivery from finishing them before this unit commits, so all are this batch's, and they are
-    flipped with their category and task id at the end. Then one multi-row INSERT of the issues, duplicate matching
-    against `open_tasks` (which also sees the tasks this batch makes), one multi-row INSERT of the new
-    tasks (a repeat of one of them within the batch is counted on it), the messages' category and task
-    id, the activity rows, and the events: about ten statements for the batch, plus two for each link
-    to a task made before it. `opinions`: message id -> an open task the LLM called the same request
+    flipped with their category and task id at the end. Then one multi-row INSERT of the issues,
+    duplicate matching against `open_tasks` (which also sees the tasks this batch makes), one multi-row
+    INSERT of the new tasks (a repeat of one of them within the batch is counted on it), the messages'
+    category and task id, the activity rows, and the events: about ten statements for the batch, plus
+    two for each link to a task made before it. `opinions`: message id -> an open task the LLM called the same request
     (`close_calls`), linked when the matcher links nothing and the task is still a candidate.
     """
     session = uow.session

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, table_of
+from tasktracker.db import driver_fetch, execute_dml, insert_new, on_postgresql, table_of
 from tasktracker.models import (
     CLOSED_STATUSES,
     ExportRule,
@@ -94,13 +95,17 @@ _ENABLED_RULES = (
     .join(_targets, _targets.c.id == _rules.c.target_id)
     .where(_rules.c.enabled, _targets.c.enabled)
 )
+_PG_ENABLED_RULES = str(_ENABLED_RULES.compile(dialect=postgresql.dialect()))  # no parameters: the same text
 
 
 async def enabled_rules(session: AsyncSession) -> list[tuple[int, int | None, str | None, str | None]]:
     """(target id, channel id, category, priority) of every enabled rule of an enabled target: what
     `matching_targets` filters, read once for many tasks."""
-    connection = await session.connection()
-    return [(int(t), c, cat, p) for t, c, cat, p in await connection.execute(_ENABLED_RULES)]
+    if on_postgresql(session):
+        rows = await driver_fetch(session, _PG_ENABLED_RULES)
+    else:
+        rows = list(await (await session.connection()).execute(_ENABLED_RULES))
+    return [(int(t), c, cat, p) for t, c, cat, p in rows]
 
 
 # Exports -----------------------------------------------------------------------------------------------

@@ -14,10 +14,13 @@ from sqlmodel import col
 
 from tasktracker.db import (
     Autocommit,
+    driver_executemany,
+    driver_fetch,
     execute_dml,
     insert_new,
     insert_new_rows,
     insert_or_find_rows,
+    on_postgresql,
     search,
     table_of,
     utcnow,
@@ -219,6 +222,24 @@ _FINISH_WITH_RESULTS = _SET_RESULTS.values(status=MessageStatus.classified.value
 _issues = table_of(Issue)
 _INSERT_ISSUES = sql_insert(_issues).returning(_issues.c.id, sort_by_parameter_order=True)
 
+# On PostgreSQL the same statements go to the session's asyncpg connection directly (`driver_fetch`):
+# a group's claim and results are a worker's per-group work, and SQLAlchemy's execution of each was
+# as much Python again as asyncpg's. Ids and values as arrays: one text whatever the group's size.
+_COLUMNS = ", ".join(column.name for column in _messages.c)
+_PG_CLAIM = (
+    f"UPDATE messages SET status = '{MessageStatus.classifying.value}', attempts = attempts + 1, "
+    f"updated_at = $2 WHERE id {{ids}} AND (status IN "
+    f"('{MessageStatus.received.value}', '{MessageStatus.failed.value}') OR "
+    f"(status = '{MessageStatus.classifying.value}' AND updated_at < $3)) RETURNING {_COLUMNS}"
+)
+_PG_CLAIM_MANY = _PG_CLAIM.format(ids="= ANY($1::integer[])")
+_PG_CLAIM_ONE = _PG_CLAIM.format(ids="= $1")  # a group of one: no array to decode
+_PG_SET_RESULTS = "UPDATE messages SET category = $2, task_id = $3{finish} WHERE id = $1"
+_PG_RESULTS = _PG_SET_RESULTS.format(finish="")
+_PG_FINISH_WITH_RESULTS = _PG_SET_RESULTS.format(
+    finish=f", status = '{MessageStatus.classified.value}', updated_at = $4"
+)
+
 
 class Claimed(NamedTuple):
     id: int
@@ -238,6 +259,11 @@ async def claim_many(
     session: AsyncSession, message_ids: Sequence[int], stale_before: datetime
 ) -> list[Claimed]:
     """`claim` for many messages in one statement; the ones taken, as claimed."""
+    if on_postgresql(session):
+        ids: int | list[int] = message_ids[0] if len(message_ids) == 1 else list(message_ids)
+        sql = _PG_CLAIM_ONE if len(message_ids) == 1 else _PG_CLAIM_MANY
+        records = await driver_fetch(session, sql, ids, utcnow(), stale_before)
+        return [Claimed(r["id"], r["attempts"], r["content"], dict(r)) for r in records]
     connection = await session.connection()
     params = {"ids": list(message_ids), "stale_before": stale_before, "now": utcnow()}
     rows = await connection.execute(_CLAIM_MANY, params)
@@ -257,13 +283,17 @@ async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list
 async def insert_issues(session: AsyncSession, issues: Sequence[Issue]) -> None:
     """Store new classification runs in one statement (PostgreSQL; one per row on SQLite) and give
     each its id. They stay out of the session: nothing changes them afterwards."""
-    if issues:
-        connection = await session.connection()
-        result = await connection.execute(
-            _INSERT_ISSUES, [issue.model_dump(exclude={"id"}) for issue in issues]
-        )
-        for issue, (issue_id,) in zip(issues, result, strict=True):
-            issue.id = issue_id
+    if not issues:
+        return
+    rows = [issue.model_dump(exclude={"id"}) for issue in issues]
+    if on_postgresql(session):
+        ids = {row.message_id: row.id for row in await insert_new_rows(session, Issue, rows, ())}
+        for issue in issues:  # one run a message here: `record_batch` records each message once
+            issue.id = ids[issue.message_id]
+        return
+    result = await (await session.connection()).execute(_INSERT_ISSUES, rows)
+    for issue, (issue_id,) in zip(issues, result, strict=True):
+        issue.id = issue_id
 
 
 async def set_results_many(
@@ -274,7 +304,12 @@ async def set_results_many(
     """(message id, category, task id) of finished messages, in one executemany. With `finished_at`,
     this is also their `finish_many` (status classified at that time): only for messages the caller's
     unit claimed itself, whose row locks kept every other delivery from finishing them first."""
-    if results:
+    if results and on_postgresql(session):  # one round trip for all of them (asyncpg's executemany)
+        if finished_at is None:
+            await driver_executemany(session, _PG_RESULTS, results)
+        else:
+            await driver_executemany(session, _PG_FINISH_WITH_RESULTS, [(*r, finished_at) for r in results])
+    elif results:
         connection = await session.connection()
         rows = [
             {"message_id": m, "category": category, "task_id": task_id} for m, category, task_id in results

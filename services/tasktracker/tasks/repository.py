@@ -12,7 +12,17 @@ from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tasktracker.db import execute_dml, insert_new, insert_new_rows, search, search_document, table_of, utcnow
+from tasktracker.db import (
+    driver_fetch,
+    execute_dml,
+    insert_new,
+    insert_new_rows,
+    on_postgresql,
+    search,
+    search_document,
+    table_of,
+    utcnow,
+)
 from tasktracker.models import OPEN_STATUSES, Correction, ExportTarget, Task, TaskActivity, TaskExport
 from tasktracker.models.task import PRIORITY_RANK_BY_VALUE, priority_rank
 from tasktracker.pagination import SortSpec, page
@@ -183,6 +193,17 @@ _CANDIDATE_VERSIONS = {
 _CANDIDATE_TEXTS = select(*_TEXT_COLUMNS).where(_tasks.c.id.in_(bindparam("ids", expanding=True)))
 
 
+# On PostgreSQL a channel's listing (what a worker reads for every group) and the texts it lacks go to
+# the session's asyncpg connection directly (`driver_fetch`): the same filter, arrays for the lists.
+_PG_OPEN = ", ".join(f"'{status.value}'" for status in OPEN_STATUSES)
+_PG_CANDIDATE_VERSIONS = (
+    f"SELECT id, updated_at FROM tasks WHERE status IN ({_PG_OPEN}) AND category = ANY($1::varchar[]) "
+    "AND created_at >= $2 AND merged_into_id IS NULL AND channel_id = $3 "
+    "ORDER BY created_at DESC LIMIT $4"
+)
+_PG_CANDIDATE_TEXTS = "SELECT id, description, title FROM tasks WHERE id = ANY($1::integer[])"
+
+
 async def _candidate_rows(
     session: AsyncSession,
     statements: dict[bool, Select[Any]],
@@ -221,6 +242,11 @@ async def open_candidate_versions(
 ) -> list[tuple[int, datetime]]:
     """The same tasks as `open_candidates`, in the same order, as (id, updated_at) only: a worker that
     holds their texts already reads just what changed (`candidate_texts`)."""
+    if channel_id is not None and on_postgresql(session):
+        records = await driver_fetch(
+            session, _PG_CANDIDATE_VERSIONS, list(categories), since, channel_id, limit
+        )
+        return [(record["id"], record["updated_at"]) for record in records]
     rows = await _candidate_rows(session, _CANDIDATE_VERSIONS, channel_id, categories, since, limit)
     return [(task_id, updated_at) for task_id, updated_at in rows if task_id is not None]
 
@@ -229,8 +255,10 @@ async def candidate_texts(session: AsyncSession, task_ids: Sequence[int]) -> dic
     """The text duplicate matching compares, by task id (description, else title)."""
     if not task_ids:
         return {}
-    connection = await session.connection()
-    rows = await connection.execute(_CANDIDATE_TEXTS, {"ids": list(task_ids)})
+    if on_postgresql(session):
+        rows = await driver_fetch(session, _PG_CANDIDATE_TEXTS, list(task_ids))
+    else:
+        rows = list(await (await session.connection()).execute(_CANDIDATE_TEXTS, {"ids": list(task_ids)}))
     return {task_id: description or title for task_id, description, title in rows}
 
 
@@ -259,7 +287,10 @@ async def add_activities(
             {"task_id": task_id, "kind": kind, "data": data, "actor": actor, "created_at": now}
             for task_id, kind, data, actor in rows
         ]
-        await (await session.connection()).execute(_INSERT_ACTIVITY, values)
+        if on_postgresql(session):
+            await insert_new_rows(session, TaskActivity, values, ())
+        else:
+            await (await session.connection()).execute(_INSERT_ACTIVITY, values)
 
 
 async def activity(session: AsyncSession, task_id: int) -> list[TaskActivity]:
