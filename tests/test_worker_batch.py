@@ -57,6 +57,15 @@ async def _rows(runtime: Runtime) -> tuple[dict[int, str], dict[int, int], list[
     return status, issues, tasks
 
 
+async def _attempts(runtime: Runtime, ids: list[int] | None = None) -> set[int]:
+    """The attempts the messages (of `ids`, else all) have used."""
+    stmt = select(Message.attempts)
+    if ids is not None:
+        stmt = stmt.where(col(Message.id).in_(ids))
+    async with runtime.sessions() as session:
+        return set((await session.scalars(stmt)).all())
+
+
 async def test_jobs_in_hand_go_through_as_one_group(make_settings, unit_per_group: str) -> None:
     settings = make_settings()
     contents = [f"bug: report {i} crashes on page {i}" for i in range(8)] + ["hello all", "hello again"]
@@ -134,10 +143,7 @@ async def test_a_group_whose_record_fails_is_recorded_one_by_one(
     try:
         outcomes = await asyncio.gather(*(groups.submit(m) for m in ids))
         status, issues, tasks = await _rows(runtime)
-        async with runtime.sessions() as session:
-            attempts = set(
-                (await session.scalars(select(Message.attempts).where(col(Message.id).in_(ids)))).all()
-            )
+        attempts = await _attempts(runtime, ids)
     finally:
         await runtime.stop()
     assert set(status.values()) == {"classified"} and all(issues[m] == 1 for m in ids)
@@ -303,10 +309,7 @@ async def test_a_group_whose_llm_was_promoted_while_it_ran_goes_the_two_unit_way
     try:
         outcomes = await asyncio.gather(*(groups.submit(m) for m in ids))
         status, issues, tasks = await _rows(runtime)
-        async with runtime.sessions() as session:
-            attempts = set(
-                (await session.scalars(select(Message.attempts).where(col(Message.id).in_(ids)))).all()
-            )
+        attempts = await _attempts(runtime, ids)
     finally:
         await runtime.stop()
     assert classifier.asked == 2 and two_units == [2]
@@ -364,8 +367,7 @@ async def test_warming_up_claims_and_changes_nothing(make_settings, monkeypatch,
     try:
         await worker.groups.warm_up()
         status, issues, tasks = await _rows(runtime)
-        async with runtime.sessions() as session:
-            attempts = set((await session.scalars(select(Message.attempts))).all())
+        attempts = await _attempts(runtime)
 
         async def broken() -> None:
             raise ConnectionError("the database is away")
@@ -396,8 +398,7 @@ async def test_a_claim_is_rolled_back_with_its_unit(make_settings) -> None:
                 assert set(claims) == set(ids)
                 raise RuntimeError("the unit fails")
         status, issues, _ = await _rows(runtime)
-        async with runtime.sessions() as session:
-            attempts = set((await session.scalars(select(Message.attempts))).all())
+        attempts = await _attempts(runtime)
     finally:
         await runtime.stop()
     assert set(status.values()) == {"received"} and attempts == {0} and not issues
