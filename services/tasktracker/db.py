@@ -310,8 +310,9 @@ async def insert_new_rows(
     """`insert_new_many`, faster on PostgreSQL: one `INSERT ... SELECT ... FROM unnest(arrays)` whose
     text is the same whatever the number of rows, so it is built once per column set and prepared once
     per connection (the multi-row VALUES form is compiled afresh for every row count: the costliest
-    part of ingesting a message, measured), and sent by `driver_fetch`. The rows come back as plain,
-    detached model objects. No `conflict` columns (PostgreSQL only): a plain INSERT, every row new."""
+    part of ingesting a message, measured), and sent by `driver_fetch`; a lone row as one VALUES row
+    of scalars. The rows come back as plain, detached model objects. No `conflict` columns (PostgreSQL
+    only): a plain INSERT, every row new."""
     if not rows:
         return []
     if not on_postgresql(session):
