@@ -402,3 +402,86 @@ async def test_a_claim_is_rolled_back_with_its_unit(make_settings) -> None:
     finally:
         await runtime.stop()
     assert set(status.values()) == {"received"} and attempts == {0} and not issues
+
+
+async def test_the_postgresql_forms_of_a_groups_reads_match_sqlalchemys(make_settings, monkeypatch) -> None:
+    """On PostgreSQL a group's statements are written out for asyncpg (`db.driver_fetch`), beside the
+    Core statements SQLite runs: both must say the same. The listing over tasks of every kind it must
+    leave out (closed, merged, noise, too old, another channel), the texts, the claim, the rules."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from tasktracker import db
+    from tasktracker.classification.open_tasks import CATEGORIES
+    from tasktracker.exports import repository as exports_repository
+    from tasktracker.messages import repository as messages_repository
+    from tasktracker.tasks import repository as tasks_repository
+    from tasktracker.unit_of_work import unit_of_work
+
+    settings = make_settings()
+    if settings.effective_database_url.startswith("sqlite"):
+        pytest.skip("SQLite runs the Core statements only")
+    contents = [f"bug: report {i} crashes" for i in range(6)] + [f"task: renew cert {i}" for i in range(3)]
+    ids = await _store(settings, contents + ["hello there"])
+    runtime = build_runtime(settings, Role.worker, classifier=ScriptedClassifier())
+    try:
+        outcomes = [await ClassifyGroups(runtime, max_batch=64).submit(m) for m in ids]
+        made = [o.task_id for o in outcomes if o.task_created]
+        async with runtime.sessions() as session:  # tasks the listing must leave out
+            day = timedelta(days=1)
+            await session.execute(update(Task).where(col(Task.id) == made[0]).values(status="completed"))
+            await session.execute(update(Task).where(col(Task.id) == made[1]).values(merged_into_id=made[2]))
+            long_ago = db.utcnow() - timedelta(hours=settings.duplicate_window_h) - day
+            await session.execute(update(Task).where(col(Task.id) == made[3]).values(created_at=long_ago))
+            await session.execute(update(Task).where(col(Task.id) == made[4]).values(category="noise"))
+            channel = (await session.get(Task, made[5])).channel_id
+            await session.commit()
+        # Two messages back to `received` (one claimable), one claimed long ago (stale), one fresh claim.
+        async with runtime.sessions() as session:
+            await session.execute(
+                update(Message).where(col(Message.id).in_(ids[:2])).values(status="received")
+            )
+            await session.execute(
+                update(Message)
+                .where(col(Message.id) == ids[2])
+                .values(
+                    status="classifying",
+                    updated_at=db.utcnow() - timedelta(seconds=settings.job_ack_wait_s) - day,
+                )
+            )
+            await session.execute(
+                update(Message).where(col(Message.id) == ids[3]).values(status="classifying")
+            )
+            await session.commit()
+
+        async def both(read: Any) -> tuple[Any, Any]:
+            """`read` on PostgreSQL's forms and on SQLAlchemy's, each in a unit rolled back after."""
+            answers = []
+            for driver in (True, False):
+                if not driver:
+                    monkeypatch.setattr(db, "on_postgresql", lambda session: False)
+                    for module in (messages_repository, tasks_repository, exports_repository):
+                        monkeypatch.setattr(module, "on_postgresql", lambda session: False)
+                async with unit_of_work(runtime) as uow:
+                    answers.append(await read(uow.session))
+                    uow.discard()
+            monkeypatch.undo()
+            return answers[0], answers[1]
+
+        since = db.utcnow() - timedelta(hours=settings.duplicate_window_h)
+        listing = await both(
+            lambda s: tasks_repository.open_candidate_versions(s, channel, CATEGORIES, since)
+        )
+        texts = await both(lambda s: tasks_repository.candidate_texts(s, made))
+        stale = db.utcnow() - timedelta(seconds=settings.job_ack_wait_s)
+        for group in (ids[:1], ids[:5]):  # a lone id (a scalar) and many (an array)
+            claims = await both(lambda s, g=group: messages_repository.claim_many(s, g, stale))
+            drv, core = ([{**c.row, "updated_at": None} for c in each] for each in claims)  # `now` apart
+            assert drv == core and drv, group
+        rules = await both(exports_repository.enabled_rules)
+    finally:
+        await runtime.stop()
+    assert listing[0] == listing[1] and {task_id for task_id, _ in listing[0]} == set(made[2:3] + made[5:])
+    assert texts[0] == texts[1] and len(texts[0]) == len(made)
+    assert rules[0] == rules[1]
