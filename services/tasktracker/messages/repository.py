@@ -243,10 +243,19 @@ _PG_FINISH_WITH_RESULTS = _PG_SET_RESULTS.format(
 
 
 class Claimed(NamedTuple):
-    id: int
-    attempts: int
-    content: str
     row: Mapping[str, Any]  # every column, as claimed
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def attempts(self) -> int:
+        return int(self.row["attempts"])
+
+    @property
+    def content(self) -> str:
+        return str(self.row["content"])
 
     def finished(self, now: datetime) -> Message:
         """The message as `finish_many` would return it, flipped to classified at `now`: for a unit
@@ -264,11 +273,11 @@ async def claim_many(
         ids: int | list[int] = message_ids[0] if len(message_ids) == 1 else list(message_ids)
         sql = _PG_CLAIM_ONE if len(message_ids) == 1 else _PG_CLAIM_MANY
         records = await driver_fetch(session, sql, ids, utcnow(), stale_before)
-        return [Claimed(r["id"], r["attempts"], r["content"], dict(r)) for r in records]
+        return [Claimed(dict(record)) for record in records]
     connection = await session.connection()
     params = {"ids": list(message_ids), "stale_before": stale_before, "now": utcnow()}
     rows = await connection.execute(_CLAIM_MANY, params)
-    return [Claimed(row.id, row.attempts, row.content, dict(row._mapping)) for row in rows]
+    return [Claimed(dict(row._mapping)) for row in rows]
 
 
 async def finish_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
